@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One target per pipeline stage; each knows only the stage before it:
+// CaptureSource -> PacketDecoding -> StunWire/SipWire -> WireEvents
+//   -> Reconstruction -> Renderers, wired together by the `stunscope` CLI.
+let package = Package(
+    name: "StunScope",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "stunscope", targets: ["stunscope"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CPcap",
+            pkgConfig: "libpcap",
+            providers: [.apt(["libpcap-dev"])]
+        ),
+        .target(name: "CaptureSource", dependencies: ["CPcap"]),
+        .target(name: "PacketDecoding", dependencies: ["CaptureSource"]),
+        .target(name: "StunWire", dependencies: [
+            "PacketDecoding",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "SipWire", dependencies: ["PacketDecoding"]),
+        .target(name: "WireEvents", dependencies: ["StunWire", "SipWire"]),
+        .target(name: "Reconstruction", dependencies: ["WireEvents"]),
+        .target(name: "Renderers", dependencies: ["Reconstruction"]),
+        .executableTarget(name: "stunscope", dependencies: [
+            "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
+            "Reconstruction", "Renderers",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "CaptureSourceTests", dependencies: ["CaptureSource"]),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"]),
+        .testTarget(name: "StunWireTests", dependencies: ["StunWire"]),
+        .testTarget(name: "CLITests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v5]
+)

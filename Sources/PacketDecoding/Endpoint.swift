@@ -1,0 +1,59 @@
+/// An IP address and port: `1.2.3.4:5` or `[2001:db8::1]:5`.
+public struct Endpoint: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var address: IPAddress
+    public var port: UInt16
+
+    @inlinable public init(_ address: IPAddress, _ port: UInt16) {
+        self.address = address
+        self.port = port
+    }
+
+    public var description: String {
+        address.isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
+    }
+
+    public static func < (a: Endpoint, b: Endpoint) -> Bool {
+        a.address != b.address ? a.address < b.address : a.port < b.port
+    }
+
+    /// Parses `ip:port` / `[ipv6]:port`.
+    public init?(_ text: String) {
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { return nil }
+            let after = text[text.index(after: close)...]
+            guard after.hasPrefix(":"), let port = UInt16(after.dropFirst()),
+                  let addr = IPAddress(text[text.index(after: text.startIndex)..<close]) else { return nil }
+            self.init(addr, port)
+        } else {
+            guard let colon = text.lastIndex(of: ":"), let port = UInt16(text[text.index(after: colon)...]),
+                  let addr = IPAddress(text[..<colon]) else { return nil }
+            self.init(addr, port)
+        }
+    }
+}
+
+public enum TransportProtocol: UInt8, Sendable, CustomStringConvertible {
+    case tcp = 6
+    case udp = 17
+    public var description: String { self == .udp ? "udp" : "tcp" }
+}
+
+/// A directed transport 5-tuple (source -> destination).
+public struct FiveTuple: Hashable, Sendable, CustomStringConvertible {
+    public var source: Endpoint
+    public var destination: Endpoint
+    public var transport: TransportProtocol
+
+    @inlinable public init(source: Endpoint, destination: Endpoint, transport: TransportProtocol) {
+        self.source = source
+        self.destination = destination
+        self.transport = transport
+    }
+
+    public var reversed: FiveTuple { FiveTuple(source: destination, destination: source, transport: transport) }
+
+    /// Direction-free form (smaller endpoint first) for conversation keys.
+    public var canonical: FiveTuple { source <= destination ? self : reversed }
+
+    public var description: String { "\(transport) \(source) -> \(destination)" }
+}

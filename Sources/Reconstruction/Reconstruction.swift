@@ -1,0 +1,1 @@
+// Reconstruction: filled in by its issue.

@@ -1,0 +1,1 @@
+// Renderers: filled in by its issue.

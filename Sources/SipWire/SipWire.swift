@@ -1,0 +1,1 @@
+// SipWire: filled in by its issue.

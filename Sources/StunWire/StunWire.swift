@@ -1,0 +1,1 @@
+// StunWire: filled in by its issue.

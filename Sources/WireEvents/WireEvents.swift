@@ -1,0 +1,1 @@
+// WireEvents: filled in by its issue.

@@ -1,0 +1,20 @@
+import ArgumentParser
+
+/// Options every command that reads capture files shares.
+struct CaptureOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng). Several files are merged in timestamp order.",
+                                 valueName: "capture"))
+    var captures: [String]
+
+    @Option(name: .long, help: ArgumentHelp("BPF filter applied to every packet (tcpdump syntax). Frame numbers stay those of the file.",
+                                            valueName: "expr"))
+    var filter: String?
+
+    func validate() throws {
+        if captures.isEmpty { throw ValidationError("give at least one capture file") }
+    }
+}
+
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, ndjson
+}
