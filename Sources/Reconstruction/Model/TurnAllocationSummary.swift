@@ -1,0 +1,152 @@
+/// One TURN allocation's life, keyed by the client's 5-tuple at the server.
+public struct TurnAllocationSummary: Codable, Sendable {
+    public enum Outcome: String, Codable, Sendable {
+        case deleted, expired, active, failed, closed
+    }
+
+    public var id: Int
+    public var client: String
+    public var server: String
+    public var transport: String
+    public var relayed: [String] = []
+    public var mapped: String?
+    public var username: String?
+    public var realm: String?
+    public var software: String?
+    public var requestedTransport: String?
+    public var requestedAddressFamily: String?
+    public var additionalAddressFamily: String?
+    public var evenPort: Bool?
+    public var reservationToken: String?
+    public var dontFragment: Bool = false
+    public var start: Double
+    public var end: Double
+    public var outcome: Outcome
+    /// The final error when the allocation never succeeded.
+    public var finalError: ErrorCount?
+    /// Last granted lifetime (seconds).
+    public var lifetime: Int?
+    /// Lifetimes granted by successful Refresh responses, in order (0 = deleted).
+    public var refreshes: [Int] = []
+    public var expiresAt: Double?
+    public var authRoundTrips = 0
+    public var errors: [ErrorCount] = []
+    public var permissions: [PermissionSummary] = []
+    public var channels: [ChannelSummary] = []
+    public var traffic = RelayTraffic()
+    public var peers: [PeerSummary] = []
+    public var tcpConnections: [TcpRelayConnection] = []
+    public var timeline: [TimelineEntry] = []
+}
+
+public struct ErrorCount: Codable, Sendable, Equatable {
+    public var code: Int
+    public var count: Int
+    public var reason: String?
+    public var meaning: String
+
+    public init(code: Int, count: Int, reason: String?, meaning: String) {
+        self.code = code
+        self.count = count
+        self.reason = reason
+        self.meaning = meaning
+    }
+}
+
+public struct PermissionSummary: Codable, Sendable {
+    public var peer: String
+    public var created: Double
+    public var refreshes: Int
+    public var lastRefreshed: Double
+    public var expiresAt: Double
+    /// True when capture time passed the permission's 300 s lifetime with no refresh.
+    public var expired: Bool
+    public var implicit: Bool
+}
+
+public struct ChannelSummary: Codable, Sendable {
+    public var number: Int
+    public var peer: String
+    public var bound: Double
+    public var refreshes: Int
+    public var expiresAt: Double
+    public var expired: Bool
+    public var framesToServer: Int
+    public var framesFromServer: Int
+    public var bytesToServer: Int
+    public var bytesFromServer: Int
+}
+
+public struct RelayTraffic: Codable, Sendable {
+    public var sendIndications = 0
+    public var dataIndications = 0
+    public var channelDataToServer = 0
+    public var channelDataFromServer = 0
+    public var peerLegToPeer = 0
+    public var peerLegFromPeer = 0
+    public var sendIndicationBytes = 0
+    public var dataIndicationBytes = 0
+    public var channelDataToServerBytes = 0
+    public var channelDataFromServerBytes = 0
+    public var peerLegToPeerBytes = 0
+    public var peerLegFromPeerBytes = 0
+
+    public init() {}
+}
+
+public struct DelayStatistics: Codable, Sendable {
+    public var samples: Int
+    public var median: Double
+    public var p95: Double
+    public var max: Double
+}
+
+public struct PeerSummary: Codable, Sendable {
+    public var peer: String
+    public var sendIndications = 0
+    public var dataIndications = 0
+    public var channelDataToServer = 0
+    public var channelDataFromServer = 0
+    public var peerLegToPeer = 0
+    public var peerLegFromPeer = 0
+    public var bytesToPeer = 0
+    public var bytesFromPeer = 0
+    /// Server forwarding delay, client leg -> peer leg (Send / ChannelData in, raw UDP out).
+    public var forwardingDelayToPeer: DelayStatistics?
+    /// Peer leg -> client leg (raw UDP in, Data / ChannelData out).
+    public var forwardingDelayFromPeer: DelayStatistics?
+    /// Datagrams seen arriving on one leg with no matching datagram on the other.
+    public var neverForwardedToPeer = 0
+    public var neverForwardedFromPeer = 0
+}
+
+public struct TcpRelayConnection: Codable, Sendable {
+    public var peer: String
+    public var connectionId: UInt32?
+    public var initiatedBy: String   // "client" (Connect) or "peer" (ConnectionAttempt)
+    public var requested: Double
+    public var bound: Double?
+    public var dataConnection: String?
+    public var outcome: String
+}
+
+public struct TimelineEntry: Codable, Sendable {
+    public var time: Double
+    public var frame: Int
+    public var fileIndex: Int?
+    /// `client->server`, `server->client`, `relay->peer`, `peer->relay`, or `state` for derived events.
+    public var direction: String
+    public var event: String
+    public var detail: String
+    public var rtt: Double?
+
+    public init(time: Double, frame: Int, fileIndex: Int? = nil, direction: String, event: String, detail: String, rtt: Double? = nil) {
+        self.time = time
+        self.frame = frame
+        self.fileIndex = fileIndex
+        self.direction = direction
+        self.event = event
+        self.detail = detail
+        self.rtt = rtt
+    }
+}

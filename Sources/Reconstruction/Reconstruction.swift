@@ -1,1 +1,0 @@
-// Reconstruction: filled in by its issue.
