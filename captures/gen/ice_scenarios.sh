@@ -1,0 +1,394 @@
+#!/usr/bin/env bash
+# Regenerates the ICE / SIP / classic-STUN captures of the StunScope corpus
+# (captures/<scenario>.<vantage>.pcap + .truth.json), from real traffic:
+# aioice agents, coturn, stund/stun-client, turnutils_stunclient/natdiscovery,
+# Linux NAT routers (nftables masquerade) in network namespaces.
+#
+#   captures/gen/ice_scenarios.sh              # all scenarios
+#   captures/gen/ice_scenarios.sh ice-direct   # one or more by name
+#   KEEP=1 captures/gen/ice_scenarios.sh ...   # keep the work directory
+#
+# Scenarios: ice-direct ice-relay-symmetric ice-prflx-public sip-ice-call stun-classic stun-rfc5780
+#
+# Topology (every namespace and veth name starts with "si"):
+#
+#   sia  agent/client A  10.0.1.10 --- 10.0.1.1  sirta (NAT A, port preserving)
+#                                                 203.0.113.2 ---+
+#   sib  agent/client B  10.0.2.10 --- 10.0.2.1  sirtb (NAT B,    |  sipub: bridge
+#                                      port preserving or symmetric) |  sibr0, the
+#                                                 203.0.113.3 ---+  "public" segment
+#   sisrv coturn 203.0.113.10 (STUN/TURN, relay) + .11 (RFC 5780 alt) -+
+#   sistn stund  203.0.113.20 + .21 (RFC 3489 primary/alternate)      -+
+#
+# Private destinations are blackholed at the NAT routers (no ICMP), and the
+# routers drop unsolicited inbound packets in their input chain (so a dropped
+# hole-punching packet leaves no conntrack entry behind).
+#
+# Requires root, iproute2, nftables, conntrack, tcpdump, coturn, stun-client,
+# stun-server, python3 with aioice 0.13. Takes about a minute.
+
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+OUT="$REPO/captures"
+PY=$(command -v python3)
+WORK=$(mktemp -d /tmp/si-ice.XXXXXX)
+ALL_SCENARIOS=(ice-direct ice-relay-symmetric ice-prflx-public sip-ice-call stun-classic stun-rfc5780)
+
+SI_NS=(sipub sisrv sistn sirta sirtb sia sib)
+PUB_NET=203.0.113
+SRV=$PUB_NET.10; SRV_ALT=$PUB_NET.11
+STUND=$PUB_NET.20; STUND_ALT=$PUB_NET.21
+WAN_A=$PUB_NET.2; WAN_B=$PUB_NET.3
+HOST_A=10.0.1.10; GW_A=10.0.1.1
+HOST_A_PUB=$PUB_NET.50   # agent A when it has no NAT (ice-prflx-public)
+HOST_B=10.0.2.10; GW_B=10.0.2.1
+
+BG_PIDS=()      # every background process we started (killed on exit)
+CAP_PIDS=()     # tcpdump wrappers of the running scenario
+COTURN_PID=""
+
+log() { printf '[ice_scenarios %s] %s\n' "$(date +%T)" "$*" >&2; }
+nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+net_down() {
+    local ns
+    for ns in "${SI_NS[@]}"; do
+        ip netns del "$ns" 2>/dev/null || true
+    done
+}
+
+cleanup() {
+    local rc=$?
+    local p
+    for p in "${BG_PIDS[@]}"; do
+        kill "$p" 2>/dev/null || true
+    done
+    for p in "${BG_PIDS[@]}"; do
+        timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || kill -9 "$p" 2>/dev/null || true
+    done
+    net_down
+    if [[ -n "${KEEP:-}" ]]; then
+        log "work directory kept: $WORK"
+    else
+        rm -rf "$WORK"
+    fi
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ------------------------------------------------------------------ network
+
+# nat_rules <router-ns> <lan-if> <wan-if> <pp|sym> [dnat-port dnat-host]
+nat_rules() {
+    local ns=$1 lan=$2 wan=$3 kind=$4 dport=${5:-} dhost=${6:-}
+    local masq="masquerade"
+    [[ $kind == sym ]] && masq="masquerade fully-random"
+    local dnat="" fwd_dnat=""
+    if [[ -n $dport ]]; then
+        dnat="iifname \"$wan\" udp dport $dport dnat to $dhost:$dport"
+        fwd_dnat="ct status dnat accept"
+    fi
+    nsx "$ns" nft -f - <<NFT
+table ip sinat {
+    chain prerouting {
+        type nat hook prerouting priority dstnat; policy accept;
+        $dnat
+    }
+    chain postrouting {
+        type nat hook postrouting priority srcnat; policy accept;
+        oifname "$wan" $masq
+    }
+    chain input {
+        type filter hook input priority filter; policy drop;
+        iifname "lo" accept
+        ct state established,related accept
+        iifname "$lan" accept
+    }
+    chain forward {
+        type filter hook forward priority filter; policy drop;
+        iifname "$lan" oifname "$wan" accept
+        ct state established,related accept
+        $fwd_dnat
+    }
+}
+NFT
+}
+
+# net_up <nat-a pp|sym|none> <nat-b pp|sym> [sip]
+# nat-a "none": agent A sits directly on the public segment ($HOST_A_PUB).
+net_up() {
+    local nat_a=$1 nat_b=$2 sip=${3:-}
+    net_down
+    local ns
+    for ns in "${SI_NS[@]}"; do
+        ip netns add "$ns"
+        nsx "$ns" ip link set lo up
+        # IPv4 only: no router solicitations, MLD or DAD chatter in the captures
+        nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
+        nsx "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+    done
+    nsx sipub ip link add sibr0 type bridge
+    nsx sipub ip link set sibr0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+    nsx sipub ip link set sibr0 up
+    ip link add si-srv0 netns sisrv type veth peer name sibp-srv netns sipub
+    ip link add si-stn0 netns sistn type veth peer name sibp-stn netns sipub
+    ip link add si-rta-wan netns sirta type veth peer name sibp-rta netns sipub
+    ip link add si-rtb-wan netns sirtb type veth peer name sibp-rtb netns sipub
+    if [[ $nat_a == none ]]; then
+        ip link add si-a0 netns sia type veth peer name sibp-a netns sipub
+    else
+        ip link add si-a0 netns sia type veth peer name si-rta-lan netns sirta
+    fi
+    ip link add si-b0 netns sib type veth peer name si-rtb-lan netns sirtb
+    local p
+    for p in sibp-srv sibp-stn sibp-rta sibp-rtb $([[ $nat_a == none ]] && echo sibp-a); do
+        nsx sipub ip link set "$p" master sibr0
+        nsx sipub ip link set "$p" up
+    done
+    nsx sisrv ip addr add $SRV/24 dev si-srv0
+    nsx sisrv ip addr add $SRV_ALT/24 dev si-srv0
+    nsx sisrv ip link set si-srv0 up
+    # The TURN server's default route points at an "internet" gateway that is
+    # not there (static neighbour, nobody owns the MAC): packets it relays to
+    # private peer addresses leave on the public segment and vanish, as on a
+    # real server, instead of failing locally with ENETUNREACH (which makes
+    # coturn drop the allocation).
+    nsx sisrv ip neigh add $PUB_NET.1 lladdr 02:00:5e:00:53:01 dev si-srv0 nud permanent
+    nsx sisrv ip route add default via $PUB_NET.1
+    nsx sistn ip addr add $STUND/24 dev si-stn0
+    nsx sistn ip addr add $STUND_ALT/24 dev si-stn0
+    nsx sistn ip link set si-stn0 up
+
+    nsx sirta ip addr add $WAN_A/24 dev si-rta-wan
+    [[ $nat_a == none ]] || nsx sirta ip addr add $GW_A/24 dev si-rta-lan
+    nsx sirtb ip addr add $WAN_B/24 dev si-rtb-wan
+    nsx sirtb ip addr add $GW_B/24 dev si-rtb-lan
+    nsx sirta ip link set si-rta-wan up
+    [[ $nat_a == none ]] || nsx sirta ip link set si-rta-lan up
+    nsx sirtb ip link set si-rtb-wan up; nsx sirtb ip link set si-rtb-lan up
+    for ns in sirta sirtb; do
+        nsx $ns sysctl -qw net.ipv4.ip_forward=1
+        # other private networks are unreachable from the public side: drop silently
+        nsx $ns ip route add blackhole 10.0.0.0/8
+    done
+    [[ $nat_a == none ]] || nat_rules sirta si-rta-lan si-rta-wan "$nat_a"
+    if [[ $sip == sip ]]; then
+        # SIP port forward: UDP 5060 on NAT B's public address -> host B
+        nat_rules sirtb si-rtb-lan si-rtb-wan "$nat_b" 5060 $HOST_B
+    else
+        nat_rules sirtb si-rtb-lan si-rtb-wan "$nat_b"
+    fi
+
+    if [[ $nat_a == none ]]; then
+        # public host: default route to the absent internet gateway (see sisrv)
+        nsx sia ip addr add $HOST_A_PUB/24 dev si-a0
+        nsx sia ip link set si-a0 up
+        nsx sia ip neigh add $PUB_NET.1 lladdr 02:00:5e:00:53:01 dev si-a0 nud permanent
+        nsx sia ip route add default via $PUB_NET.1
+    else
+        nsx sia ip addr add $HOST_A/24 dev si-a0
+        nsx sia ip link set si-a0 up
+        nsx sia ip route add default via $GW_A
+    fi
+    nsx sib ip addr add $HOST_B/24 dev si-b0
+    nsx sib ip link set si-b0 up
+    nsx sib ip route add default via $GW_B
+    nsx sirta conntrack -F >/dev/null 2>&1 || true
+    nsx sirtb conntrack -F >/dev/null 2>&1 || true
+}
+
+# ------------------------------------------------------------------ helpers
+
+wait_for() {  # wait_for <seconds> <command...>
+    local t=$1; shift
+    local deadline=$((SECONDS + t))
+    until "$@" >/dev/null 2>&1; do
+        if ((SECONDS >= deadline)); then
+            log "timed out waiting for: $*"
+            return 1
+        fi
+        sleep 0.05
+    done
+}
+
+# capture_start <ns> <if> <file>
+capture_start() {
+    local ns=$1 ifc=$2 file=$3
+    ip netns exec "$ns" timeout 300 tcpdump -U -n -i "$ifc" -w "$file" 2>"$file.log" &
+    local pid=$!
+    BG_PIDS+=("$pid"); CAP_PIDS+=("$pid")
+    wait_for 10 grep -q "listening on" "$file.log"
+}
+
+capture_stop() {
+    sleep 0.3
+    local p
+    for p in "${CAP_PIDS[@]}"; do
+        kill -INT "$p" 2>/dev/null || true
+    done
+    for p in "${CAP_PIDS[@]}"; do
+        wait "$p" 2>/dev/null || true
+    done
+    CAP_PIDS=()
+}
+
+coturn_start() {
+    local dir=$1
+    ip netns exec sisrv timeout 300 turnserver -n \
+        --listening-ip=$SRV --listening-ip=$SRV_ALT --listening-port=3478 \
+        --relay-ip=$SRV --min-port=49152 --max-port=49999 \
+        --lt-cred-mech --user=alice:secret --realm=example.org \
+        --no-cli --no-tls --no-dtls --pidfile="$dir/turnserver.pid" \
+        -V --simple-log --log-file="$dir/turnserver.log" \
+        >"$dir/turnserver.stdout" 2>&1 &
+    COTURN_PID=$!
+    BG_PIDS+=("$COTURN_PID")
+    wait_for 10 sh -c "ip netns exec sisrv ss -uln | grep -q '$SRV_ALT:3479'"
+}
+
+coturn_stop() {
+    [[ -n $COTURN_PID ]] || return 0
+    kill "$COTURN_PID" 2>/dev/null || true
+    wait "$COTURN_PID" 2>/dev/null || true
+    COTURN_PID=""
+}
+
+conntrack_dump() {  # conntrack_dump <dir> : both NAT tables
+    nsx sirta conntrack -L -p udp >"$1/conntrack.nat-a.txt" 2>/dev/null || true
+    nsx sirtb conntrack -L -p udp >"$1/conntrack.nat-b.txt" 2>/dev/null || true
+}
+
+# publish <dir> <scenario> <vantage...>: move the pcaps into captures/
+publish() {
+    local dir=$1 scen=$2; shift 2
+    local v
+    for v in "$@"; do
+        cp "$dir/$v.pcap" "$OUT/$scen.$v.pcap"
+    done
+}
+
+# ------------------------------------------------------------------ ICE
+
+# ice_scenario <name> <nat-a> <nat-b> <signal file|sip> <nomination> [linger]
+ice_scenario() {
+    local scen=$1 nat_a=$2 nat_b=$3 signal=$4 nomination=$5 linger=${6:-0}
+    local dir="$WORK/$scen"
+    mkdir -p "$dir/x"
+    log "$scen: NAT A $nat_a, NAT B $nat_b, signalling $signal, $nomination nomination"
+    net_up "$nat_a" "$nat_b" "$([[ $signal == sip ]] && echo sip)"
+    coturn_start "$dir"
+    local va=lan-a host_a=$HOST_A
+    if [[ $nat_a == none ]]; then va=host-a; host_a=$HOST_A_PUB; fi
+    capture_start sia si-a0 "$dir/$va.pcap"
+    capture_start sib si-b0 "$dir/lan-b.pcap"
+    capture_start sipub sibr0 "$dir/public.pcap"
+    capture_start sisrv si-srv0 "$dir/turn-server.pcap"
+
+    local common=(--stun "$SRV:3478" --turn "$SRV:3478" --turn-user alice --turn-pass secret
+                  --nomination "$nomination" --signal "$signal" --dir "$dir/x" --linger "$linger")
+    ip netns exec sib timeout 120 "$PY" "$HERE/ice_agent.py" --name b --peer a "${common[@]}" \
+        --sip-local $HOST_B --state "$dir/b.state.json" --log "$dir/b.log" &
+    local pb=$!; BG_PIDS+=("$pb")
+    # the callee must be listening before the INVITE
+    if [[ $signal == sip ]]; then
+        wait_for 10 sh -c "ip netns exec sib ss -uln | grep -q ':5060'"
+    fi
+    ip netns exec sia timeout 120 "$PY" "$HERE/ice_agent.py" --name a --peer b --controlling "${common[@]}" \
+        --sip-local $host_a --sip-peer $WAN_B --state "$dir/a.state.json" --log "$dir/a.log" &
+    local pa=$!; BG_PIDS+=("$pa")
+    local rca=0 rcb=0
+    wait "$pa" || rca=$?
+    wait "$pb" || rcb=$?
+    conntrack_dump "$dir"
+    capture_stop
+    coturn_stop
+    if ((rca != 0 || rcb != 0)); then
+        log "$scen: agent a rc=$rca, agent b rc=$rcb"
+        tail -n 30 "$dir/a.log" "$dir/b.log" >&2 || true
+        return 1
+    fi
+    publish "$dir" "$scen" $va lan-b public turn-server
+    "$PY" "$HERE/ice_truth.py" ice --scenario "$scen" --work "$dir" --out "$OUT" \
+        --nat-a "$nat_a" --nat-b "$nat_b" --signal "$signal" --nomination "$nomination"
+}
+
+# ------------------------------------------------------------------ STUN
+
+# stun_scenario <classic|rfc5780>
+stun_scenario() {
+    local kind=$1 scen="stun-$1"
+    local dir="$WORK/$scen"
+    mkdir -p "$dir"
+    log "$scen: clients behind a port-preserving NAT (A) and a symmetric NAT (B)"
+    net_up pp sym
+    local server server_alt port=3478
+    if [[ $kind == classic ]]; then
+        server=$STUND; server_alt=$STUND_ALT
+        ip netns exec sistn timeout 300 stund -v -h $STUND -a $STUND_ALT >"$dir/stund.log" 2>&1 &
+        local spid=$!; BG_PIDS+=("$spid")
+        wait_for 10 sh -c "ip netns exec sistn ss -uln | grep -q '$STUND_ALT:3479'"
+    else
+        server=$SRV; server_alt=$SRV_ALT
+        coturn_start "$dir"
+    fi
+    capture_start sia si-a0 "$dir/lan-port-preserving.pcap"
+    capture_start sib si-b0 "$dir/lan-symmetric.pcap"
+    capture_start sipub sibr0 "$dir/public.pcap"
+
+    local side ns
+    for side in a b; do
+        ns=si$side
+        if [[ $kind == classic ]]; then
+            # stun-client 0.97: RFC 3489 tests I-III (CHANGE-REQUEST), -v prints
+            # every response; fixed source port so that the truth can name it
+            nsx $ns timeout 30 stun $server -v -p 40000 >"$dir/client-$side.txt" 2>&1 \
+                || echo "exit status $?" >>"$dir/client-$side.txt"
+        else
+            # Binding with RFC 5780 processing (never exits on its own: bounded)
+            nsx $ns timeout 2 turnutils_stunclient -f -L $([[ $side == a ]] && echo $HOST_A || echo $HOST_B) \
+                $server >"$dir/stunclient-$side.txt" 2>&1 \
+                || echo "exit status $?" >>"$dir/stunclient-$side.txt"
+            # RFC 5780 section 4.3 / 4.4: mapping and filtering behaviour
+            nsx $ns timeout 60 turnutils_natdiscovery -m -f $server >"$dir/natdiscovery-$side.txt" 2>&1 \
+                || echo "exit status $?" >>"$dir/natdiscovery-$side.txt"
+        fi
+        sleep 0.3
+    done
+    conntrack_dump "$dir"
+    capture_stop
+    if [[ $kind == classic ]]; then
+        kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true
+    else
+        coturn_stop
+    fi
+    publish "$dir" "$scen" lan-port-preserving lan-symmetric public
+    "$PY" "$HERE/ice_truth.py" stun --scenario "$scen" --kind "$kind" --work "$dir" --out "$OUT" \
+        --server "$server:$port" --server-alt "$server_alt"
+}
+
+run_scenario() {
+    case $1 in
+        ice-direct)          ice_scenario ice-direct pp pp file aggressive 6 ;;
+        ice-relay-symmetric) ice_scenario ice-relay-symmetric pp sym file aggressive ;;
+        ice-prflx-public)    ice_scenario ice-prflx-public none sym file aggressive ;;
+        sip-ice-call)        ice_scenario sip-ice-call pp pp sip regular ;;
+        stun-classic)        stun_scenario classic ;;
+        stun-rfc5780)        stun_scenario rfc5780 ;;
+        *) log "unknown scenario $1 (known: ${ALL_SCENARIOS[*]})"; return 2 ;;
+    esac
+}
+
+[[ $(id -u) == 0 ]] || { log "must run as root (network namespaces)"; exit 1; }
+scenarios=("$@")
+((${#scenarios[@]})) || scenarios=("${ALL_SCENARIOS[@]}")
+start=$SECONDS
+for s in "${scenarios[@]}"; do
+    t=$SECONDS
+    run_scenario "$s"
+    net_down
+    log "$s done in $((SECONDS - t)) s"
+done
+log "all done in $((SECONDS - start)) s"

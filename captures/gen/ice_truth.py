@@ -1,0 +1,757 @@
+#!/usr/bin/env python3
+"""Writes the truth files of the ICE / SIP / STUN captures.
+
+Called by captures/gen/ice_scenarios.sh after each scenario. It never dissects
+a capture: every fact comes from what the generator knows on its own side:
+
+  * aioice's own state, dumped by ice_agent.py (<agent>.state.json): local and
+    remote candidates, role, tie-breaker, ufrag/pwd, check list, the
+    nominated pair (Connection._nominated), the SIP messages it sent/received
+    and the SDP bodies;
+  * coturn's verbose log (allocations, relayed addresses, deletions);
+  * the NAT routers' conntrack tables, dumped at the end of the run;
+  * the printed results of stun-client, turnutils_stunclient and
+    turnutils_natdiscovery;
+  * tcpdump's own "N packets captured" count.
+"""
+
+import argparse
+import ipaddress
+import json
+import os
+import re
+import sys
+
+GENERATOR = "captures/gen/ice_scenarios.sh"
+TURN_CRED = {"username": "alice", "realm": "example.org", "password": "secret"}
+
+# Must match ice_scenarios.sh
+TURN_IPS = {"203.0.113.10", "203.0.113.11"}
+NAT_PUBLIC = {"a": "203.0.113.2", "b": "203.0.113.3"}
+NAT_NAMES = {"pp": "port-preserving", "sym": "symmetric", "none": "none"}
+NAT_DESCR = {
+    "pp": ("Linux nftables 'masquerade' (keeps the source port when it is free: "
+           "endpoint-independent mapping in practice) with conntrack filtering "
+           "(address- and port-dependent filtering; unsolicited inbound packets "
+           "are dropped without ICMP)"),
+    "sym": ("Linux nftables 'masquerade fully-random' (a new random public port "
+            "for every new destination: address- and port-dependent mapping, "
+            "i.e. symmetric) with conntrack filtering"),
+    "none": "no NAT: the host sits on the public segment",
+}
+
+
+# ---------------------------------------------------------------- helpers
+
+def fmt(ip, port):
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def split(addr):
+    if addr.startswith("["):
+        ip, _, port = addr[1:].partition("]:")
+    else:
+        ip, _, port = addr.rpartition(":")
+    return ip, int(port)
+
+
+def ip_of(addr):
+    return split(addr)[0]
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def tcpdump_count(pcap):
+    with open(pcap + ".log") as f:
+        m = re.search(r"(\d+) packets? captured", f.read())
+    if not m:
+        sys.exit(f"no packet count in {pcap}.log")
+    return int(m.group(1))
+
+
+def write_truth(out_dir, truth):
+    path = os.path.join(out_dir, truth["capture"].replace(".pcap", ".truth.json"))
+    with open(path, "w") as f:
+        json.dump(truth, f, indent=2)
+        f.write("\n")
+    size = os.path.getsize(os.path.join(out_dir, truth["capture"]))
+    print(f"  {truth['capture']}: {truth['packetCount']} packets, {size} bytes")
+
+
+def base_truth(scenario, vantage, work, descr):
+    cap = f"{scenario}.{vantage}.pcap"
+    return {
+        "capture": cap,
+        "scenario": scenario,
+        "vantage": vantage,
+        "vantageDescription": descr,
+        "format": "pcap",
+        "linkType": "EN10MB",
+        "generator": GENERATOR,
+        "packetCount": tcpdump_count(os.path.join(work, f"{vantage}.pcap")),
+    }
+
+
+# ---------------------------------------------------------------- conntrack
+
+CT_RE = re.compile(r"(\w+)=(\S+)")
+
+
+def parse_conntrack(path):
+    """conntrack -L -p udp lines -> list of entries with orig/reply tuples."""
+    entries = []
+    if not os.path.exists(path):
+        return entries
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("udp"):
+                continue
+            kv = CT_RE.findall(line)
+            tuples, cur = [], {}
+            for k, v in kv:
+                if k in ("src", "dst", "sport", "dport"):
+                    if k in cur:
+                        tuples.append(cur)
+                        cur = {}
+                    cur[k] = v
+            tuples.append(cur)
+            orig, reply = tuples[0], tuples[1]
+            entries.append({
+                "orig_src": fmt(orig["src"], orig["sport"]),
+                "orig_dst": fmt(orig["dst"], orig["dport"]),
+                "reply_src": fmt(reply["src"], reply["sport"]),
+                "reply_dst": fmt(reply["dst"], reply["dport"]),
+                "replied": "[UNREPLIED]" not in line,
+            })
+    return entries
+
+
+def nat_mappings(entries, router):
+    """Public mappings (SNAT) and port forwards (DNAT) of one router."""
+    out = []
+    for e in entries:
+        if e["reply_src"] != e["orig_dst"]:
+            out.append({"router": router, "kind": "port-forward",
+                        "remote": e["orig_src"], "outside": e["orig_dst"],
+                        "inside": e["reply_src"], "replied": e["replied"]})
+        elif e["reply_dst"] != e["orig_src"]:
+            out.append({"router": router, "kind": "masquerade",
+                        "inside": e["orig_src"], "outside": e["reply_dst"],
+                        "destination": e["orig_dst"], "replied": e["replied"]})
+    out.sort(key=lambda m: (m["inside"], m.get("destination", "")))
+    return out
+
+
+def snat_out(entries, inside, dest):
+    if entries is None:
+        return inside
+    for e in entries:
+        if e["orig_src"] == inside and e["orig_dst"] == dest:
+            return e["reply_dst"]
+    raise LookupError(f"no NAT mapping for {inside} -> {dest}")
+
+
+def nat_in(entries, public, remote):
+    """Where a packet remote -> public ends up inside the LAN."""
+    if entries is None:
+        return public
+    for e in entries:
+        if e["reply_src"] == remote and e["reply_dst"] == public:
+            return e["orig_src"]
+        if e["orig_src"] == remote and e["orig_dst"] == public:
+            return e["reply_src"]
+    raise LookupError(f"no NAT entry for {remote} -> {public}")
+
+
+def symmetric_check(mappings):
+    """Inside addresses that got different public ports for different
+    destinations (what makes a NAT symmetric), from conntrack."""
+    by_inside = {}
+    for m in mappings:
+        if m["kind"] == "masquerade":
+            by_inside.setdefault(m["inside"], {})[m["destination"]] = m["outside"]
+    return {k: v for k, v in by_inside.items() if len(set(v.values())) > 1}
+
+
+# ---------------------------------------------------------------- coturn log
+
+def parse_coturn(path):
+    """Allocations from coturn -V: relayed address, session, client, end."""
+    allocs, pending_relay = {}, None
+    if not os.path.exists(path):
+        return []
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.search(r"Local relay addr: (\S+)", line)
+            if m:
+                pending_relay = m.group(1)
+                continue
+            m = re.search(r"session (\d+): new, realm=<([^>]*)>, username=<([^>]*)>, lifetime=(\d+)", line)
+            if m:
+                allocs[m.group(1)] = {"session": m.group(1), "relayed": pending_relay,
+                                      "realm": m.group(2), "username": m.group(3),
+                                      "lifetime": int(m.group(4)), "peers": [],
+                                      "channelBinds": 0, "end": "alive at end of capture"}
+                pending_relay = None
+                continue
+            m = re.search(r"session (\d+): peer (\S+) lifetime updated", line)
+            if m and m.group(1) in allocs:
+                if m.group(2) not in allocs[m.group(1)]["peers"]:
+                    allocs[m.group(1)]["peers"].append(m.group(2))
+                continue
+            m = re.search(r"session (\d+): .*CHANNEL_BIND processed, success", line)
+            if m and m.group(1) in allocs:
+                allocs[m.group(1)]["channelBinds"] += 1
+                continue
+            m = re.search(r"session (\d+): refreshed, .*lifetime=0", line)
+            if m and m.group(1) in allocs:
+                allocs[m.group(1)]["end"] = "deleted by Refresh with LIFETIME 0"
+                continue
+            m = re.search(r"session (\d+): closed .*local (\S+), remote (\S+), reason: (.*)", line)
+            if m and m.group(1) in allocs:
+                a = allocs[m.group(1)]
+                a["serverAddress"], a["client"] = m.group(2), m.group(3).rstrip(",")
+                if a["end"] == "alive at end of capture":
+                    a["end"] = f"closed by the server ({m.group(4).strip()})"
+    return list(allocs.values())
+
+
+# ---------------------------------------------------------------- ICE
+
+class Side:
+    def __init__(self, name, state, nat_kind, ct):
+        self.name, self.st, self.nat_kind = name, state, nat_kind
+        self.ct = None if nat_kind == "none" else ct
+
+    def socket_of(self, cand_addr):
+        for s in self.st["sockets"]:
+            if s["candidate"] == cand_addr:
+                return s
+        raise LookupError(f"{self.name}: no socket for {cand_addr}")
+
+
+def check_legs(snd, rcv, pair, lan_v):
+    """Where the checks of `pair` (sent by `snd`) travel: one entry per wire
+    leg, each with the vantages that see it. A relayed leg between the TURN
+    server and a TURN client carries the check inside ChannelData."""
+    legs = []
+
+    def add(vantages, src, dst, enc):
+        v = set(vantages)
+        if ip_of(src) in TURN_IPS or ip_of(dst) in TURN_IPS:
+            if "public" in v:
+                v.add("turn-server")
+        legs.append({"vantages": sorted(v), "src": src, "dst": dst,
+                     "encapsulation": enc})
+
+    sock, L, R = pair["socket"], pair["local"], pair["remote"]
+    if pair["localType"] == "relay":
+        turn = pair["viaTurnServer"]
+        add([lan_v[snd.name]], sock, turn, "channel-data")
+        add(["public"], snat_out(snd.ct, sock, turn), turn, "channel-data")
+        src = L
+    else:
+        src = snat_out(snd.ct, sock, R)
+        if snd.ct is None:
+            add([lan_v[snd.name], "public"], sock, R, "none")
+        else:
+            add([lan_v[snd.name]], sock, R, "none")
+    relay_sockets = {s["candidate"]: s for s in rcv.st["sockets"] if s["type"] == "relay"}
+    if R in relay_sockets:
+        if ip_of(src) not in TURN_IPS:
+            add(["public"], src, R, "none")
+        # else relay -> relay inside the TURN server: never on the wire
+        rs = relay_sockets[R]
+        pub = snat_out(rcv.ct, rs["socket"], rs["turnServer"])
+        add(["public"], rs["turnServer"], pub, "channel-data")
+        add([lan_v[rcv.name]], rs["turnServer"], rs["socket"], "channel-data")
+    else:
+        if not (snd.ct is None and pair["localType"] != "relay"):
+            add(["public"], src, R, "none")
+        inside = nat_in(rcv.ct, R, src)
+        add([lan_v[rcv.name]], src, inside, "none")
+    # merge identical legs
+    merged = {}
+    for l in legs:
+        k = (l["src"], l["dst"], l["encapsulation"])
+        if k in merged:
+            merged[k]["vantages"] = sorted(set(merged[k]["vantages"]) | set(l["vantages"]))
+        else:
+            merged[k] = l
+    return list(merged.values())
+
+
+def agent_json(side):
+    st = side.st
+    cands = []
+    for c in st["localCandidates"]:
+        d = {"address": c["address"], "type": c["type"]}
+        if "relatedAddress" in c:
+            d["relatedAddress"] = c["relatedAddress"]
+        d.update(foundation=c["foundation"], priority=c["priority"], component=c["component"],
+                 transport=c["transport"])
+        cands.append(d)
+    remote = [{"address": c["address"], "type": c["type"], "priority": c["priority"],
+               **({"relatedAddress": c["relatedAddress"]} if "relatedAddress" in c else {})}
+              for c in st["remoteCandidates"]]
+    sp = st.get("selectedPair")
+    return {
+        "name": side.name,
+        "role": st["role"],
+        "initialRole": st["initialRole"],
+        "tieBreaker": st["tieBreaker"],
+        "ufrag": st["ufrag"],
+        "pwd": st["pwd"],
+        "remoteUfrag": st["remoteUfrag"],
+        "remotePwd": st["remotePwd"],
+        "natType": NAT_NAMES[side.nat_kind],
+        "candidates": cands,
+        "remoteCandidates": remote,
+        "prflxRemoteCandidates": [c["address"] for c in st["remoteCandidates"] if c["type"] == "prflx"],
+        "sockets": st["sockets"],
+        "checkList": [{k: p[k] for k in ("local", "localType", "remote", "remoteType",
+                                         "state", "nominated")} for p in st["checkList"]],
+        "selectedPair": None if sp is None else {
+            "local": sp["local"], "remote": sp["remote"],
+            "localType": sp["localType"], "remoteType": sp["remoteType"],
+            "socket": sp["socket"], **({"viaTurnServer": sp["viaTurnServer"]} if "viaTurnServer" in sp else {}),
+        },
+        "dataPacketsReceived": len(st.get("dataReceived", [])),
+        "events": st.get("events", []),
+        "aioiceVersion": st.get("aioiceVersion"),
+    }
+
+
+def ice_truths(args):
+    work = args.work
+    kinds = {"a": args.nat_a, "b": args.nat_b}
+    ct = {s: parse_conntrack(os.path.join(work, f"conntrack.nat-{s}.txt")) for s in "ab"}
+    sides = {s: Side(s, load(os.path.join(work, f"{s}.state.json")), kinds[s], ct[s]) for s in "ab"}
+    A, B = sides["a"], sides["b"]
+    lan_v = {"a": "host-a" if kinds["a"] == "none" else "lan-a",
+             "b": "host-b" if kinds["b"] == "none" else "lan-b"}
+    vantages = [lan_v["a"], lan_v["b"], "public", "turn-server"]
+
+    for s in (A, B):
+        if "selectedPair" not in s.st:
+            sys.exit(f"agent {s.name} has no selected pair")
+    allocs = parse_coturn(os.path.join(work, "turnserver.log"))
+    # sanity: aioice's relayed candidates are coturn's allocations
+    relayed = {a["relayed"] for a in allocs}
+    for s in (A, B):
+        for c in s.st["localCandidates"]:
+            if c["type"] == "relay" and c["address"] not in relayed:
+                sys.exit(f"relay candidate {c['address']} of {s.name} not in the coturn log")
+
+    mappings = {s: nat_mappings(ct[s], f"nat-{s}") for s in "ab" if kinds[s] != "none"}
+    sym = {s: symmetric_check(m) for s, m in mappings.items()}
+    for s in "ab":
+        if kinds[s] == "sym" and not sym[s]:
+            sys.exit(f"NAT {s} should be symmetric but conntrack shows no address-dependent mapping")
+        if kinds[s] == "pp" and sym[s]:
+            sys.exit(f"NAT {s} should be port preserving but conntrack shows {sym[s]}")
+
+    pa, pb = A.st["selectedPair"], B.st["selectedPair"]
+    legs_a = check_legs(A, B, pa, lan_v)   # checks a -> b of a's selected pair
+    legs_b = check_legs(B, A, pb, lan_v)   # checks b -> a of b's selected pair
+    nomination = args.nomination
+    sip_state = A.st.get("sip"), B.st.get("sip")
+
+    for v in vantages:
+        descr = {
+            "lan-a": f"inside LAN A on agent a's interface ({NAT_NAMES[kinds['a']]} NAT A), private addresses before NAT",
+            "host-a": "agent a's own interface on the public segment (a has no NAT)",
+            "lan-b": f"inside LAN B on agent b's interface ({NAT_NAMES[kinds['b']]} NAT B), private addresses before NAT",
+            "public": "the public segment (bridge shared by the NAT routers' WAN sides and the TURN server): post-NAT addresses",
+            "turn-server": "the TURN/STUN server's interface (coturn 203.0.113.10 / .11)",
+        }[v]
+        t = base_truth(args.scenario, v, work, descr)
+        t["credentials"] = [
+            dict(TURN_CRED),
+            {"ufrag": A.st["ufrag"], "password": A.st["pwd"], "agent": "a",
+             "use": "short-term: checks sent to a carry USERNAME '" + A.st["ufrag"] + ":" + B.st["ufrag"]
+                    + "' and are signed with a's ice-pwd"},
+            {"ufrag": B.st["ufrag"], "password": B.st["pwd"], "agent": "b",
+             "use": "short-term: checks sent to b carry USERNAME '" + B.st["ufrag"] + ":" + A.st["ufrag"]
+                    + "' and are signed with b's ice-pwd"},
+        ]
+        la = [dict(l, **{"from": "a"}) for l in legs_a if v in l["vantages"]]
+        lb = [dict(l, **{"from": "b"}) for l in legs_b if v in l["vantages"]]
+        for l in la + lb:
+            del l["vantages"]
+        visible = []
+        for l in la + lb:
+            visible.append(f"checks {l['from']}->{'b' if l['from'] == 'a' else 'a'}: {l['src']} -> {l['dst']}"
+                           + ("" if l["encapsulation"] == "none" else " (inside ChannelData)"))
+        t["ice"] = {
+            "agents": [agent_json(A), agent_json(B)],
+            "controlling": "a",
+            "nomination": nomination,
+            "nominationSource": ("aioice 0.13 controlling agent with remote_is_lite=False: USE-CANDIDATE on every check"
+                                 if nomination == "aggressive" else
+                                 "aioice 0.13 controlling agent with remote_is_lite=True: a first check without "
+                                 "USE-CANDIDATE, then a second check with USE-CANDIDATE on the first valid pair"),
+            "selectedPair": {"local": pa["local"], "remote": pa["remote"],
+                             "localType": pa["localType"], "remoteType": pa["remoteType"]},
+            "selectedPairB": {"local": pb["local"], "remote": pb["remote"],
+                              "localType": pb["localType"], "remoteType": pb["remoteType"]},
+            "relayed": pa["localType"] == "relay" or pa["remoteType"] == "relay",
+            "visibleAtVantage": "; ".join(visible) if visible else "no check of the selected pair passes here",
+            "selectedPairChecks": la + lb,
+            "dataPackets": {"aToB": len(B.st.get("dataReceived", [])), "bToA": len(A.st.get("dataReceived", []))},
+        }
+        nat_part = {}
+        if v in ("lan-a", "lan-b"):
+            s = v[-1]
+            nat_part = {"type": NAT_NAMES[kinds[s]], "router": f"nat-{s}",
+                        "publicAddress": NAT_PUBLIC[s], "implementation": NAT_DESCR[kinds[s]],
+                        "mappings": mappings[s]}
+            if sym.get(s):
+                nat_part["addressDependentMappings"] = sym[s]
+        else:
+            allm = [m for s in "ab" if s in mappings for m in mappings[s]]
+            nat_part = {"type": ", ".join(f"nat-{s}: {NAT_NAMES[kinds[s]]}" for s in "ab"),
+                        "routers": {f"nat-{s}": {"type": NAT_NAMES[kinds[s]], "publicAddress": NAT_PUBLIC[s],
+                                                 "implementation": NAT_DESCR[kinds[s]],
+                                                 **({"addressDependentMappings": sym[s]} if sym.get(s) else {})}
+                                    for s in "ab" if kinds[s] != "none"},
+                        "mappings": allm}
+        t["nat"] = nat_part
+        t["turnServer"] = {"address": "203.0.113.10:3478", "alternateAddress": "203.0.113.11:3479",
+                           "software": "coturn 4.6.1", "relayIp": "203.0.113.10",
+                           "allocations": allocs,
+                           "source": "coturn -V log (Local relay addr / session new / refreshed lifetime=0)"}
+        if sip_state[0]:
+            t["sip"] = sip_truth(A, B, v, lan_v, mappings)
+        t["notes"] = ice_notes(args, v, A, B, la, lb, nomination)
+        write_truth(args.out, t)
+
+
+def host_ip(side):
+    return next(ip_of(c["address"]) for c in side.st["localCandidates"] if c["type"] == "host")
+
+
+def sip_truth(A, B, v, lan_v, mappings):
+    sa, sb = A.st["sip"], B.st["sip"]
+    seq = []
+    for e in sa["log"]:
+        # the caller's view: requests it sent, responses it received
+        s = e["start"]
+        seq.append(s.split()[0] if not s.startswith("SIP/2.0") else s.split()[1])
+    # wire order: INVITE 100 180 200 ACK BYE 200 (the caller logs them in that order)
+    a_ip, b_ip = host_ip(A), host_ip(B)
+    a_sip = fmt(a_ip, 5060)
+    pub_a = a_ip if A.nat_kind == "none" else NAT_PUBLIC["a"]
+    flows = {
+        lan_v["a"]: (a_sip, fmt(NAT_PUBLIC["b"], 5060)),
+        "public": (fmt(pub_a, 5060), fmt(NAT_PUBLIC["b"], 5060)),
+        lan_v["b"]: (fmt(pub_a, 5060), fmt(b_ip, 5060)),
+    }
+    visible = v in flows
+    out = {
+        "callId": sa["callId"],
+        "messages": seq,
+        "transport": "UDP",
+        "visible": visible,
+        "caller": "a", "callee": "b",
+        "requestUri": "sip:bob@" + NAT_PUBLIC["b"],
+        "offer": {"from": "a", "in": "INVITE", "ufrag": A.st["ufrag"], "pwd": A.st["pwd"],
+                  "candidates": [c["sdp"] for c in A.st["localCandidates"]], "sdp": sa["sdpSent"]},
+        "answer": {"from": "b", "in": "200", "ufrag": B.st["ufrag"], "pwd": B.st["pwd"],
+                   "candidates": [c["sdp"] for c in B.st["localCandidates"]], "sdp": sb["sdpSent"]},
+        "portForward": "NAT B forwards UDP 5060 on 203.0.113.3 to b's host 10.0.2.10:5060",
+        "source": "the SIP messages and SDP written by ice_agent.py (caller a, callee b)",
+    }
+    if visible:
+        out["callerAddress"], out["calleeAddress"] = flows[v]
+    return out
+
+
+def ice_notes(args, v, A, B, la, lb, nomination):
+    pa = A.st["selectedPair"]
+    n = [f"Real aioice {A.st.get('aioiceVersion')} agents: a (controlling, NAT A {NAT_NAMES[args.nat_a]}) and "
+         f"b (controlled, NAT B {NAT_NAMES[args.nat_b]}), both gathering host, srflx and relay candidates "
+         "against coturn 203.0.113.10:3478 (STUN Binding, Allocate 401 + authenticated retry with "
+         "alice/example.org). coturn has two listening addresses, so its Binding responses carry "
+         "RESPONSE-ORIGIN and OTHER-ADDRESS (RFC 5780)."]
+    if args.signal == "sip":
+        n.append("Signalling is a SIP call over UDP 5060: INVITE (SDP offer with a's a=ice-ufrag, a=ice-pwd, "
+                 "a=candidate lines) / 100 Trying / 180 Ringing / 200 OK (b's SDP answer) / ACK, then the ICE "
+                 "checks, 5 data packets each way, BYE / 200 OK. An analyzer must tie the call (Call-ID) to the "
+                 "ICE session through the ufrags and can verify MESSAGE-INTEGRITY of the checks with the ice-pwd "
+                 "from the SDP.")
+    else:
+        n.append("Signalling (ufrag, pwd, candidates) went through files, outside the capture.")
+    n.append(f"Nomination: {nomination}. a selected {pa['local']} ({pa['localType']}) -> {pa['remote']} "
+             f"({pa['remoteType']}); b selected {B.st['selectedPair']['local']} ({B.st['selectedPair']['localType']}) "
+             f"-> {B.st['selectedPair']['remote']} ({B.st['selectedPair']['remoteType']}); both from "
+             "Connection._nominated. aioice never signals srflx candidates as pair locals: a check from a srflx "
+             "candidate is sent from its base, the host socket.")
+    prflx = [c["address"] for s in (A, B) for c in s.st["remoteCandidates"] if c["type"] == "prflx"]
+    if prflx:
+        n.append("Peer-reflexive candidates learnt by aioice (a check arrived from an unsignalled address): "
+                 + ", ".join(prflx) + ".")
+    if args.nat_b == "sym" or args.nat_a == "sym":
+        n.append("The symmetric NAT gives the same host socket a different public port per destination "
+                 "(nat.addressDependentMappings, from conntrack), so its srflx candidate only works towards "
+                 "the STUN server and the direct checks towards it are dropped.")
+    n.append("Private host candidates (10.0.x.x) are unreachable from the other side: checks to them die at "
+             "the sender's NAT router (blackhole route) or, when relayed by coturn, leave the TURN server towards "
+             "an absent internet gateway.")
+    n.append("Analyzer must report: per-host reflexive addresses learnt from the STUN server, the two TURN "
+             "allocations (relayed address, client 5-tuple, 401 round trip, ChannelBinds, deletion), the ICE "
+             "session with both ufrags, the check list with the selected pair and its nomination mode, "
+             "and the data flow on the selected pair. selectedPairChecks lists the 5-tuples where this capture "
+             "shows the checks of the selected pairs (plain STUN, or STUN inside ChannelData).")
+    n.append("Sources: ice_agent.py state dumps (aioice), coturn -V log, conntrack -L of both NAT routers, "
+             "tcpdump packet counts.")
+    return " ".join(n)
+
+
+# ---------------------------------------------------------------- STUN
+
+def parse_stun_client(path):
+    """stun-client 0.97 -v output."""
+    txt = open(path).read()
+    res = {"responses": []}
+    cur = None
+    for line in txt.splitlines():
+        m = re.match(r"(MappedAddress|SourceAddress|ChangedAddress|XorMappedAddress) = (\S+)", line)
+        if m:
+            if m.group(1) == "MappedAddress":
+                cur = {}
+                res["responses"].append(cur)
+            cur[m.group(1)] = m.group(2)
+        m = re.match(r"(test I|test II|test III|test I\(2\)|is nat|mapped IP same|hairpin|preserver port)\s*= (\d)", line)
+        if m:
+            res.setdefault("tests", {})[m.group(1)] = int(m.group(2))
+        if line.startswith("Primary:"):
+            res["result"] = line.split(":", 1)[1].strip()
+        m = re.match(r"Return value is (0x[0-9a-f]+)", line)
+        if m:
+            res["returnValue"] = m.group(1)
+    res["sent"] = re.findall(r"About to send msg of len \d+ to (\S+)", txt)
+    return res
+
+
+def classic_behaviour(result):
+    mapping = filtering = None
+    if "Independent Mapping" in result:
+        mapping = "endpoint-independent"
+    elif "Dependent Mapping" in result:
+        mapping = "address-dependent (symmetric)"
+    if "Port Dependent Filter" in result:
+        filtering = "address-and-port-dependent"
+    elif "Address Dependent Filter" in result:
+        filtering = "address-dependent"
+    elif "Independent Filter" in result:
+        filtering = "endpoint-independent"
+    return mapping, filtering
+
+
+def parse_turnutils(path):
+    txt = open(path).read() if os.path.exists(path) else ""
+    out = {"responses": []}
+    cur = None
+    for line in txt.splitlines():
+        if line.startswith("RFC 5780 response"):
+            cur = {}
+            out["responses"].append(cur)
+            continue
+        m = re.search(r"Response origin: : (\S+)", line)
+        if m and cur is not None:
+            cur["responseOrigin"] = m.group(1)
+        m = re.search(r"Other addr: : (\S+)", line)
+        if m and cur is not None:
+            cur["otherAddress"] = m.group(1)
+        m = re.search(r"UDP reflexive addr: (\S+)", line)
+        if m and cur is not None:
+            cur["reflexive"] = m.group(1)
+        m = re.search(r"Local addr: : (\S+)", line)
+        if m and cur is not None:
+            cur["localAddress"] = m.group(1)
+        m = re.match(r"NAT with (.*)!", line)
+        if m:
+            out.setdefault("results", []).append(m.group(1))
+        if "STUN receive timeout" in line:
+            out["timeouts"] = out.get("timeouts", 0) + 1
+    return out
+
+
+def behaviour_5780(results):
+    mapping = filtering = None
+    for r in results or []:
+        rl = r.lower()
+        if "mapping" in rl:
+            mapping = ("endpoint-independent" if "endpoint independent" in rl else
+                       "address-dependent" if "address dependent mapping" in rl else
+                       "address-and-port-dependent" if "address and port dependent" in rl else r)
+        if "filtering" in rl:
+            filtering = ("endpoint-independent" if "endpoint independent" in rl else
+                         "address-dependent" if "address dependent filtering" in rl else
+                         "address-and-port-dependent" if "address and port dependent" in rl else r)
+    return mapping, filtering
+
+
+def stun_truths(args):
+    work = args.work
+    kinds = {"a": "pp", "b": "sym"}
+    hosts = {"a": "10.0.1.10", "b": "10.0.2.10"}
+    ct = {s: parse_conntrack(os.path.join(work, f"conntrack.nat-{s}.txt")) for s in "ab"}
+    mappings = {s: nat_mappings(ct[s], f"nat-{s}") for s in "ab"}
+    clients = {}
+    for s in "ab":
+        c = {"side": s, "natType": NAT_NAMES[kinds[s]], "natPublicAddress": NAT_PUBLIC[s],
+             "natImplementation": NAT_DESCR[kinds[s]]}
+        if args.kind == "classic":
+            r = parse_stun_client(os.path.join(work, f"client-{s}.txt"))
+            inside = fmt(hosts[s], 40000)
+            first = r["responses"][0]
+            mapping, filtering = classic_behaviour(r.get("result", ""))
+            c.update({
+                "tool": "stun (stun-client 0.97) -v -p 40000, RFC 3489 tests I, II (CHANGE-REQUEST ip+port), "
+                        "III (CHANGE-REQUEST port), I(2) to the CHANGED-ADDRESS IP, hairpin",
+                "inside": inside,
+                "reflexive": first["MappedAddress"],
+                "sourceAddress": first["SourceAddress"],
+                "changedAddress": first["ChangedAddress"],
+                "printedResult": r.get("result"),
+                "tests": r.get("tests"),
+                "returnValue": r.get("returnValue"),
+                "mappingBehavior": mapping,
+                "filteringBehavior": filtering,
+                "responses": r["responses"],
+            })
+            # test I(2): the request sent to the CHANGED-ADDRESS IP
+            alt_ip = ip_of(first["ChangedAddress"])
+            alt_dst = next((d for d in r["sent"] if ip_of(d) == alt_ip), None)
+            if len(r["responses"]) > 1 and alt_dst:
+                c["reflexiveByServer"] = {fmt(*split(args.server)): first["MappedAddress"],
+                                          alt_dst: r["responses"][1]["MappedAddress"]}
+                c["testI2Server"] = alt_dst
+                c["testI2SourceAddressAttribute"] = r["responses"][1]["SourceAddress"]
+        else:
+            sc = parse_turnutils(os.path.join(work, f"stunclient-{s}.txt"))
+            nd = parse_turnutils(os.path.join(work, f"natdiscovery-{s}.txt"))
+            mapping, filtering = behaviour_5780(nd.get("results"))
+            c.update({
+                "tool": "turnutils_stunclient -f (coturn 4.6.1) then turnutils_natdiscovery -m -f",
+                "inside": fmt(hosts[s], 0),
+                "reflexive": sc["responses"][0]["reflexive"],
+                "responseOrigin": sc["responses"][0].get("responseOrigin"),
+                "otherAddress": sc["responses"][0].get("otherAddress"),
+                "stunclientResponses": sc["responses"],
+                "natdiscoveryResponses": nd["responses"],
+                "natdiscoveryResults": nd.get("results"),
+                "natdiscoveryTimeouts": nd.get("timeouts", 0),
+                "mappingBehavior": mapping,
+                "filteringBehavior": filtering,
+            })
+            # the stunclient socket: the conntrack entry whose public side is the printed reflexive address
+            for m in mappings[s]:
+                if m["kind"] == "masquerade" and m["outside"] == c["reflexive"] \
+                        and m["destination"] == args.server:
+                    c["inside"] = m["inside"]
+        c["natMappings"] = mappings[s]
+        sym = symmetric_check(mappings[s])
+        if kinds[s] == "sym" and not sym:
+            sys.exit("NAT B should be symmetric but conntrack shows no address-dependent mapping")
+        if sym:
+            c["addressDependentMappings"] = sym
+        clients[s] = c
+
+    vmap = {"lan-port-preserving": "a", "lan-symmetric": "b", "public": None}
+    for v, s in vmap.items():
+        descr = {
+            "lan-port-preserving": "inside LAN A behind the port-preserving NAT, on the client's interface",
+            "lan-symmetric": "inside LAN B behind the symmetric NAT, on the client's interface",
+            "public": "the public segment (NAT WAN sides and the STUN server): both clients, post-NAT",
+        }[v]
+        t = base_truth(args.scenario, v, work, descr)
+        if args.kind == "rfc5780":
+            t["credentials"] = []
+        stun = {
+            "server": args.server,
+            "serverAlternateIp": args.server_alt,
+            "protocol": ("RFC 3489 (classic STUN, no magic cookie; stund 0.97 'Vovida.org')"
+                         if args.kind == "classic" else
+                         "RFC 5389 Binding with RFC 5780 NAT behaviour discovery (coturn 4.6.1)"),
+        }
+        if s:
+            c = clients[s]
+            stun.update({"client": c["inside"], "reflexive": c["reflexive"],
+                         "mappingBehavior": c["mappingBehavior"],
+                         "filteringBehavior": c["filteringBehavior"], "clients": [c]})
+            t["nat"] = {"type": c["natType"], "router": f"nat-{s}", "publicAddress": NAT_PUBLIC[s],
+                        "implementation": NAT_DESCR[kinds[s]], "mappings": mappings[s]}
+        else:
+            stun["clients"] = [clients["a"], clients["b"]]
+            t["nat"] = {"type": "nat-a: port-preserving, nat-b: symmetric",
+                        "mappings": mappings["a"] + mappings["b"]}
+        t["stun"] = stun
+        t["notes"] = stun_notes(args, v)
+        write_truth(args.out, t)
+
+
+def stun_notes(args, v):
+    if args.kind == "classic":
+        n = ("RFC 3489 NAT type detection by stun-client 0.97 against stund 0.97 (203.0.113.20 primary, "
+             "203.0.113.21 alternate, ports 3478/3479), first from host A (10.0.1.10, port-preserving NAT), "
+             "then from host B (10.0.2.10, symmetric NAT). Test I: Binding without CHANGE-REQUEST, answered "
+             "with MAPPED-ADDRESS, SOURCE-ADDRESS, CHANGED-ADDRESS. Tests II/III (CHANGE-REQUEST change IP+port / "
+             "port, sent from the second socket, port 40001) are answered from the other address/port and "
+             "dropped by both NATs (conntrack filtering), so they repeat. Test I(2) goes to the CHANGED-ADDRESS IP "
+             "(port 3478): same mapping behind NAT A, a new port behind NAT B (symmetric). The client finally "
+             "sends a hairpin probe to its own mapped address, which the router rejects with ICMP port "
+             "unreachable. Quirks an analyzer should survive: stund also sends attribute 0x0020 (a pre-RFC 5389 "
+             "XOR-MAPPED-ADDRESS XORed differently: decoding it with the RFC 5389 magic cookie gives a wrong "
+             "address), and its SOURCE-ADDRESS in the test I(2) answer says port 3479 while the packet comes from "
+             "port 3478. Analyzer must report: the classic (cookie-less) Bindings, each client's reflexive "
+             "address (MAPPED-ADDRESS) per server address, CHANGE-REQUEST tests without answers at the client, "
+             "and the mapping behaviour (endpoint-independent for A, address-dependent/symmetric for B). "
+             "Sources: stun-client -v output, conntrack, tcpdump counts.")
+    else:
+        n = ("RFC 5780 NAT behaviour discovery against coturn 4.6.1 listening on 203.0.113.10 and 203.0.113.11 "
+             "(ports 3478 and alternate 3479), so Binding responses carry XOR-MAPPED-ADDRESS, MAPPED-ADDRESS, "
+             "RESPONSE-ORIGIN and OTHER-ADDRESS. From host A (port-preserving NAT) then host B (symmetric NAT): "
+             "turnutils_stunclient -f (a Binding, then a Binding with CHANGE-REQUEST whose answer comes from "
+             "the OTHER-ADDRESS and is dropped by the NAT) and turnutils_natdiscovery -m -f (mapping test: "
+             "Bindings to the primary address, to the alternate IP, to the alternate IP+port; filtering test: "
+             "CHANGE-REQUEST ip+port and port only, both unanswered at the client). Analyzer must report: per "
+             "client the reflexive address per server address, RESPONSE-ORIGIN/OTHER-ADDRESS, the mapping "
+             "behaviour (endpoint-independent for A; address-and-port-dependent for B: a different port for "
+             "each server address and port) and the filtering behaviour (address-and-port-dependent for both). "
+             "Sources: the tools' printed results, conntrack, tcpdump counts.")
+    return n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    i = sub.add_parser("ice")
+    i.add_argument("--scenario", required=True)
+    i.add_argument("--work", required=True)
+    i.add_argument("--out", required=True)
+    i.add_argument("--nat-a", required=True, choices=["pp", "sym", "none"])
+    i.add_argument("--nat-b", required=True, choices=["pp", "sym", "none"])
+    i.add_argument("--signal", required=True)
+    i.add_argument("--nomination", required=True)
+    s = sub.add_parser("stun")
+    s.add_argument("--scenario", required=True)
+    s.add_argument("--kind", required=True, choices=["classic", "rfc5780"])
+    s.add_argument("--work", required=True)
+    s.add_argument("--out", required=True)
+    s.add_argument("--server", required=True)
+    s.add_argument("--server-alt", required=True)
+    args = ap.parse_args()
+    if args.cmd == "ice":
+        ice_truths(args)
+    else:
+        stun_truths(args)
+
+
+if __name__ == "__main__":
+    main()
