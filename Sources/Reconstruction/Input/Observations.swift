@@ -1,0 +1,155 @@
+import PacketDecoding
+
+/// What the reconstructors need from one STUN message, flattened.
+///
+/// The dissector's message keeps every attribute in wire order; the
+/// reconstructors need a dozen of them by meaning. `WireEventAdapter` fills
+/// this once per message so the trackers never walk attribute lists.
+public struct ObservedStunMessage {
+    public var context: FrameContext
+    public var flow: FiveTuple
+    public var methodNumber: UInt16
+    public var methodName: String
+    public var messageClass: ObservedClass
+    /// Lowercase hex, 24 digits (32 for classic).
+    public var transactionId: String
+    public var transactionKey: TransactionKeyBits
+    public var classic: Bool
+    /// Hash of the whole UDP payload / framed message, to pair relay legs.
+    public var payloadHash: UInt64
+    public var payloadLength: Int
+    /// Set when this message travelled inside a ChannelData frame or a DATA attribute.
+    public var carrier: Carrier?
+
+    public var username: String?
+    public var realm: String?
+    public var nonce: String?
+    public var software: String?
+    public var lifetime: UInt32?
+    public var xorRelayed: [Endpoint] = []
+    public var xorMapped: Endpoint?
+    public var mapped: Endpoint?
+    public var xorPeers: [Endpoint] = []
+    public var channelNumber: UInt16?
+    public var errorCode: Int?
+    public var errorReason: String?
+    public var requestedTransport: UInt8?
+    public var evenPort: Bool?
+    public var reservationToken: String?
+    public var dontFragment = false
+    public var requestedAddressFamily: UInt8?
+    public var additionalAddressFamily: UInt8?
+    public var dataLength: Int?
+    public var dataHash: UInt64?
+    public var priority: UInt32?
+    public var useCandidate = false
+    public var iceControlling: UInt64?
+    public var iceControlled: UInt64?
+    public var nomination: UInt32?
+    public var otherAddress: Endpoint?
+    public var responseOrigin: Endpoint?
+    public var changedAddress: Endpoint?
+    public var sourceAddress: Endpoint?
+    public var alternateServer: Endpoint?
+    public var changeIP = false
+    public var changePort = false
+    public var hasChangeRequest = false
+    public var connectionId: UInt32?
+    public var hasIntegrity = false
+    /// `valid`, `invalid`, `unchecked`, or nil when the message has no integrity attribute.
+    public var integrity: String?
+
+    public init(context: FrameContext, flow: FiveTuple, methodNumber: UInt16, methodName: String,
+                messageClass: ObservedClass, transactionId: String, transactionKey: TransactionKeyBits,
+                classic: Bool, payloadHash: UInt64, payloadLength: Int) {
+        self.context = context
+        self.flow = flow
+        self.methodNumber = methodNumber
+        self.methodName = methodName
+        self.messageClass = messageClass
+        self.transactionId = transactionId
+        self.transactionKey = transactionKey
+        self.classic = classic
+        self.payloadHash = payloadHash
+        self.payloadLength = payloadLength
+    }
+
+    /// A Binding request that carries ICE attributes (RFC 8445 section 7.1.1).
+    public var isIceCheck: Bool {
+        methodNumber == 0x001 && messageClass == .request
+            && (priority != nil || iceControlling != nil || iceControlled != nil || useCandidate)
+    }
+}
+
+public enum ObservedClass: String, Sendable {
+    case request, indication, success, error
+    public var isResponse: Bool { self == .success || self == .error }
+}
+
+/// A transaction id as integers (hashable without allocation).
+public struct TransactionKeyBits: Hashable, Sendable {
+    public var high: UInt64
+    public var low: UInt64
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+}
+
+/// The frame that carried a nested message.
+public struct Carrier: Sendable {
+    public enum Kind: String, Sendable { case channelData = "channeldata", dataAttribute = "data-attribute" }
+    public var kind: Kind
+    public var frame: Int
+    /// The carrier's own flow (client <-> TURN server).
+    public var flow: FiveTuple
+    /// Channel number for ChannelData carriers.
+    public var channel: UInt16?
+    /// XOR-PEER-ADDRESS of the Send/Data indication carrier.
+    public var peer: Endpoint?
+    /// Send (to server) or Data (from server) for DATA-attribute carriers.
+    public var carrierMethod: UInt16?
+
+    public init(kind: Kind, frame: Int, flow: FiveTuple, channel: UInt16? = nil, peer: Endpoint? = nil, carrierMethod: UInt16? = nil) {
+        self.kind = kind
+        self.frame = frame
+        self.flow = flow
+        self.channel = channel
+        self.peer = peer
+        self.carrierMethod = carrierMethod
+    }
+}
+
+public struct ObservedChannelData {
+    public var context: FrameContext
+    public var flow: FiveTuple
+    public var channel: UInt16
+    public var length: Int
+    /// Hash of the application data (not the 4-byte header or padding).
+    public var payloadHash: UInt64
+
+    public init(context: FrameContext, flow: FiveTuple, channel: UInt16, length: Int, payloadHash: UInt64) {
+        self.context = context
+        self.flow = flow
+        self.channel = channel
+        self.length = length
+        self.payloadHash = payloadHash
+    }
+}
+
+/// A datagram or stream chunk that is not STUN/ChannelData (media, DTLS, peer legs).
+public struct ObservedDatagram {
+    public var context: FrameContext
+    public var flow: FiveTuple
+    public var length: Int
+    public var payloadHash: UInt64
+    public var kind: String
+
+    public init(context: FrameContext, flow: FiveTuple, length: Int, payloadHash: UInt64, kind: String) {
+        self.context = context
+        self.flow = flow
+        self.length = length
+        self.payloadHash = payloadHash
+        self.kind = kind
+    }
+}

@@ -1,0 +1,176 @@
+import CaptureSource
+import PacketDecoding
+
+/// The consumer of dissector events: routes each one to the trackers
+/// (transactions, TURN allocations and relay legs, Binding sessions, ICE,
+/// SIP) and builds the `AnalysisDocument` at the end. Zeek-style: the
+/// dissector emits, these consumers keep state.
+public final class SessionReconstructor {
+    var transactions = TransactionMatcher()
+    var allocations = TurnAllocationTracker()
+    var bindings = BindingSessionTracker()
+    var findings = FindingCollector()
+    var stats = AnalysisStats()
+    private var icmpByFlow: [FiveTuple: (count: Int, frames: [Int], meaning: String, reporter: String)] = [:]
+    private var icmpOrder: [FiveTuple] = []
+    private var integrityInvalid: [Int] = []
+    private var fingerprintInvalid: [Int] = []
+    private(set) var lastTime: CaptureTime?
+    private(set) var firstTime: CaptureTime?
+    /// Counters the lower stages evicted (TCP streams, IP fragments, TURN 5-tuples), filled in by the caller.
+    public var lowerStageEvictions = EvictionCounters()
+
+    public init() {}
+
+    private func tick(_ t: CaptureTime) {
+        if firstTime == nil || t < firstTime! { firstTime = t }
+        if lastTime == nil || t > lastTime! { lastTime = t }
+    }
+
+    // MARK: Events
+
+    public func stunMessage(_ m: ObservedStunMessage) {
+        tick(m.context.time)
+        stats.stunMessages &+= 1
+        if m.classic { stats.classicStunMessages &+= 1 }
+        if m.carrier != nil { stats.nestedMessages &+= 1 }
+        stats.messagesByMethod[m.methodName + " " + m.messageClass.rawValue, default: 0] &+= 1
+        if let code = m.errorCode { stats.errorCodes[String(code), default: 0] &+= 1 }
+        if m.integrity == "invalid", integrityInvalid.count < 50 { integrityInvalid.append(m.context.frame) }
+
+        var rtt: Double?
+        var retransmission = false
+        switch m.messageClass {
+        case .request: retransmission = transactions.request(m)
+        case .success, .error: rtt = transactions.response(m)?.rtt
+        case .indication: break
+        }
+
+        if m.carrier == nil {
+            let isTurnMethod = (0x003...0x00C).contains(m.methodNumber) && m.methodNumber != 0x005
+            if isTurnMethod || allocations.allocation(for: m.flow) != nil {
+                allocations.handle(m, rtt: rtt, findings: &findings)
+            } else {
+                // A STUN message on a relayed address is peer-leg traffic (e.g. a relayed ICE check).
+                allocations.handlePeerLeg(context: m.context, flow: m.flow, length: m.payloadLength, hash: m.payloadHash)
+            }
+            if m.methodNumber == 0x003, m.messageClass == .success, let x = m.xorMapped ?? m.mapped {
+                bindings.noteReflexive(local: m.flow.destination, server: m.flow.source, reflexive: x, frame: m.context.frame)
+            }
+        }
+        if m.methodNumber == 0x001 && !m.isIceCheck && m.carrier == nil && m.username.map({ !$0.contains(":") }) ?? true {
+            bindings.handle(m, rtt: rtt, retransmission: retransmission)
+        }
+    }
+
+    public func channelData(_ c: ObservedChannelData) {
+        tick(c.context.time)
+        stats.channelDataFrames &+= 1
+        allocations.handleChannelData(c, findings: &findings)
+    }
+
+    public func datagram(_ d: ObservedDatagram) {
+        tick(d.context.time)
+        allocations.handlePeerLeg(context: d.context, flow: d.flow, length: d.length, hash: d.payloadHash)
+    }
+
+    public func malformed(_ context: FrameContext, reason: String) {
+        tick(context.time)
+        stats.malformed &+= 1
+    }
+
+    public func fingerprintInvalid(_ context: FrameContext) {
+        if fingerprintInvalid.count < 50 { fingerprintInvalid.append(context.frame) }
+    }
+
+    /// An ICMP error quoting a datagram of a STUN/TURN flow (or any UDP flow).
+    public func icmpError(_ context: FrameContext, quotedFlow: FiveTuple, reporter: IPAddress, meaning: String, quotesStun: Bool) {
+        tick(context.time)
+        stats.icmpErrors &+= 1
+        guard quotesStun || allocations.allocation(for: quotedFlow) != nil || allocations.allocation(relayed: quotedFlow.source) != nil else { return }
+        if icmpByFlow[quotedFlow] == nil {
+            guard icmpOrder.count < 1_000 else { return }
+            icmpOrder.append(quotedFlow)
+            icmpByFlow[quotedFlow] = (0, [], meaning, reporter.description)
+        }
+        icmpByFlow[quotedFlow]!.count &+= 1
+        if icmpByFlow[quotedFlow]!.frames.count < 20 { icmpByFlow[quotedFlow]!.frames.append(context.frame) }
+    }
+
+    public func tcpClosed(_ flow: FiveTuple, context: FrameContext) {
+        allocations.tcpClosed(flow: flow, at: context)
+    }
+
+    // MARK: Result
+
+    public func finish(packets: Int) -> AnalysisDocument {
+        let end = lastTime ?? CaptureTime(nanoseconds: 0)
+        transactions.finish(at: end)
+        allocations.finish(at: end)
+        var doc = AnalysisDocument()
+        stats.packets = packets
+        stats.firstTime = firstTime?.epochSeconds
+        stats.lastTime = lastTime?.epochSeconds
+        stats.transactions = transactions.total
+        stats.unansweredTransactions = transactions.unanswered
+        stats.retransmissions = transactions.retransmissions
+        var ev = lowerStageEvictions
+        ev.transactions = transactions.evicted
+        ev.allocations = allocations.evicted
+        ev.bindings = bindings.evicted
+        doc.allocations = allocations.allocations.map { AllocationSummaryBuilder.summary(of: $0, findings: &findings) }
+        ev.peerLegDatagrams = allocations.allocations.reduce(0) { $0 + $1.toPeer.evicted + $1.fromPeer.evicted }
+        stats.evicted = ev
+        doc.bindings = bindings.summaries(findings: &findings)
+        doc.natMappings = bindings.natMappings(findings: &findings)
+        doc.transactions = transactions.summaries
+        addCaptureWideFindings(doc)
+        doc.stats = stats
+        doc.findings = findings.all
+        return doc
+    }
+
+    private func addCaptureWideFindings(_ doc: AnalysisDocument) {
+        for flow in icmpOrder {
+            guard let e = icmpByFlow[flow] else { continue }
+            findings.add(.error, "icmp.unreachable",
+                         "\(e.count) ICMP error(s) (\(e.meaning)) from \(e.reporter) for \(flow.transport) \(flow.source) -> \(flow.destination): the destination did not accept the STUN/TURN traffic.",
+                         frames: e.frames)
+        }
+        let unanswered = doc.transactions.filter { $0.state == "unanswered" || $0.state == "timed-out" }
+        if !unanswered.isEmpty {
+            var byPair: [String: [TransactionSummary]] = [:]
+            var pairOrder: [String] = []
+            for t in unanswered {
+                let k = "\(t.method)|\(t.client)|\(t.server)"
+                if byPair[k] == nil { pairOrder.append(k) }
+                byPair[k, default: []].append(t)
+            }
+            for k in pairOrder {
+                let ts = byPair[k]!
+                let t0 = ts[0]
+                let sends = ts.reduce(0) { $0 + $1.requestFrames.count }
+                let severity: Finding.Severity = sends > ts.count ? .error : .warning
+                findings.add(severity, sends > ts.count ? "stun.server.unreachable" : "stun.request.unanswered",
+                             "\(ts.count) \(t0.method) request(s) from \(t0.client) to \(t0.server) got no answer (\(sends) sends incl. retransmissions, last at frame \(ts.last!.requestFrames.last!)).",
+                             frames: ts.flatMap(\.requestFrames), session: nil)
+            }
+        }
+        if !integrityInvalid.isEmpty {
+            findings.add(.warning, "stun.integrity.invalid",
+                         "\(integrityInvalid.count) message(s) failed MESSAGE-INTEGRITY with the given credentials: wrong password, or the message was altered.",
+                         frames: integrityInvalid)
+        }
+        if !fingerprintInvalid.isEmpty {
+            findings.add(.warning, "stun.fingerprint.invalid",
+                         "\(fingerprintInvalid.count) message(s) carry a FINGERPRINT that does not match: corrupted or non-standard messages.",
+                         frames: fingerprintInvalid)
+        }
+        let ev = stats.evicted
+        if ev.total > 0 {
+            findings.add(.info, "capture.state.evicted",
+                         "To stay within memory bounds, state was evicted: \(ev.transactions) transactions, \(ev.allocations) allocations, \(ev.bindings) binding sessions, \(ev.tcpStreams) TCP streams, \(ev.ipFragments) incomplete IP datagrams, \(ev.peerLegDatagrams) unmatched relay datagrams, \(ev.turnFiveTuples) TURN 5-tuples. Counts above are complete; per-session detail for evicted state is not.",
+                         frames: [])
+        }
+    }
+}

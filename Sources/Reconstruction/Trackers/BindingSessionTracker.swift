@@ -1,0 +1,190 @@
+import CaptureSource
+import PacketDecoding
+
+/// Plain Binding exchanges (server discovery, keepalives, RFC 3489 / 5780
+/// NAT tests) per client 5-tuple, and the NAT view they add up to.
+struct BindingSessionTracker {
+    final class Session {
+        let id: Int
+        let flow: FiveTuple   // client -> server
+        let start: CaptureTime
+        var last: CaptureTime
+        var classic = false
+        var requests = 0
+        var responses = 0
+        var errorResponses = 0
+        var indications = 0
+        var retransmissions = 0
+        var reflexive: [Endpoint] = []
+        var firstReflexiveFrame: [Endpoint: Int] = [:]
+        var rtts: [Double] = []
+        var keepaliveTimes: [CaptureTime] = []
+        var software: String?
+        var natTests: [NatTest] = []
+        var openTests: [TransactionKeyBits: Int] = [:]
+        var otherAddress: Endpoint?
+        var responseOrigin: Endpoint?
+        var changedAddress: Endpoint?
+        init(id: Int, flow: FiveTuple, start: CaptureTime) {
+            self.id = id
+            self.flow = flow
+            self.start = start
+            self.last = start
+        }
+    }
+
+    private(set) var sessions: [Session] = []
+    private var byFlow: [FiveTuple: Session] = [:]
+    private var nextId = 1
+    var maxSessions = 20_000
+    var maxKeepaliveSamples = 10_000
+    private(set) var evicted = 0
+    /// Reflexive addresses per local endpoint, from Binding and Allocate responses.
+    private(set) var reflexiveByLocal: [Endpoint: [(server: Endpoint, reflexive: Endpoint, frame: Int)]] = [:]
+    private var localOrder: [Endpoint] = []
+
+    mutating func handle(_ m: ObservedStunMessage, rtt: Double?, retransmission: Bool) {
+        let t = m.context.time
+        switch m.messageClass {
+        case .request, .indication:
+            let s = session(for: m.flow, at: t)
+            s.last = t
+            if m.classic { s.classic = true }
+            if m.messageClass == .indication { s.indications &+= 1 } else { s.requests &+= 1 }
+            if retransmission { s.retransmissions &+= 1 } else if s.keepaliveTimes.count < maxKeepaliveSamples {
+                s.keepaliveTimes.append(t)
+            }
+            if let sw = m.software, s.software == nil { s.software = sw }
+            if m.hasChangeRequest, m.messageClass == .request, !retransmission {
+                s.openTests[m.transactionKey] = s.natTests.count
+                s.natTests.append(NatTest(frame: m.context.frame, changeIP: m.changeIP, changePort: m.changePort,
+                                          answered: false, responseOrigin: nil, mapped: nil))
+            }
+        case .success, .error:
+            guard let s = byFlow[m.flow.reversed] else { return }
+            s.last = t
+            if m.classic { s.classic = true }
+            if m.messageClass == .error { s.errorResponses &+= 1; return }
+            s.responses &+= 1
+            if let r = rtt { s.rtts.append(r) }
+            if let sw = m.software { s.software = sw }
+            if let o = m.otherAddress { s.otherAddress = o }
+            if let o = m.responseOrigin ?? m.sourceAddress { s.responseOrigin = o }
+            if let c = m.changedAddress { s.changedAddress = c }
+            let mapped = m.xorMapped ?? m.mapped
+            if let x = mapped {
+                if s.firstReflexiveFrame[x] == nil {
+                    s.reflexive.append(x)
+                    s.firstReflexiveFrame[x] = m.context.frame
+                }
+                noteReflexive(local: s.flow.source, server: s.flow.destination, reflexive: x, frame: m.context.frame)
+            }
+            if let i = s.openTests.removeValue(forKey: m.transactionKey) {
+                s.natTests[i].answered = true
+                s.natTests[i].responseOrigin = (m.responseOrigin ?? m.sourceAddress)?.description
+                s.natTests[i].mapped = mapped?.description
+            }
+        }
+    }
+
+    /// Allocate responses also tell the client its reflexive address (XOR-MAPPED-ADDRESS).
+    mutating func noteReflexive(local: Endpoint, server: Endpoint, reflexive: Endpoint, frame: Int) {
+        if reflexiveByLocal[local] == nil {
+            guard localOrder.count < maxSessions else { return }
+            localOrder.append(local)
+            reflexiveByLocal[local] = []
+        }
+        if reflexiveByLocal[local]!.contains(where: { $0.server == server && $0.reflexive == reflexive }) { return }
+        if reflexiveByLocal[local]!.count < 64 { reflexiveByLocal[local]!.append((server, reflexive, frame)) }
+    }
+
+    private mutating func session(for flow: FiveTuple, at t: CaptureTime) -> Session {
+        if let s = byFlow[flow] { return s }
+        if sessions.count >= maxSessions, let oldest = sessions.first {
+            sessions.removeFirst()
+            byFlow.removeValue(forKey: oldest.flow)
+            evicted &+= 1
+        }
+        let s = Session(id: nextId, flow: flow, start: t)
+        nextId &+= 1
+        sessions.append(s)
+        byFlow[flow] = s
+        return s
+    }
+
+    func summaries(findings: inout FindingCollector) -> [BindingSessionSummary] {
+        sessions.map { s in
+            var intervals: [Double] = []
+            if s.keepaliveTimes.count > 1 {
+                for i in 1..<s.keepaliveTimes.count { intervals.append(s.keepaliveTimes[i].seconds(since: s.keepaliveTimes[i - 1])) }
+            }
+            let longest = intervals.max()
+            if let g = longest, g > 30 {
+                findings.add(.warning, "stun.keepalive.gap",
+                             String(format: "Binding session %d (%@ -> %@): %.1f s without a keepalive; typical NAT bindings expire after 30 s.",
+                                    s.id, s.flow.source.description, s.flow.destination.description, g),
+                             frames: [], session: "binding:\(s.id)")
+            }
+            if s.requests > 0 && s.responses == 0 && s.errorResponses == 0 {
+                findings.add(.error, "stun.server.unreachable",
+                             "Binding session \(s.id): \(s.requests) request(s) from \(s.flow.source) to \(s.flow.destination) and no answer; the server is unreachable or the packets are filtered.",
+                             frames: [], session: "binding:\(s.id)")
+            }
+            return BindingSessionSummary(
+                id: s.id, client: s.flow.source.description, server: s.flow.destination.description,
+                transport: s.flow.transport.description, classic: s.classic,
+                start: s.start.epochSeconds, end: s.last.epochSeconds,
+                requests: s.requests, responses: s.responses, errorResponses: s.errorResponses,
+                indications: s.indications, retransmissions: s.retransmissions,
+                reflexive: s.reflexive.map(\.description), rtt: DelayStatistics(samples: s.rtts),
+                keepaliveInterval: DelayStatistics(samples: intervals), longestGap: longest,
+                software: s.software, natTests: s.natTests,
+                otherAddress: s.otherAddress?.description, responseOrigin: s.responseOrigin?.description,
+                changedAddress: s.changedAddress?.description)
+        }
+    }
+
+    /// One local endpoint mapped to different reflexive addresses by different
+    /// servers means the NAT's mapping depends on the destination: symmetric.
+    func natMappings(findings: inout FindingCollector) -> [NatMappingSummary] {
+        var out: [NatMappingSummary] = []
+        for local in localOrder {
+            guard let obs = reflexiveByLocal[local], !obs.isEmpty else { continue }
+            let servers = Set(obs.map(\.server))
+            let reflexives = Set(obs.map(\.reflexive))
+            let behavior: String
+            let explanation: String
+            if servers.count < 2 {
+                behavior = "unknown"
+                explanation = reflexives.count == 1
+                    ? "Only one server was asked; \(local) is seen as \(obs[0].reflexive) by \(obs[0].server)."
+                    : "One server reported several reflexive addresses for \(local); the NAT re-mapped it during the capture."
+            } else if reflexives.count == 1 {
+                behavior = "endpoint-independent"
+                explanation = "\(servers.count) servers saw \(local) as the same \(obs[0].reflexive): the NAT maps independently of the destination, so server-reflexive candidates work."
+            } else {
+                behavior = "address-dependent"
+                explanation = "\(servers.count) servers saw \(local) as \(reflexives.count) different addresses: the NAT's mapping depends on the destination (symmetric NAT); server-reflexive candidates from it will fail and ICE needs a relay or peer-reflexive candidates."
+                findings.add(.warning, "nat.symmetric",
+                             "\(local) is behind a symmetric (address-dependent mapping) NAT: " + obs.map { "\($0.server) saw \($0.reflexive)" }.joined(separator: ", ") + ". Its srflx candidates will fail; expect relay or prflx pairs.",
+                             frames: obs.map(\.frame), session: nil)
+            }
+            out.append(NatMappingSummary(local: local.description,
+                                         observations: obs.map { .init(server: $0.server.description, reflexive: $0.reflexive.description, frame: $0.frame) },
+                                         mappingBehavior: behavior, filteringBehavior: filtering(for: local), explanation: explanation))
+        }
+        return out
+    }
+
+    /// RFC 5780 section 4.4 / RFC 3489 tests: which CHANGE-REQUEST probes came back.
+    private func filtering(for local: Endpoint) -> String? {
+        let tests = sessions.filter { $0.flow.source == local }.flatMap(\.natTests)
+        guard !tests.isEmpty else { return nil }
+        let both = tests.filter { $0.changeIP && $0.changePort }
+        let portOnly = tests.filter { !$0.changeIP && $0.changePort }
+        if both.contains(where: \.answered) { return "endpoint-independent" }
+        if !both.isEmpty && portOnly.contains(where: \.answered) { return "address-dependent" }
+        if !both.isEmpty && !portOnly.isEmpty { return "address-and-port-dependent" }
+        return nil
+    }
+}

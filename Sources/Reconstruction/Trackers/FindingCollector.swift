@@ -1,0 +1,44 @@
+/// Collects findings, merging repeats of the same code on the same session
+/// into one finding with all their frames (bounded) and a count.
+struct FindingCollector {
+    private struct Key: Hashable {
+        var code: String
+        var session: String?
+    }
+    private var findings: [Key: (finding: Finding, count: Int)] = [:]
+    private var order: [Key] = []
+    static let maxFramesPerFinding = 50
+
+    mutating func add(_ severity: Finding.Severity, _ code: String, _ message: String, frames: [Int], session: String? = nil) {
+        let key = Key(code: code, session: session)
+        if var existing = findings[key] {
+            for f in frames where existing.finding.frames.count < FindingCollector.maxFramesPerFinding
+                && !existing.finding.frames.contains(f) {
+                existing.finding.frames.append(f)
+            }
+            existing.count &+= 1
+            findings[key] = existing
+            return
+        }
+        order.append(key)
+        findings[key] = (Finding(severity: severity, code: code, message: message,
+                                 frames: Array(frames.prefix(FindingCollector.maxFramesPerFinding)), session: session), 1)
+    }
+
+    /// Replaces the message of an existing finding (e.g. to state a final count).
+    mutating func update(_ code: String, session: String?, message: (Int) -> String) {
+        let key = Key(code: code, session: session)
+        guard var existing = findings[key] else { return }
+        existing.finding.message = message(existing.count)
+        findings[key] = existing
+    }
+
+    func count(_ code: String, session: String?) -> Int {
+        findings[Key(code: code, session: session)]?.count ?? 0
+    }
+
+    var all: [Finding] {
+        order.compactMap { findings[$0]?.finding }
+            .sorted { ($0.severity, $1.frames.first ?? 0) > ($1.severity, $0.frames.first ?? 0) }
+    }
+}

@@ -1,0 +1,81 @@
+import CaptureSource
+import PacketDecoding
+
+/// Pairs the two legs of relayed data at a TURN server: what arrives on one
+/// leg (Send / ChannelData from the client, or raw UDP from the peer) and
+/// leaves on the other with the same application payload. The difference
+/// of the timestamps is the server's forwarding delay — the seed's 10-step
+/// picture measured.
+///
+/// Bounded: at most `capacity` unmatched arrivals per direction; an arrival
+/// not forwarded within `window` seconds is counted as never forwarded.
+struct RelayLegCorrelator {
+    struct Arrival {
+        var hash: UInt64
+        var time: CaptureTime
+        var frame: Int
+        var peer: Endpoint
+    }
+
+    var capacity = 4_096
+    var windowNanoseconds: Int64 = 5_000_000_000
+    /// How far into the queue a departure looks for its arrival (reordering tolerance).
+    var searchDepth = 64
+
+    private var queue: [Arrival] = []
+    private var head = 0
+    private(set) var delays: [Endpoint: [Double]] = [:]
+    private(set) var neverForwarded: [Endpoint: Int] = [:]
+    private(set) var evicted = 0
+
+    mutating func arrived(_ a: Arrival) {
+        ageOut(now: a.time)
+        if queue.count - head >= capacity {
+            neverForwarded[queue[head].peer, default: 0] &+= 1
+            head &+= 1
+            evicted &+= 1
+        }
+        queue.append(a)
+        compact()
+    }
+
+    /// A departure on the other leg; returns the delay when it matches an arrival.
+    @discardableResult
+    mutating func departed(hash: UInt64, time: CaptureTime, peer: Endpoint) -> Double? {
+        ageOut(now: time)
+        var i = head
+        let limit = min(queue.count, head &+ searchDepth)
+        while i < limit {
+            if queue[i].hash == hash {
+                let delay = time.seconds(since: queue[i].time)
+                queue.remove(at: i)
+                if delays[peer, default: []].count < 100_000 { delays[peer, default: []].append(delay) }
+                return delay
+            }
+            i &+= 1
+        }
+        return nil
+    }
+
+    private mutating func ageOut(now: CaptureTime) {
+        while head < queue.count, now.nanoseconds &- queue[head].time.nanoseconds > windowNanoseconds {
+            neverForwarded[queue[head].peer, default: 0] &+= 1
+            head &+= 1
+        }
+    }
+
+    private mutating func compact() {
+        if head > 1024 && head * 2 > queue.count {
+            queue.removeFirst(head)
+            head = 0
+        }
+    }
+
+    /// End of capture: arrivals older than the window were never forwarded; the
+    /// last few may have left after the capture stopped, so they count as neither.
+    mutating func finish(at end: CaptureTime) {
+        ageOut(now: end)
+        queue.removeAll()
+        head = 0
+    }
+}

@@ -1,0 +1,156 @@
+import CaptureSource
+import PacketDecoding
+
+/// The live state of one TURN allocation while the capture is read.
+final class TurnAllocation {
+    enum State: String { case pending, active, deleted, expired, failed, closed }
+
+    struct Permission {
+        var created: CaptureTime
+        var lastRefreshed: CaptureTime
+        var expiresAt: CaptureTime
+        var refreshes: Int
+        var implicit: Bool
+    }
+
+    struct Channel {
+        var number: UInt16
+        var peer: Endpoint
+        var bound: CaptureTime
+        var expiresAt: CaptureTime
+        var refreshes: Int
+        var framesToServer = 0
+        var framesFromServer = 0
+        var bytesToServer = 0
+        var bytesFromServer = 0
+    }
+
+    static let permissionLifetime: Int64 = 300_000_000_000
+    static let channelLifetime: Int64 = 600_000_000_000
+    static let maxTimelineEntries = 1_000
+
+    let id: Int
+    /// client -> server
+    let flow: FiveTuple
+    let start: CaptureTime
+    var last: CaptureTime
+    var state: State = .pending
+    var endTime: CaptureTime?
+    var expiresAt: CaptureTime?
+    var relayed: [Endpoint] = []
+    var mapped: Endpoint?
+    var username: String?
+    var realm: String?
+    var software: String?
+    var requestedTransport: UInt8?
+    var requestedAddressFamily: UInt8?
+    var additionalAddressFamily: UInt8?
+    var evenPort: Bool?
+    var reservationToken: String?
+    var dontFragment = false
+    var lifetime: UInt32?
+    var refreshes: [Int] = []
+    var authRoundTrips = 0
+    var errorCounts: [Int: (count: Int, reason: String?)] = [:]
+    var errorOrder: [Int] = []
+    var lastError: (code: Int, reason: String?)?
+    var permissions: [IPAddress: Permission] = [:]
+    var permissionOrder: [IPAddress] = []
+    var channels: [UInt16: Channel] = [:]
+    var channelOrder: [UInt16] = []
+    var traffic = RelayTraffic()
+    var peers: [Endpoint: PeerSummary] = [:]
+    var peerOrder: [Endpoint] = []
+    var toPeer = RelayLegCorrelator()
+    var fromPeer = RelayLegCorrelator()
+    var peerLegSeen = false
+    var tcpConnections: [TcpRelayConnection] = []
+    var timeline: [TimelineEntry] = []
+    var timelineDropped = 0
+    /// Index of the last timeline entry when it is a band of repeated relay data, with its counts.
+    private var band: (index: Int, key: String, count: Int, bytes: Int)?
+    /// Requests waiting for their answer, by transaction, with what they asked for.
+    var openRequests: [TransactionKeyBits: ObservedStunMessage] = [:]
+    var lastClientPacket: CaptureTime?
+    var longestClientGap: (seconds: Double, frame: Int)?
+
+    init(id: Int, flow: FiveTuple, start: CaptureTime) {
+        self.id = id
+        self.flow = flow
+        self.start = start
+        self.last = start
+    }
+
+    var isLive: Bool { state == .pending || state == .active }
+
+    func noteError(_ code: Int, _ reason: String?) {
+        if errorCounts[code] == nil { errorOrder.append(code) }
+        errorCounts[code, default: (0, reason)].count &+= 1
+        lastError = (code, reason)
+    }
+
+    func peer(_ e: Endpoint) -> PeerSummary {
+        if let p = peers[e] { return p }
+        peerOrder.append(e)
+        let p = PeerSummary(peer: e.description)
+        peers[e] = p
+        return p
+    }
+
+    func updatePeer(_ e: Endpoint, _ change: (inout PeerSummary) -> Void) {
+        var p = peer(e)
+        change(&p)
+        peers[e] = p
+    }
+
+    func hasLivePermission(for address: IPAddress, at t: CaptureTime) -> Bool {
+        guard let p = permissions[address] else { return false }
+        return p.expiresAt >= t
+    }
+
+    func installPermission(_ address: IPAddress, at t: CaptureTime, implicit: Bool) {
+        if var p = permissions[address] {
+            p.lastRefreshed = t
+            p.expiresAt = t.adding(nanoseconds: TurnAllocation.permissionLifetime)
+            p.refreshes &+= 1
+            p.implicit = p.implicit && implicit
+            permissions[address] = p
+        } else {
+            permissionOrder.append(address)
+            permissions[address] = Permission(created: t, lastRefreshed: t,
+                                              expiresAt: t.adding(nanoseconds: TurnAllocation.permissionLifetime),
+                                              refreshes: 0, implicit: implicit)
+        }
+    }
+
+    // MARK: Timeline
+
+    func log(_ ctx: FrameContext, _ direction: String, _ event: String, _ detail: String, rtt: Double? = nil) {
+        band = nil
+        append(TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
+                             direction: direction, event: event, detail: detail, rtt: rtt))
+    }
+
+    /// Repeated relay data of the same kind and direction collapses into one counted band.
+    func logRelay(_ ctx: FrameContext, _ direction: String, _ event: String, peer: String, bytes: Int) {
+        let key = direction + "|" + event + "|" + peer
+        if let b = band, b.key == key, b.index == timeline.count - 1 {
+            let count = b.count + 1
+            let total = b.bytes + bytes
+            band = (b.index, key, count, total)
+            timeline[b.index].detail = "peer \(peer), \(count) frames, \(total) bytes, last frame \(ctx.frame)"
+            return
+        }
+        append(TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
+                             direction: direction, event: event, detail: "peer \(peer), 1 frame, \(bytes) bytes"))
+        band = (timeline.count - 1, key, 1, bytes)
+    }
+
+    private func append(_ e: TimelineEntry) {
+        guard timeline.count < TurnAllocation.maxTimelineEntries else {
+            timelineDropped &+= 1
+            return
+        }
+        timeline.append(e)
+    }
+}

@@ -1,0 +1,480 @@
+import CaptureSource
+import PacketDecoding
+
+/// Rebuilds TURN allocations from the messages between clients and servers,
+/// plus the peer leg (raw datagrams on relayed addresses) when visible.
+///
+/// An allocation is keyed by the client's 5-tuple at the vantage point. A new
+/// Allocate on a 5-tuple whose allocation has ended starts a new one.
+struct TurnAllocationTracker {
+    private(set) var allocations: [TurnAllocation] = []
+    private var byFlow: [FiveTuple: TurnAllocation] = [:]
+    private var byRelayed: [Endpoint: TurnAllocation] = [:]
+    private var byConnectionId: [UInt32: TurnAllocation] = [:]
+    private var nextId = 1
+    private var lastSweep: CaptureTime?
+    var maxAllocations = 20_000
+    private(set) var evicted = 0
+
+    /// True when `flow` (either direction) belongs to a known allocation.
+    func allocation(for flow: FiveTuple) -> TurnAllocation? {
+        byFlow[flow] ?? byFlow[flow.reversed]
+    }
+
+    func allocation(relayed e: Endpoint) -> TurnAllocation? { byRelayed[e] }
+
+    // MARK: STUN messages
+
+    mutating func handle(_ m: ObservedStunMessage, rtt: Double?, findings: inout FindingCollector) {
+        sweep(now: m.context.time, findings: &findings)
+        switch m.methodNumber {
+        case 0x003: handleAllocate(m, rtt: rtt, findings: &findings)
+        case 0x004, 0x008, 0x009, 0x00A:
+            guard let a = owner(m) else { return }
+            handleControl(a, m, rtt: rtt, findings: &findings)
+        case 0x006, 0x007:
+            guard let a = owner(m) else { return }
+            handleIndication(a, m, findings: &findings)
+        case 0x00C: // ConnectionAttempt: server -> client, a peer opened a TCP connection to the relay
+            guard let a = owner(m) else { return }
+            a.last = m.context.time
+            let peer = m.xorPeers.first?.description ?? "?"
+            if let id = m.connectionId { byConnectionId[id] = a }
+            a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: m.connectionId, initiatedBy: "peer",
+                                                       requested: m.context.time.epochSeconds, bound: nil,
+                                                       dataConnection: nil, outcome: "attempted"))
+            a.log(m.context, "server->client", "ConnectionAttempt", "peer \(peer), connection-id \(m.connectionId.map(String.init) ?? "?")")
+        case 0x00B: // ConnectionBind on a new data connection
+            handleConnectionBind(m, rtt: rtt)
+        case 0x001:
+            // Binding on a TURN 5-tuple: keepalive of the client's NAT binding toward the server.
+            guard let a = owner(m) else { return }
+            if m.messageClass == .request || m.messageClass == .indication { noteClientPacket(a, m.context, findings: &findings) }
+        default:
+            break
+        }
+    }
+
+    private func owner(_ m: ObservedStunMessage) -> TurnAllocation? {
+        if let a = byFlow[m.flow] { return a }
+        if let a = byFlow[m.flow.reversed] { return a }
+        return nil
+    }
+
+    private mutating func handleAllocate(_ m: ObservedStunMessage, rtt: Double?, findings: inout FindingCollector) {
+        let t = m.context.time
+        switch m.messageClass {
+        case .request, .indication:
+            var a = byFlow[m.flow]
+            if a == nil || !(a!.isLive) {
+                let new = TurnAllocation(id: nextId, flow: m.flow, start: t)
+                nextId &+= 1
+                if allocations.count >= maxAllocations { evictOldestEnded() }
+                allocations.append(new)
+                byFlow[m.flow] = new
+                a = new
+            }
+            let alloc = a!
+            noteClientPacket(alloc, m.context, findings: &findings)
+            alloc.last = t
+            if let u = m.username { alloc.username = u }
+            if let r = m.realm { alloc.realm = r }
+            if let s = m.software { alloc.software = s }
+            if let rt = m.requestedTransport { alloc.requestedTransport = rt }
+            if let f = m.requestedAddressFamily { alloc.requestedAddressFamily = f }
+            if let f = m.additionalAddressFamily { alloc.additionalAddressFamily = f }
+            if let e = m.evenPort { alloc.evenPort = e }
+            if let r = m.reservationToken { alloc.reservationToken = r }
+            if m.dontFragment { alloc.dontFragment = true }
+            alloc.openRequests[m.transactionKey] = m
+            var detail: [String] = []
+            if let rt = m.requestedTransport { detail.append("transport \(rt == 17 ? "UDP" : rt == 6 ? "TCP" : String(rt))") }
+            if let u = m.username { detail.append("user \(u)") }
+            if m.hasIntegrity { detail.append("authenticated") }
+            if let l = m.lifetime { detail.append("lifetime \(l) s") }
+            if let f = m.requestedAddressFamily { detail.append("family \(f == 2 ? "IPv6" : "IPv4")") }
+            if let f = m.additionalAddressFamily { detail.append("additional family \(f == 2 ? "IPv6" : "IPv4")") }
+            if m.evenPort != nil { detail.append("EVEN-PORT") }
+            if m.reservationToken != nil { detail.append("RESERVATION-TOKEN") }
+            if m.dontFragment { detail.append("DONT-FRAGMENT") }
+            alloc.log(m.context, "client->server", "Allocate request", detail.joined(separator: ", "))
+        case .success:
+            guard let alloc = byFlow[m.flow.reversed] else { return }
+            alloc.last = t
+            let request = alloc.openRequests.removeValue(forKey: m.transactionKey)
+            alloc.relayed = m.xorRelayed
+            for r in m.xorRelayed { byRelayed[r] = alloc }
+            if let x = m.xorMapped ?? m.mapped { alloc.mapped = x }
+            if let s = m.software { alloc.software = s }
+            let lifetime = m.lifetime ?? 600
+            alloc.lifetime = lifetime
+            let wasActive = alloc.state == .active
+            alloc.state = .active
+            alloc.expiresAt = t.adding(nanoseconds: Int64(lifetime) * 1_000_000_000)
+            if request?.hasIntegrity ?? false, alloc.errorCounts[401] != nil { alloc.authRoundTrips = max(alloc.authRoundTrips, 1) }
+            let relayedText = m.xorRelayed.map(\.description).joined(separator: ", ")
+            alloc.log(m.context, "server->client", "Allocate success",
+                      "relayed \(relayedText), mapped \(alloc.mapped?.description ?? "?"), lifetime \(lifetime) s", rtt: rtt)
+            if !wasActive {
+                alloc.log(m.context, "state", "allocation created",
+                          "allocation \(relayedText) created, lifetime \(lifetime) s")
+            }
+        case .error:
+            guard let alloc = byFlow[m.flow.reversed] else { return }
+            alloc.last = t
+            let request = alloc.openRequests.removeValue(forKey: m.transactionKey)
+            let code = m.errorCode ?? 0
+            alloc.noteError(code, m.errorReason)
+            if code == 401 { alloc.authRoundTrips &+= 1 }
+            var detail = "\(code) \(m.errorReason ?? "")".trimmingCharacters(in: .whitespaces)
+            if let r = m.realm { detail += ", realm \(r)" }
+            if m.nonce != nil { detail += code == 438 ? ", new NONCE" : ", NONCE" }
+            if let alt = m.alternateServer { detail += ", alternate server \(alt)" }
+            alloc.log(m.context, "server->client", "Allocate error", detail, rtt: rtt)
+            reportError(code, alloc, m, request: request, findings: &findings)
+        }
+    }
+
+    private mutating func handleControl(_ a: TurnAllocation, _ m: ObservedStunMessage, rtt: Double?, findings: inout FindingCollector) {
+        let t = m.context.time
+        a.last = t
+        let name = m.methodName
+        switch m.messageClass {
+        case .request, .indication:
+            noteClientPacket(a, m.context, findings: &findings)
+            a.openRequests[m.transactionKey] = m
+            var detail: [String] = []
+            if m.methodNumber == 0x004 {
+                detail.append("lifetime \(m.lifetime.map(String.init) ?? "default")")
+                if let exp = a.expiresAt, a.state == .active, t > exp {
+                    findings.add(.warning, "turn.refresh.late",
+                                 "Allocation \(a.id) was refreshed \(String(format: "%.1f", t.seconds(since: exp))) s after its lifetime ran out; the server had already released it.",
+                                 frames: [m.context.frame], session: "allocation:\(a.id)")
+                }
+            }
+            if !m.xorPeers.isEmpty { detail.append("peer " + m.xorPeers.map(\.description).joined(separator: ", ")) }
+            if let c = m.channelNumber { detail.append(String(format: "channel 0x%04x", c)) }
+            a.log(m.context, "client->server", "\(name) request", detail.joined(separator: ", "))
+        case .success:
+            let request = a.openRequests.removeValue(forKey: m.transactionKey)
+            switch m.methodNumber {
+            case 0x004:
+                let granted = Int(m.lifetime ?? request?.lifetime ?? 600)
+                a.refreshes.append(granted)
+                a.lifetime = UInt32(granted)
+                if granted == 0 {
+                    a.state = .deleted
+                    a.endTime = t
+                    a.expiresAt = t
+                    a.log(m.context, "server->client", "Refresh success", "lifetime 0", rtt: rtt)
+                    a.log(m.context, "state", "allocation deleted", "allocation \(a.relayed.map(\.description).joined(separator: ", ")) deleted by Refresh lifetime 0")
+                } else {
+                    a.expiresAt = t.adding(nanoseconds: Int64(granted) * 1_000_000_000)
+                    a.log(m.context, "server->client", "Refresh success", "lifetime \(granted) s", rtt: rtt)
+                }
+            case 0x008:
+                let peers = request?.xorPeers ?? []
+                for p in peers { a.installPermission(p.address, at: t, implicit: false) }
+                a.log(m.context, "server->client", "CreatePermission success",
+                      "permission for " + peers.map { $0.address.description }.joined(separator: ", "), rtt: rtt)
+            case 0x009:
+                if let req = request, let number = req.channelNumber, let peer = req.xorPeers.first {
+                    bindChannel(a, number: number, peer: peer, at: m.context, findings: &findings)
+                    a.log(m.context, "server->client", "ChannelBind success", String(format: "channel 0x%04x <-> %@", number, peer.description), rtt: rtt)
+                } else {
+                    a.log(m.context, "server->client", "ChannelBind success", "", rtt: rtt)
+                }
+            case 0x00A:
+                let peer = request?.xorPeers.first?.description ?? "?"
+                if let id = m.connectionId { byConnectionId[id] = a }
+                a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: m.connectionId, initiatedBy: "client",
+                                                           requested: (request?.context.time ?? t).epochSeconds, bound: nil,
+                                                           dataConnection: nil, outcome: "connected"))
+                a.log(m.context, "server->client", "Connect success", "peer \(peer), connection-id \(m.connectionId.map(String.init) ?? "?")", rtt: rtt)
+            default:
+                break
+            }
+        case .error:
+            let request = a.openRequests.removeValue(forKey: m.transactionKey)
+            let code = m.errorCode ?? 0
+            a.noteError(code, m.errorReason)
+            a.log(m.context, "server->client", "\(name) error", "\(code) \(m.errorReason ?? "")", rtt: rtt)
+            if m.methodNumber == 0x004 && code == 437, a.state == .active {
+                a.state = .expired
+                a.endTime = a.expiresAt ?? t
+            }
+            if m.methodNumber == 0x00A {
+                let peer = request?.xorPeers.first?.description ?? "?"
+                a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: nil, initiatedBy: "client",
+                                                           requested: (request?.context.time ?? t).epochSeconds, bound: nil,
+                                                           dataConnection: nil, outcome: "failed (\(code))"))
+            }
+            reportError(code, a, m, request: request, findings: &findings)
+        }
+    }
+
+    private mutating func bindChannel(_ a: TurnAllocation, number: UInt16, peer: Endpoint, at ctx: FrameContext,
+                                      findings: inout FindingCollector) {
+        let t = ctx.time
+        if var c = a.channels[number] {
+            if c.peer != peer {
+                findings.add(.warning, "turn.channel.conflict",
+                             String(format: "Channel 0x%04x of allocation %d was re-bound from %@ to %@; RFC 8656 forbids re-binding a channel to another peer while bound.",
+                                    number, a.id, c.peer.description, peer.description),
+                             frames: [ctx.frame], session: "allocation:\(a.id)")
+                c.peer = peer
+            }
+            c.refreshes &+= 1
+            c.expiresAt = t.adding(nanoseconds: TurnAllocation.channelLifetime)
+            a.channels[number] = c
+        } else {
+            a.channelOrder.append(number)
+            a.channels[number] = TurnAllocation.Channel(number: number, peer: peer, bound: t,
+                                                        expiresAt: t.adding(nanoseconds: TurnAllocation.channelLifetime), refreshes: 0)
+        }
+        a.installPermission(peer.address, at: t, implicit: true)
+        _ = a.peer(peer)
+    }
+
+    private mutating func handleIndication(_ a: TurnAllocation, _ m: ObservedStunMessage, findings: inout FindingCollector) {
+        let t = m.context.time
+        a.last = t
+        guard let peer = m.xorPeers.first else { return }
+        let bytes = m.dataLength ?? 0
+        if m.methodNumber == 0x006 { // Send: client -> server -> peer
+            noteClientPacket(a, m.context, findings: &findings)
+            a.traffic.sendIndications &+= 1
+            a.traffic.sendIndicationBytes &+= bytes
+            a.updatePeer(peer) { $0.sendIndications &+= 1; $0.bytesToPeer &+= bytes }
+            checkPermission(a, peer: peer, ctx: m.context, what: "Send indication", findings: &findings)
+            checkExpired(a, ctx: m.context, findings: &findings)
+            if let h = m.dataHash {
+                a.toPeer.arrived(.init(hash: h, time: t, frame: m.context.frame, peer: peer))
+            }
+            a.logRelay(m.context, "client->server", "Send indication", peer: peer.description, bytes: bytes)
+        } else { // Data: peer -> server -> client
+            a.traffic.dataIndications &+= 1
+            a.traffic.dataIndicationBytes &+= bytes
+            a.updatePeer(peer) { $0.dataIndications &+= 1; $0.bytesFromPeer &+= bytes }
+            if let h = m.dataHash, let d = a.fromPeer.departed(hash: h, time: t, peer: peer) { _ = d }
+            a.logRelay(m.context, "server->client", "Data indication", peer: peer.description, bytes: bytes)
+        }
+    }
+
+    private mutating func handleConnectionBind(_ m: ObservedStunMessage, rtt: Double?) {
+        guard let id = m.connectionId ?? nil, let a = byConnectionId[id] else { return }
+        a.last = m.context.time
+        let client = m.messageClass == .request ? m.flow.source : m.flow.destination
+        if m.messageClass == .request {
+            a.log(m.context, "client->server", "ConnectionBind request", "connection-id \(id) on data connection \(client)")
+            return
+        }
+        if let i = a.tcpConnections.lastIndex(where: { $0.connectionId == id }) {
+            a.tcpConnections[i].bound = m.context.time.epochSeconds
+            a.tcpConnections[i].dataConnection = client.description
+            a.tcpConnections[i].outcome = m.messageClass == .success ? "bound" : "bind failed (\(m.errorCode ?? 0))"
+        }
+        a.log(m.context, "server->client", "ConnectionBind \(m.messageClass.rawValue)", "connection-id \(id)", rtt: rtt)
+    }
+
+    // MARK: ChannelData and peer leg
+
+    /// Returns true when the frame belonged to an allocation.
+    @discardableResult
+    mutating func handleChannelData(_ c: ObservedChannelData, findings: inout FindingCollector) -> Bool {
+        if let a = byFlow[c.flow] { // client -> server
+            a.last = c.context.time
+            noteClientPacket(a, c.context, findings: &findings)
+            a.traffic.channelDataToServer &+= 1
+            a.traffic.channelDataToServerBytes &+= c.length
+            guard var ch = a.channels[c.channel], ch.expiresAt >= c.context.time else {
+                findings.add(.warning, "turn.channel.unbound",
+                             String(format: "Allocation %d sent ChannelData on channel 0x%04x, which is not bound (or its binding expired); the server drops it.", a.id, c.channel),
+                             frames: [c.context.frame], session: "allocation:\(a.id)")
+                a.logRelay(c.context, "client->server", String(format: "ChannelData 0x%04x (unbound)", c.channel), peer: "?", bytes: c.length)
+                return true
+            }
+            ch.framesToServer &+= 1
+            ch.bytesToServer &+= c.length
+            a.channels[c.channel] = ch
+            a.updatePeer(ch.peer) { $0.channelDataToServer &+= 1; $0.bytesToPeer &+= c.length }
+            checkExpired(a, ctx: c.context, findings: &findings)
+            a.toPeer.arrived(.init(hash: c.payloadHash, time: c.context.time, frame: c.context.frame, peer: ch.peer))
+            a.logRelay(c.context, "client->server", String(format: "ChannelData 0x%04x", c.channel), peer: ch.peer.description, bytes: c.length)
+            return true
+        }
+        if let a = byFlow[c.flow.reversed] { // server -> client
+            a.last = c.context.time
+            a.traffic.channelDataFromServer &+= 1
+            a.traffic.channelDataFromServerBytes &+= c.length
+            if var ch = a.channels[c.channel] {
+                ch.framesFromServer &+= 1
+                ch.bytesFromServer &+= c.length
+                a.channels[c.channel] = ch
+                a.updatePeer(ch.peer) { $0.channelDataFromServer &+= 1; $0.bytesFromPeer &+= c.length }
+                a.fromPeer.departed(hash: c.payloadHash, time: c.context.time, peer: ch.peer)
+                a.logRelay(c.context, "server->client", String(format: "ChannelData 0x%04x", c.channel), peer: ch.peer.description, bytes: c.length)
+            } else {
+                a.logRelay(c.context, "server->client", String(format: "ChannelData 0x%04x", c.channel), peer: "?", bytes: c.length)
+            }
+            return true
+        }
+        return false
+    }
+
+    /// A datagram that is not client<->server TURN traffic: peer leg when it touches a relayed address.
+    @discardableResult
+    mutating func handlePeerLeg(context: FrameContext, flow: FiveTuple, length: Int, hash: UInt64) -> Bool {
+        if let a = byRelayed[flow.source] { // relay -> peer
+            let peer = flow.destination
+            a.peerLegSeen = true
+            a.last = context.time
+            a.traffic.peerLegToPeer &+= 1
+            a.traffic.peerLegToPeerBytes &+= length
+            a.updatePeer(peer) { $0.peerLegToPeer &+= 1 }
+            a.toPeer.departed(hash: hash, time: context.time, peer: peer)
+            a.logRelay(context, "relay->peer", "UDP", peer: peer.description, bytes: length)
+            return true
+        }
+        if let a = byRelayed[flow.destination] { // peer -> relay
+            let peer = flow.source
+            a.peerLegSeen = true
+            a.last = context.time
+            a.traffic.peerLegFromPeer &+= 1
+            a.traffic.peerLegFromPeerBytes &+= length
+            a.updatePeer(peer) { $0.peerLegFromPeer &+= 1 }
+            if a.hasLivePermission(for: peer.address, at: context.time) {
+                a.fromPeer.arrived(.init(hash: hash, time: context.time, frame: context.frame, peer: peer))
+            }
+            a.logRelay(context, "peer->relay", "UDP", peer: peer.description, bytes: length)
+            return true
+        }
+        return false
+    }
+
+    /// The client's TCP connection to the server ended.
+    mutating func tcpClosed(flow: FiveTuple, at ctx: FrameContext) {
+        guard let a = byFlow[flow] ?? byFlow[flow.reversed], a.isLive else { return }
+        if a.state == .active {
+            a.state = .closed
+            a.endTime = ctx.time
+            a.log(ctx, "state", "allocation closed", "the client's TCP connection to the server closed")
+        }
+    }
+
+    // MARK: Checks
+
+    private func checkPermission(_ a: TurnAllocation, peer: Endpoint, ctx: FrameContext, what: String, findings: inout FindingCollector) {
+        guard a.state == .active, !a.hasLivePermission(for: peer.address, at: ctx.time) else { return }
+        findings.add(.warning, "turn.permission.missing",
+                     "Allocation \(a.id) sent data (\(what)) to \(peer.address) without a live permission; the server drops it silently. Send CreatePermission (or ChannelBind) first and refresh it every 300 s.",
+                     frames: [ctx.frame], session: "allocation:\(a.id)")
+    }
+
+    private func checkExpired(_ a: TurnAllocation, ctx: FrameContext, findings: inout FindingCollector) {
+        guard a.state == .expired || a.state == .deleted else { return }
+        findings.add(.error, "turn.allocation.used-after-end",
+                     "Allocation \(a.id) had \(a.state == .expired ? "expired" : "been deleted") but the client kept sending relay data; the server drops it. Refresh before the lifetime runs out.",
+                     frames: [ctx.frame], session: "allocation:\(a.id)")
+    }
+
+    private func noteClientPacket(_ a: TurnAllocation, _ ctx: FrameContext, findings: inout FindingCollector) {
+        if let last = a.lastClientPacket {
+            let gap = ctx.time.seconds(since: last)
+            if gap > (a.longestClientGap?.seconds ?? 0) { a.longestClientGap = (gap, ctx.frame) }
+            if gap > 30, a.state == .active, a.flow.transport == .udp {
+                findings.add(.warning, "turn.keepalive.gap",
+                             String(format: "Allocation %d: the client sent nothing to the server for %.1f s; typical NAT bindings time out after 30 s, after which the server's packets no longer reach the client.", a.id, gap),
+                             frames: [ctx.frame], session: "allocation:\(a.id)")
+            }
+        }
+        a.lastClientPacket = ctx.time
+    }
+
+    private func reportError(_ code: Int, _ a: TurnAllocation, _ m: ObservedStunMessage, request: ObservedStunMessage?,
+                             findings: inout FindingCollector) {
+        let authenticated = request?.hasIntegrity ?? false
+        let peers = request.map { $0.xorPeers.map { $0.address.description }.joined(separator: ", ") } ?? ""
+        let session = "allocation:\(a.id)"
+        let frame = [m.context.frame]
+        switch code {
+        case 401, 441:
+            if authenticated || code == 441 {
+                findings.add(.error, "turn.auth.wrong-credentials",
+                             "Allocation \(a.id): the server rejected an authenticated \(m.methodName) with \(code) — the username, realm or password is wrong (user \(a.username ?? "?"), realm \(a.realm ?? "?")).",
+                             frames: frame, session: session)
+            }
+        case 438:
+            findings.add(.info, "turn.auth.stale-nonce",
+                         "Allocation \(a.id): the server answered 438 Stale Nonce and sent a new NONCE; the client must retry with it.",
+                         frames: frame, session: session)
+            if (a.errorCounts[438]?.count ?? 0) >= 3 {
+                findings.add(.warning, "turn.auth.stale-nonce-loop",
+                             "Allocation \(a.id): \(a.errorCounts[438]!.count) Stale Nonce errors; the client keeps retrying with an old NONCE or the server's nonce lifetime is too short.",
+                             frames: frame, session: session)
+            }
+        case 403:
+            findings.add(.error, "turn.peer.forbidden",
+                         "Allocation \(a.id): \(m.methodName) got 403 Forbidden for \(peers.isEmpty ? "the requested peer" : peers); the server's policy refuses this peer (e.g. denied-peer-ip, private or loopback ranges).",
+                         frames: frame, session: session)
+        case 486:
+            findings.add(.error, "turn.quota.reached",
+                         "Allocation \(a.id): 486 Allocation Quota Reached for user \(a.username ?? "?"); the user already holds the maximum number of allocations on this server.",
+                         frames: frame, session: session)
+        case 437:
+            findings.add(.warning, "turn.allocation.mismatch",
+                         "Allocation \(a.id): 437 Allocation Mismatch on \(m.methodName); the server has no allocation for this 5-tuple (expired or never created) or one already exists.",
+                         frames: frame, session: session)
+        case 508:
+            findings.add(.error, "turn.server.capacity", "Allocation \(a.id): 508 Insufficient Capacity; the server has no relay ports left.",
+                         frames: frame, session: session)
+        case 300:
+            findings.add(.info, "turn.server.alternate", "Allocation \(a.id): 300 Try Alternate, redirected to \(m.alternateServer?.description ?? "?").",
+                         frames: frame, session: session)
+        case 440, 442, 443:
+            findings.add(.error, "turn.unsupported", "Allocation \(a.id): \(code) — \(StunErrorMeaning.explain(code)).",
+                         frames: frame, session: session)
+        case 400, 420:
+            findings.add(.warning, "turn.bad-request", "Allocation \(a.id): \(m.methodName) got \(code) — \(StunErrorMeaning.explain(code)).",
+                         frames: frame, session: session)
+        default:
+            break
+        }
+    }
+
+    // MARK: Time
+
+    /// Marks allocations whose lifetime ran out without a refresh as expired at that instant.
+    mutating func sweep(now: CaptureTime, findings: inout FindingCollector) {
+        if let last = lastSweep, now.nanoseconds &- last.nanoseconds < 1_000_000_000 { return }
+        lastSweep = now
+        for a in allocations where a.state == .active {
+            if let exp = a.expiresAt, exp < now { expire(a, at: exp) }
+        }
+    }
+
+    private func expire(_ a: TurnAllocation, at exp: CaptureTime) {
+        a.state = .expired
+        a.endTime = exp
+        a.log(FrameContext(frame: 0, time: exp), "state", "allocation expired",
+              "lifetime \(a.lifetime.map(String.init) ?? "?") s ran out with no refresh")
+    }
+
+    private mutating func evictOldestEnded() {
+        if let i = allocations.firstIndex(where: { !$0.isLive }) ?? allocations.indices.first {
+            let a = allocations.remove(at: i)
+            if byFlow[a.flow] === a { byFlow.removeValue(forKey: a.flow) }
+            for r in a.relayed where byRelayed[r] === a { byRelayed.removeValue(forKey: r) }
+            evicted &+= 1
+        }
+    }
+
+    mutating func finish(at end: CaptureTime) {
+        for a in allocations {
+            if a.state == .active, let exp = a.expiresAt, exp < end { expire(a, at: exp) }
+            if a.state == .pending { a.state = .failed; a.endTime = a.last }
+            a.toPeer.finish(at: end)
+            a.fromPeer.finish(at: end)
+        }
+    }
+}
