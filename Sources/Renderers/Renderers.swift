@@ -1,1 +1,0 @@
-// Renderers: filled in by its issue.
