@@ -1,1 +1,0 @@
-// StunWire: filled in by its issue.
