@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Reconstruction
+import Renderers
+
+/// `stunscope analyze`: the reconstruction, as text timelines or the JSON document.
+struct AnalyzeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "analyze",
+        abstract: "Rebuild TURN allocations, Binding sessions, ICE sessions and findings, with a timeline per session.",
+        discussion: """
+        Text output: a summary, the findings (severity, stable code, a sentence \
+        for a ticket, the frames behind it), then per session a timeline with \
+        relative time, frame, direction, message, key attributes and RTT. \
+        Colour is used when stdout is a terminal.
+
+        JSON output (the machine contract, docs/analyze.md): top-level keys \
+        schemaVersion, captures, stats, allocations, bindings, natMappings, \
+        iceSessions, sipCalls, transactions, findings.
+
+        Credentials file lines: `user:realm:password` (TURN long-term) or \
+        `ufrag:password` (ICE short-term); they verify MESSAGE-INTEGRITY and are \
+        never printed.
+
+        Examples:
+          stunscope analyze captures/turn-udp-channels.server.pcap
+          stunscope analyze --format json --credentials creds.txt call.pcapng | jq .findings
+        """
+    )
+
+    @OptionGroup var input: CaptureOptions
+
+    @Option(help: "Output format: text or json.")
+    var format: AnalyzeFormat = .text
+
+    @Option(help: ArgumentHelp("Credentials file (user:realm:password or ufrag:password per line).", valueName: "file"))
+    var credentials: String?
+
+    @Option(name: .customLong("sdp"), help: ArgumentHelp("Offer/answer SDP text from outside the capture (repeatable).", valueName: "file"))
+    var sdp: [String] = []
+
+    @Flag(help: "Never colour the text output.")
+    var noColor = false
+
+    enum AnalyzeFormat: String, ExpressibleByArgument { case text, json }
+
+    func run() throws {
+        let (doc, status) = AnalysisRun(input: input, credentialsFile: credentials, sdpFiles: sdp).run()
+        if doc.captures.isEmpty && status != 0 { throw ExitCode(status) }
+        let out = OutputStream.standardOutput
+        switch format {
+        case .json:
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            let data = (try? encoder.encode(doc)) ?? Data()
+            out.write(String(decoding: data, as: UTF8.self) + "\n")
+        case .text:
+            let style = TerminalStyle(enabled: out.isTerminal && !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
+            out.write(AnalysisTextRenderer(style: style).render(doc))
+        }
+        out.flush()
+        if status != 0 { throw ExitCode(status) }
+    }
+}
