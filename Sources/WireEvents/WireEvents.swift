@@ -1,1 +1,0 @@
-// WireEvents: filled in by its issue.
