@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -29,7 +30,11 @@ let package = Package(
         .target(name: "SipWire", dependencies: ["PacketDecoding"]),
         .target(name: "WireEvents", dependencies: ["StunWire", "SipWire"]),
         .target(name: "Reconstruction", dependencies: ["WireEvents"]),
-        .target(name: "Renderers", dependencies: ["Reconstruction"]),
+        .target(name: "Renderers", dependencies: [
+            "Reconstruction",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .executableTarget(name: "stunscope", dependencies: [
             "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
             "Reconstruction", "Renderers",
@@ -39,6 +44,7 @@ let package = Package(
         .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"]),
         .testTarget(name: "StunWireTests", dependencies: ["StunWire"]),
         .testTarget(name: "CLITests", dependencies: []),
+        .testTarget(name: "RenderersTests", dependencies: ["Renderers", "Reconstruction"]),
     ],
     swiftLanguageModes: [.v5]
 )
