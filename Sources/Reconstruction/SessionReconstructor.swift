@@ -150,9 +150,12 @@ public final class SessionReconstructor {
                 let ts = byPair[k]!
                 let t0 = ts[0]
                 let sends = ts.reduce(0) { $0 + $1.requestFrames.count }
-                let severity: Finding.Severity = sends > ts.count ? .error : .warning
-                findings.add(severity, sends > ts.count ? "stun.server.unreachable" : "stun.request.unanswered",
-                             "\(ts.count) \(t0.method) request(s) from \(t0.client) to \(t0.server) got no answer (\(sends) sends incl. retransmissions, last at frame \(ts.last!.requestFrames.last!)).",
+                let retransmitted = sends > ts.count
+                let cutOff = ts.allSatisfy { $0.state == "unanswered" }
+                let severity: Finding.Severity = retransmitted ? .error : .warning
+                var message = "\(ts.count) \(t0.method) request(s) from \(t0.client) to \(t0.server) got no answer (\(sends) sends incl. retransmissions, last at frame \(ts.last!.requestFrames.last!))"
+                message += cutOff ? "; the capture ended less than 39.5 s after the last send, so an answer may have come later." : "."
+                findings.add(severity, retransmitted ? "stun.server.unreachable" : "stun.request.unanswered", message,
                              frames: ts.flatMap(\.requestFrames), session: nil)
             }
         }

@@ -91,7 +91,9 @@ public final class WireDissector: TransportSink {
 
     public func icmpError(_ error: ICMPError) {
         counters.icmpErrors &+= 1
-        let quoted = StunMessageView.recognizePrefix(error.quotedPayload).map(StunMessage.init)
+        // Linux quotes the whole packet, so try a complete message (classic too) before a cut-off prefix.
+        let view = StunMessageView.recognize(error.quotedPayload) ?? StunMessageView.recognizePrefix(error.quotedPayload)
+        let quoted = view.map(StunMessage.init)
         consumer.wireEvent(.icmpError(ICMPErrorEvent(
             context: error.context, reporter: error.reporter, isICMPv6: error.isICMPv6, type: error.type,
             code: error.code, meaning: error.meaning, quotedFlow: error.quotedFlow, quotedMessage: quoted,

@@ -2,6 +2,8 @@ import CaptureSource
 import Foundation
 import PacketDecoding
 import Reconstruction
+import StunWire
+import WireEvents
 
 /// The whole pipeline for commands that need the session model
 /// (`analyze`, `export`): capture -> decode -> dissect -> reconstruct.
@@ -9,16 +11,33 @@ struct AnalysisRun {
     var input: CaptureOptions
     var credentialsFile: String?
     var sdpFiles: [String] = []
+    var turnPorts: [UInt16] = []
 
     /// Runs the pipeline; `exitCode` is 2 when a capture could not be fully read.
     func run() -> (document: AnalysisDocument, exitCode: Int32) {
+        let store: CredentialStore
+        do {
+            store = try credentialsFile.map { try CredentialStore(contentsOfFile: $0) } ?? CredentialStore()
+        } catch {
+            StandardError.report("\(error)")
+            return (AnalysisDocument(), 2)
+        }
         let pipeline = CapturePipeline(options: input)
         guard pipeline.open() else { return (AnalysisDocument(), 2) }
         let reconstructor = SessionReconstructor()
-        let sink = DiscardingSink()   // replaced by the dissector stage (WireEvents) when it lands
-        let decoder = PacketDecoder(sink: sink)
+        var configuration = WireDissector.Configuration()
+        configuration.turnServerPorts.formUnion(turnPorts)
+        let dissector = WireDissector(consumer: reconstructor, credentials: store, configuration: configuration)
+        let decoder = PacketDecoder(sink: dissector)
         pipeline.run(into: decoder)
+        dissector.finish()
         let stats = decoder.currentStatistics()
+        let wire = dissector.statistics
+        var lower = EvictionCounters()
+        lower.tcpStreams = stats.tcpStreamsEvicted + wire.tcpStreamsEvicted
+        lower.ipFragments = stats.fragmentDatagramsEvicted
+        lower.turnFiveTuples = wire.turnFlowsEvicted
+        reconstructor.lowerStageEvictions = lower
         var doc = reconstructor.finish(packets: stats.packets)
         doc.captures = pipeline.readers.map { r in
             CaptureFileSummary(file: r.path, format: r.format.rawValue, linkType: r.linkType.name, packets: r.packetsRead)

@@ -174,12 +174,14 @@ struct TurnAllocationTracker {
                 }
             case 0x008:
                 let peers = request?.xorPeers ?? []
-                for p in peers { a.installPermission(p.address, at: t, implicit: false) }
+                // Installed when the server handled the request, i.e. when the request arrived.
+                let installed = request?.context.time ?? t
+                for p in peers { a.installPermission(p.address, at: installed, implicit: false) }
                 a.log(m.context, "server->client", "CreatePermission success",
                       "permission for " + peers.map { $0.address.description }.joined(separator: ", "), rtt: rtt)
             case 0x009:
                 if let req = request, let number = req.channelNumber, let peer = req.xorPeers.first {
-                    bindChannel(a, number: number, peer: peer, at: m.context, findings: &findings)
+                    bindChannel(a, number: number, peer: peer, at: FrameContext(frame: m.context.frame, fileIndex: m.context.fileIndex, time: req.context.time), findings: &findings)
                     a.log(m.context, "server->client", "ChannelBind success", String(format: "channel 0x%04x <-> %@", number, peer.description), rtt: rtt)
                 } else {
                     a.log(m.context, "server->client", "ChannelBind success", "", rtt: rtt)
@@ -366,6 +368,12 @@ struct TurnAllocationTracker {
 
     private func checkPermission(_ a: TurnAllocation, peer: Endpoint, ctx: FrameContext, what: String, findings: inout FindingCollector) {
         guard a.state == .active, !a.hasLivePermission(for: peer.address, at: ctx.time) else { return }
+        // The server handles requests in arrival order: a CreatePermission / ChannelBind sent
+        // before this data and still awaiting its answer has already installed the permission.
+        let pending = a.openRequests.values.contains { r in
+            (r.methodNumber == 0x008 || r.methodNumber == 0x009) && r.xorPeers.contains { $0.address == peer.address }
+        }
+        guard !pending else { return }
         findings.add(.warning, "turn.permission.missing",
                      "Allocation \(a.id) sent data (\(what)) to \(peer.address) without a live permission; the server drops it silently. Send CreatePermission (or ChannelBind) first and refresh it every 300 s.",
                      frames: [ctx.frame], session: "allocation:\(a.id)")

@@ -1,0 +1,41 @@
+import PacketDecoding
+import StunWire
+import WireEvents
+
+/// Feeds the dissector's events into the reconstructors.
+extension SessionReconstructor: WireEventConsumer {
+    public func wireEvent(_ event: WireEvent) {
+        switch event {
+        case let .stunMessage(e):
+            var carrier: Carrier?
+            if let c = e.carrier {
+                let kind: Carrier.Kind
+                switch c.kind {
+                case .channelData: kind = .channelData
+                case .dataAttribute: kind = .dataAttribute
+                case .icmp: return   // quoted messages are reported through icmpError
+                }
+                carrier = Carrier(kind: kind, frame: c.frame, flow: c.flow, channel: c.channel, peer: c.peer,
+                                  carrierMethod: c.carrierType?.method.rawValue)
+            }
+            if e.message.fingerprint == .invalid { fingerprintInvalid(e.context) }
+            stunMessage(ObservedStunMessage(e.message, context: e.context, flow: e.flow, payloadHash: e.payload.hash,
+                                            payloadLength: e.payload.length, carrier: carrier))
+        case let .channelData(e):
+            channelData(ObservedChannelData(context: e.context, flow: e.flow, channel: e.channel,
+                                            length: e.payload.length, payloadHash: e.payload.hash))
+        case let .malformed(e):
+            malformed(e.context, reason: e.reason)
+        case let .otherPayload(e):
+            datagram(ObservedDatagram(context: e.context, flow: e.flow, length: e.payload.length,
+                                      payloadHash: e.payload.hash, kind: e.payload.payloadClass.rawValue))
+        case let .icmpError(e):
+            icmpError(e.context, quotedFlow: e.quotedFlow, reporter: e.reporter, meaning: e.meaning,
+                      quotesStun: e.quotedMessage != nil)
+        case let .tcpConnection(e):
+            if case .closed = e.kind { tcpClosed(e.flow, context: e.context) }
+        case .streamSkipped:
+            break
+        }
+    }
+}
