@@ -87,6 +87,7 @@ public struct MessagesNDJSON {
         out.objectStart()
         out.key("type"); out.uint(UInt64(a.type.rawValue))
         out.key("name"); out.string(a.name)
+        out.key("length"); out.int(a.length)
         switch a.value {
         case let .address(endpoint):
             out.key("address"); out.string(endpoint.description)
