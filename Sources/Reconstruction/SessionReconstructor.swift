@@ -22,6 +22,20 @@ public final class SessionReconstructor {
 
     public init() {}
 
+    /// Receives allocation state changes and completed transactions as they happen (live capture).
+    public weak var observer: LiveEventObserver? {
+        didSet { allocations.observer = observer }
+    }
+
+    /// Moves the clock without a packet (live capture): allocations whose lifetime ran out expire now.
+    public func advance(to time: CaptureTime) {
+        tick(time)
+        allocations.sweep(now: time, findings: &findings)
+    }
+
+    /// Allocations currently alive.
+    public var activeAllocations: Int { allocations.activeCount }
+
     private func tick(_ t: CaptureTime) {
         if firstTime == nil || t < firstTime! { firstTime = t }
         if lastTime == nil || t > lastTime! { lastTime = t }
@@ -42,7 +56,13 @@ public final class SessionReconstructor {
         var retransmission = false
         switch m.messageClass {
         case .request: retransmission = transactions.request(m)
-        case .success, .error: rtt = transactions.response(m)?.rtt
+        case .success, .error:
+            rtt = transactions.response(m)?.rtt
+            if let o = observer, let r = rtt {
+                o.liveEvent(LiveEvent(time: m.context.time.epochSeconds, frame: m.context.frame, kind: "transaction.completed",
+                                      session: nil, message: "\(m.methodName) \(m.messageClass.rawValue)", value: r,
+                                      label: m.errorCode.map(String.init)))
+            }
         case .indication: break
         }
 

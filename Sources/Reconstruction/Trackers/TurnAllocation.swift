@@ -72,6 +72,8 @@ final class TurnAllocation {
     /// Requests waiting for their answer, by transaction, with what they asked for.
     var openRequests: [TransactionKeyBits: ObservedStunMessage] = [:]
     var lastClientPacket: CaptureTime?
+    /// Receives state changes as they happen (live capture).
+    weak var observer: LiveEventObserver?
     var longestClientGap: (seconds: Double, frame: Int)?
 
     init(id: Int, flow: FiveTuple, start: CaptureTime) {
@@ -127,6 +129,11 @@ final class TurnAllocation {
 
     func log(_ ctx: FrameContext, _ direction: String, _ event: String, _ detail: String, rtt: Double? = nil) {
         band = nil
+        if let o = observer, let kind = TurnAllocation.liveKind(direction: direction, event: event) {
+            o.liveEvent(LiveEvent(time: ctx.time.epochSeconds, frame: ctx.frame, kind: kind, session: "allocation:\(id)",
+                                  message: "allocation \(id) \(flow.source) -> \(flow.destination): \(event)\(detail.isEmpty ? "" : ", " + detail)",
+                                  value: rtt))
+        }
         append(TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
                              direction: direction, event: event, detail: detail, rtt: rtt))
     }
@@ -144,6 +151,20 @@ final class TurnAllocation {
         append(TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
                              direction: direction, event: event, detail: "peer \(peer), 1 frame, \(bytes) bytes"))
         band = (timeline.count - 1, key, 1, bytes)
+    }
+
+    /// Which timeline entries are live events.
+    static func liveKind(direction: String, event: String) -> String? {
+        switch event {
+        case "allocation created": return "allocation.created"
+        case "allocation deleted": return "allocation.deleted"
+        case "allocation expired": return "allocation.expired"
+        case "allocation closed": return "allocation.closed"
+        case "Refresh success": return "allocation.refreshed"
+        case "CreatePermission success": return "permission.installed"
+        case "ChannelBind success": return "channel.bound"
+        default: return event.hasSuffix(" error") ? "request.error" : nil
+        }
     }
 
     private func append(_ e: TimelineEntry) {

@@ -15,6 +15,7 @@ struct TurnAllocationTracker {
     private var lastSweep: CaptureTime?
     var maxAllocations = 20_000
     private(set) var evicted = 0
+    weak var observer: LiveEventObserver?
 
     /// True when `flow` (either direction) belongs to a known allocation.
     func allocation(for flow: FiveTuple) -> TurnAllocation? {
@@ -68,6 +69,7 @@ struct TurnAllocationTracker {
             var a = byFlow[m.flow]
             if a == nil || !(a!.isLive) {
                 let new = TurnAllocation(id: nextId, flow: m.flow, start: t)
+                new.observer = observer
                 nextId &+= 1
                 if allocations.count >= maxAllocations { evictOldestEnded() }
                 allocations.append(new)
@@ -476,6 +478,8 @@ struct TurnAllocationTracker {
             evicted &+= 1
         }
     }
+
+    var activeCount: Int { allocations.reduce(0) { $0 + ($1.state == .active ? 1 : 0) } }
 
     mutating func finish(at end: CaptureTime) {
         for a in allocations {
