@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(
@@ -35,9 +36,14 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Live capture support: bounded packet queue, Prometheus metrics and their HTTP endpoint.
+        .target(name: "LiveMonitoring", dependencies: [
+            "CaptureSource", "WireEvents", "Reconstruction",
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .executableTarget(name: "stunscope", dependencies: [
             "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
-            "Reconstruction", "Renderers",
+            "Reconstruction", "Renderers", "LiveMonitoring",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CaptureSourceTests", dependencies: ["CaptureSource"]),
