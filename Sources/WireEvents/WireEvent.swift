@@ -72,6 +72,15 @@ public struct StunMessageEvent {
     public var carrier: MessageCarrier?
 
     public var transport: TransportProtocol { flow.transport }
+
+    public init(context: FrameContext, flow: FiveTuple, tcpStream: Int? = nil, message: StunMessage, payload: PayloadSummary, carrier: MessageCarrier? = nil) {
+        self.context = context
+        self.flow = flow
+        self.tcpStream = tcpStream
+        self.message = message
+        self.payload = payload
+        self.carrier = carrier
+    }
 }
 
 public struct ChannelDataEvent {
@@ -87,6 +96,16 @@ public struct ChannelDataEvent {
     public var msTurnSessionID: UInt64?
 
     public var transport: TransportProtocol { flow.transport }
+
+    public init(context: FrameContext, flow: FiveTuple, tcpStream: Int? = nil, channel: UInt16, length: Int, payload: PayloadSummary, msTurnSessionID: UInt64? = nil) {
+        self.context = context
+        self.flow = flow
+        self.tcpStream = tcpStream
+        self.channel = channel
+        self.length = length
+        self.payload = payload
+        self.msTurnSessionID = msTurnSessionID
+    }
 }
 
 public struct MalformedEvent {
@@ -99,6 +118,15 @@ public struct MalformedEvent {
     public var carrier: MessageCarrier?
 
     public var transport: TransportProtocol { flow.transport }
+
+    public init(context: FrameContext, flow: FiveTuple, tcpStream: Int? = nil, reason: String, partial: StunMessage? = nil, carrier: MessageCarrier? = nil) {
+        self.context = context
+        self.flow = flow
+        self.tcpStream = tcpStream
+        self.reason = reason
+        self.partial = partial
+        self.carrier = carrier
+    }
 }
 
 public struct OtherPayloadEvent {
@@ -111,6 +139,14 @@ public struct OtherPayloadEvent {
     public var framed: Bool
 
     public var transport: TransportProtocol { flow.transport }
+
+    public init(context: FrameContext, flow: FiveTuple, tcpStream: Int? = nil, payload: PayloadSummary, framed: Bool) {
+        self.context = context
+        self.flow = flow
+        self.tcpStream = tcpStream
+        self.payload = payload
+        self.framed = framed
+    }
 }
 
 public struct ICMPErrorEvent {
@@ -128,6 +164,18 @@ public struct ICMPErrorEvent {
     public var quotedMessage: StunMessage?
     /// Length and hash of the quoted transport payload.
     public var quotedPayload: PayloadSummary
+
+    public init(context: FrameContext, reporter: IPAddress, isICMPv6: Bool, type: UInt8, code: UInt8, meaning: String, quotedFlow: FiveTuple, quotedMessage: StunMessage? = nil, quotedPayload: PayloadSummary) {
+        self.context = context
+        self.reporter = reporter
+        self.isICMPv6 = isICMPv6
+        self.type = type
+        self.code = code
+        self.meaning = meaning
+        self.quotedFlow = quotedFlow
+        self.quotedMessage = quotedMessage
+        self.quotedPayload = quotedPayload
+    }
 }
 
 public struct TCPConnectionEvent {
@@ -135,6 +183,13 @@ public struct TCPConnectionEvent {
     public var stream: Int
     public var flow: FiveTuple
     public var kind: TCPStreamEventKind
+
+    public init(context: FrameContext, stream: Int, flow: FiveTuple, kind: TCPStreamEventKind) {
+        self.context = context
+        self.stream = stream
+        self.flow = flow
+        self.kind = kind
+    }
 }
 
 public struct StreamSkippedEvent {
@@ -143,4 +198,12 @@ public struct StreamSkippedEvent {
     public var flow: FiveTuple
     public var count: Int
     public var reason: SkipReason
+
+    public init(context: FrameContext, stream: Int, flow: FiveTuple, count: Int, reason: SkipReason) {
+        self.context = context
+        self.stream = stream
+        self.flow = flow
+        self.count = count
+        self.reason = reason
+    }
 }
