@@ -74,6 +74,7 @@ public final class SessionReconstructor {
                 // A STUN message on a relayed address is peer-leg traffic (e.g. a relayed ICE check).
                 allocations.handlePeerLeg(context: m.context, flow: m.flow, length: m.payloadLength, hash: m.payloadHash)
             }
+            if m.methodNumber != 0x00B { allocations.countClientLeg(flow: m.flow, bytes: m.payloadLength) }
             if m.methodNumber == 0x003, m.messageClass == .success, let x = m.xorMapped ?? m.mapped {
                 bindings.noteReflexive(local: m.flow.destination, server: m.flow.source, reflexive: x, frame: m.context.frame)
             }
@@ -87,10 +88,12 @@ public final class SessionReconstructor {
         tick(c.context.time)
         stats.channelDataFrames &+= 1
         allocations.handleChannelData(c, findings: &findings)
+        allocations.countClientLeg(flow: c.flow, bytes: 4 &+ c.length)
     }
 
     public func datagram(_ d: ObservedDatagram) {
         tick(d.context.time)
+        if d.flow.transport == .tcp, allocations.handleDataConnection(context: d.context, flow: d.flow, length: d.length) { return }
         allocations.handlePeerLeg(context: d.context, flow: d.flow, length: d.length, hash: d.payloadHash)
     }
 

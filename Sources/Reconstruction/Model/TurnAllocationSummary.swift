@@ -78,6 +78,12 @@ public struct ChannelSummary: Codable, Sendable {
 }
 
 public struct RelayTraffic: Codable, Sendable {
+    /// Every packet on the client <-> server 5-tuple (STUN and ChannelData), like coturn's rp/sp.
+    public var clientToServer = 0
+    public var serverToClient = 0
+    /// Their transport payload bytes (STUN message or ChannelData frame with header).
+    public var clientToServerBytes = 0
+    public var serverToClientBytes = 0
     public var sendIndications = 0
     public var dataIndications = 0
     public var channelDataToServer = 0

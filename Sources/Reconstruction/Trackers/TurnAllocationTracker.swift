@@ -11,6 +11,8 @@ struct TurnAllocationTracker {
     private var byFlow: [FiveTuple: TurnAllocation] = [:]
     private var byRelayed: [Endpoint: TurnAllocation] = [:]
     private var byConnectionId: [UInt32: TurnAllocation] = [:]
+    private var pendingBinds: [TransactionKeyBits: (TurnAllocation, UInt32)] = [:]
+    private var byDataConnection: [FiveTuple: TurnAllocation] = [:]
     private var nextId = 1
     private var lastSweep: CaptureTime?
     var maxAllocations = 20_000
@@ -23,6 +25,17 @@ struct TurnAllocationTracker {
     }
 
     func allocation(relayed e: Endpoint) -> TurnAllocation? { byRelayed[e] }
+
+    /// Counts a packet of the client leg (any STUN message or ChannelData frame on an allocation's 5-tuple).
+    func countClientLeg(flow: FiveTuple, bytes: Int) {
+        if let a = byFlow[flow] {
+            a.traffic.clientToServer &+= 1
+            a.traffic.clientToServerBytes &+= bytes
+        } else if let a = byFlow[flow.reversed] {
+            a.traffic.serverToClient &+= 1
+            a.traffic.serverToClientBytes &+= bytes
+        }
+    }
 
     // MARK: STUN messages
 
@@ -266,19 +279,44 @@ struct TurnAllocationTracker {
     }
 
     private mutating func handleConnectionBind(_ m: ObservedStunMessage, rtt: Double?) {
-        guard let id = m.connectionId ?? nil, let a = byConnectionId[id] else { return }
-        a.last = m.context.time
-        let client = m.messageClass == .request ? m.flow.source : m.flow.destination
-        if m.messageClass == .request {
-            a.log(m.context, "client->server", "ConnectionBind request", "connection-id \(id) on data connection \(client)")
+        if m.messageClass == .request || m.messageClass == .indication {
+            guard let id = m.connectionId, let a = byConnectionId[id] else { return }
+            a.last = m.context.time
+            pendingBinds[m.transactionKey] = (a, id)
+            a.log(m.context, "client->server", "ConnectionBind request", "connection-id \(id) on data connection \(m.flow.source)")
             return
         }
+        // Responses carry no CONNECTION-ID: find the request by transaction.
+        guard let (a, id) = pendingBinds.removeValue(forKey: m.transactionKey) else { return }
+        a.last = m.context.time
+        let dataFlow = m.flow.reversed
         if let i = a.tcpConnections.lastIndex(where: { $0.connectionId == id }) {
             a.tcpConnections[i].bound = m.context.time.epochSeconds
-            a.tcpConnections[i].dataConnection = client.description
+            a.tcpConnections[i].dataConnection = dataFlow.source.description
             a.tcpConnections[i].outcome = m.messageClass == .success ? "bound" : "bind failed (\(m.errorCode ?? 0))"
         }
+        if m.messageClass == .success { byDataConnection[dataFlow] = a }
         a.log(m.context, "server->client", "ConnectionBind \(m.messageClass.rawValue)", "connection-id \(id)", rtt: rtt)
+    }
+
+    /// Raw data on an RFC 6062 data connection: relayed application bytes on the client leg.
+    /// Returns true when the flow is a bound data connection.
+    mutating func handleDataConnection(context: FrameContext, flow: FiveTuple, length: Int) -> Bool {
+        if let a = byDataConnection[flow] {
+            a.last = context.time
+            a.traffic.clientToServer &+= 1
+            a.traffic.clientToServerBytes &+= length
+            a.logRelay(context, "client->server", "TCP data connection", peer: flow.source.description, bytes: length)
+            return true
+        }
+        if let a = byDataConnection[flow.reversed] {
+            a.last = context.time
+            a.traffic.serverToClient &+= 1
+            a.traffic.serverToClientBytes &+= length
+            a.logRelay(context, "server->client", "TCP data connection", peer: flow.destination.description, bytes: length)
+            return true
+        }
+        return false
     }
 
     // MARK: ChannelData and peer leg
