@@ -12,6 +12,8 @@ struct AnalysisRun {
     var credentialsFile: String?
     var sdpFiles: [String] = []
     var turnPorts: [UInt16] = []
+    /// Called now and then with the bytes read so far (export's progress bar).
+    var progress: ((Int64) -> Void)? = nil
 
     /// Runs the pipeline; `exitCode` is 2 when a capture could not be fully read.
     func run() -> (document: AnalysisDocument, exitCode: Int32) {
@@ -29,7 +31,18 @@ struct AnalysisRun {
         configuration.turnServerPorts.formUnion(turnPorts)
         let dissector = WireDissector(consumer: reconstructor, credentials: store, configuration: configuration)
         let decoder = PacketDecoder(sink: dissector)
-        pipeline.run(into: decoder)
+        var bytesRead: Int64 = 0
+        var packetsSinceReport = 0
+        pipeline.run(into: decoder, each: progress.map { report in
+            { packet in
+                bytesRead += Int64(packet.bytes.count + 16)
+                packetsSinceReport += 1
+                if packetsSinceReport >= 4096 {
+                    packetsSinceReport = 0
+                    report(bytesRead)
+                }
+            }
+        })
         dissector.finish()
         let stats = decoder.currentStatistics()
         let wire = dissector.statistics
