@@ -124,8 +124,7 @@ async def wait_file(path, timeout=WAIT):
     while not os.path.exists(path):
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {path}")
-        await asyncio.sleep(0.05)
-    await asyncio.sleep(0.05)
+        await asyncio.sleep(0.005)
     with open(path) as f:
         return json.load(f)
 
@@ -324,7 +323,10 @@ async def sip_callee_answer(conn, args, info):
         ("User-Agent", "StunScope-corpus aioice/" + aioice.__version__),
     ], sdp), src)
     info["sdpSent"] = sdp
-    start, _, _, _ = await sip.recv()
+
+
+async def sip_callee_ack(info):
+    start, _, _, _ = await info["sip_sock"].recv()
     if not start.startswith("ACK "):
         raise ConnectionError(f"expected ACK, got {start}")
 
@@ -390,8 +392,20 @@ async def run(args):
         ufrag, pwd, cands = await sip_caller(conn, args, info)
         ev("200 OK received, ACK sent")
     else:
+        # the answerer starts its checks as soon as the answer is sent (RFC 8445
+        # section 6.1.1), while the ACK is still on its way
         await sip_callee_answer(conn, args, info)
-        ev("200 OK sent, ACK received")
+        ev("200 OK sent")
+        ack_task = asyncio.create_task(sip_callee_ack(info))
+
+    if args.controlling:
+        # The offerer takes a moment with the answer, so the answerer's checks
+        # open the answerer's NAT binding before the offerer's first check
+        # arrives. Without it the offerer's first direct check is often dropped
+        # by the far NAT, aioice (which does not restart an in-progress check
+        # when a triggered check is due) waits 500 ms for the retransmission,
+        # and a relayed pair wins meanwhile.
+        await asyncio.sleep(args.answer_delay)
 
     conn.remote_username = ufrag
     conn.remote_password = pwd
@@ -407,6 +421,9 @@ async def run(args):
     except Exception as exc:  # noqa: BLE001
         ok = False
         ev(f"ICE failed: {exc!r}")
+    if args.signal == "sip" and not args.controlling:
+        await asyncio.wait_for(ack_task, WAIT)
+        ev("ACK received")
 
     received = []
     if ok:
@@ -481,6 +498,8 @@ def main():
     ap.add_argument("--sip-domain", default="example.org")
     ap.add_argument("--ipv6", action="store_true")
     ap.add_argument("--linger", type=float, default=0)
+    ap.add_argument("--answer-delay", type=float, default=0.06,
+                    help="controlling agent: pause between getting the answer and the first check (s)")
     ap.add_argument("--dir", required=True)
     ap.add_argument("--state", required=True)
     ap.add_argument("--log")

@@ -77,8 +77,7 @@ def write_truth(out_dir, truth):
     with open(path, "w") as f:
         json.dump(truth, f, indent=2)
         f.write("\n")
-    size = os.path.getsize(os.path.join(out_dir, truth["capture"]))
-    print(f"  {truth['capture']}: {truth['packetCount']} packets, {size} bytes")
+    print(f"  {truth['capture']}: {truth['packetCount']} packets")
 
 
 def base_truth(scenario, vantage, work, descr):
@@ -266,8 +265,10 @@ def check_legs(snd, rcv, pair, lan_v):
         # else relay -> relay inside the TURN server: never on the wire
         rs = relay_sockets[R]
         pub = snat_out(rcv.ct, rs["socket"], rs["turnServer"])
-        add(["public"], rs["turnServer"], pub, "channel-data")
-        add([lan_v[rcv.name]], rs["turnServer"], rs["socket"], "channel-data")
+        # server -> client: ChannelData if the receiving client has bound a
+        # channel to this peer address, else a Data indication ("turn")
+        add(["public"], rs["turnServer"], pub, "turn")
+        add([lan_v[rcv.name]], rs["turnServer"], rs["socket"], "turn")
     else:
         if not (snd.ct is None and pair["localType"] != "relay"):
             add(["public"], src, R, "none")
@@ -314,6 +315,8 @@ def agent_json(side):
         "sockets": st["sockets"],
         "checkList": [{k: p[k] for k in ("local", "localType", "remote", "remoteType",
                                          "state", "nominated")} for p in st["checkList"]],
+        "nominatedPairs": [{k: p[k] for k in ("local", "localType", "remote", "remoteType")}
+                           for p in st["checkList"] if p["nominated"]],
         "selectedPair": None if sp is None else {
             "local": sp["local"], "remote": sp["remote"],
             "localType": sp["localType"], "remoteType": sp["remoteType"],
@@ -340,12 +343,20 @@ def ice_truths(args):
             sys.exit(f"agent {s.name} has no selected pair")
     allocs = parse_coturn(os.path.join(work, "turnserver.log"))
     # sanity: aioice's relayed candidates are coturn's allocations
-    relayed = {a["relayed"] for a in allocs}
+    relayed_addrs = {a["relayed"] for a in allocs}
     for s in (A, B):
         for c in s.st["localCandidates"]:
-            if c["type"] == "relay" and c["address"] not in relayed:
+            if c["type"] == "relay" and c["address"] not in relayed_addrs:
                 sys.exit(f"relay candidate {c['address']} of {s.name} not in the coturn log")
 
+    for a in allocs:
+        for s in (A, B):
+            for c in s.st["localCandidates"]:
+                if c["type"] == "relay" and c["address"] == a["relayed"]:
+                    a["agent"] = s.name
+                    a["clientMapped"] = c["relatedAddress"]  # XOR-MAPPED-ADDRESS of the Allocate success
+                    sock = s.socket_of(c["address"])
+                    a["clientSocket"] = sock["socket"]
     mappings = {s: nat_mappings(ct[s], f"nat-{s}") for s in "ab" if kinds[s] != "none"}
     sym = {s: symmetric_check(m) for s, m in mappings.items()}
     for s in "ab":
@@ -355,6 +366,15 @@ def ice_truths(args):
             sys.exit(f"NAT {s} should be port preserving but conntrack shows {sym[s]}")
 
     pa, pb = A.st["selectedPair"], B.st["selectedPair"]
+    relayed = any(p["localType"] == "relay" or p["remoteType"] == "relay" for p in (pa, pb))
+    ok = {"direct": not relayed,
+          "relay": relayed,
+          "prflx": pa["remoteType"] == "prflx" or pb["remoteType"] == "prflx",
+          "any": True}[args.expect]
+    if not ok:
+        print(f"  selected pairs a {pa['localType']}->{pa['remoteType']}, b {pb['localType']}->{pb['remoteType']}: "
+              f"not the '{args.expect}' case this scenario is about", file=sys.stderr)
+        sys.exit(3)
     legs_a = check_legs(A, B, pa, lan_v)   # checks a -> b of a's selected pair
     legs_b = check_legs(B, A, pb, lan_v)   # checks b -> a of b's selected pair
     nomination = args.nomination
@@ -385,7 +405,8 @@ def ice_truths(args):
         visible = []
         for l in la + lb:
             visible.append(f"checks {l['from']}->{'b' if l['from'] == 'a' else 'a'}: {l['src']} -> {l['dst']}"
-                           + ("" if l["encapsulation"] == "none" else " (inside ChannelData)"))
+                           + {"none": "", "channel-data": " (inside ChannelData)",
+                              "turn": " (inside ChannelData or a Data indication)"}[l["encapsulation"]])
         t["ice"] = {
             "agents": [agent_json(A), agent_json(B)],
             "controlling": "a",
@@ -421,6 +442,7 @@ def ice_truths(args):
                         "mappings": allm}
         t["nat"] = nat_part
         t["turnServer"] = {"address": "203.0.113.10:3478", "alternateAddress": "203.0.113.11:3479",
+                           "usedAs": "STUN and TURN server" if args.turn == "yes" else "STUN server only",
                            "software": "coturn 4.6.1", "relayIp": "203.0.113.10",
                            "allocations": allocs,
                            "source": "coturn -V log (Local relay addr / session new / refreshed lifetime=0)"}
@@ -472,11 +494,16 @@ def sip_truth(A, B, v, lan_v, mappings):
 
 def ice_notes(args, v, A, B, la, lb, nomination):
     pa = A.st["selectedPair"]
-    n = [f"Real aioice {A.st.get('aioiceVersion')} agents: a (controlling, NAT A {NAT_NAMES[args.nat_a]}) and "
-         f"b (controlled, NAT B {NAT_NAMES[args.nat_b]}), both gathering host, srflx and relay candidates "
-         "against coturn 203.0.113.10:3478 (STUN Binding, Allocate 401 + authenticated retry with "
-         "alice/example.org). coturn has two listening addresses, so its Binding responses carry "
-         "RESPONSE-ORIGIN and OTHER-ADDRESS (RFC 5780)."]
+    if args.turn == "yes":
+        gather = ("both gathering host, srflx and relay candidates against coturn 203.0.113.10:3478 "
+                  "(STUN Binding, Allocate 401 + authenticated retry with alice/example.org)")
+    else:
+        gather = ("both gathering host and srflx candidates from coturn 203.0.113.10:3478 used as a plain "
+                  "STUN server (no TURN in this scenario, so no relayed path can hide the peer-reflexive one)")
+    a_where = "on the public segment, no NAT" if args.nat_a == "none" else f"NAT A {NAT_NAMES[args.nat_a]}"
+    n = [f"Real aioice {A.st.get('aioiceVersion')} agents: a (controlling, {a_where}) and "
+         f"b (controlled, NAT B {NAT_NAMES[args.nat_b]}), {gather}. coturn has two listening addresses, "
+         "so its Binding responses carry RESPONSE-ORIGIN and OTHER-ADDRESS (RFC 5780)."]
     if args.signal == "sip":
         n.append("Signalling is a SIP call over UDP 5060: INVITE (SDP offer with a's a=ice-ufrag, a=ice-pwd, "
                  "a=candidate lines) / 100 Trying / 180 Ringing / 200 OK (b's SDP answer) / ACK, then the ICE "
@@ -490,6 +517,11 @@ def ice_notes(args, v, A, B, la, lb, nomination):
              f"-> {B.st['selectedPair']['remote']} ({B.st['selectedPair']['remoteType']}); both from "
              "Connection._nominated. aioice never signals srflx candidates as pair locals: a check from a srflx "
              "candidate is sent from its base, the host socket.")
+    multi = [s.name for s in (A, B) if sum(1 for p in s.st["checkList"] if p["nominated"]) > 1]
+    if multi:
+        n.append("With aggressive nomination more than one pair ended up nominated for agent(s) "
+                 + ", ".join(multi) + " (agents[].nominatedPairs); aioice keeps the last one to complete as "
+                 "the selected pair and sends the data there.")
     prflx = [c["address"] for s in (A, B) for c in s.st["remoteCandidates"] if c["type"] == "prflx"]
     if prflx:
         n.append("Peer-reflexive candidates learnt by aioice (a check arrived from an unsignalled address): "
@@ -612,8 +644,8 @@ def stun_truths(args):
             first = r["responses"][0]
             mapping, filtering = classic_behaviour(r.get("result", ""))
             c.update({
-                "tool": "stun (stun-client 0.97) -v -p 40000, RFC 3489 tests I, II (CHANGE-REQUEST ip+port), "
-                        "III (CHANGE-REQUEST port), I(2) to the CHANGED-ADDRESS IP, hairpin",
+                "tool": "stun (stun-client 0.97) -v -p 40000, RFC 3489 tests I, II (CHANGE-REQUEST change IP), "
+                        "III (CHANGE-REQUEST change port), I(2) to the CHANGED-ADDRESS IP, hairpin",
                 "inside": inside,
                 "reflexive": first["MappedAddress"],
                 "sourceAddress": first["SourceAddress"],
@@ -701,15 +733,15 @@ def stun_notes(args, v):
         n = ("RFC 3489 NAT type detection by stun-client 0.97 against stund 0.97 (203.0.113.20 primary, "
              "203.0.113.21 alternate, ports 3478/3479), first from host A (10.0.1.10, port-preserving NAT), "
              "then from host B (10.0.2.10, symmetric NAT). Test I: Binding without CHANGE-REQUEST, answered "
-             "with MAPPED-ADDRESS, SOURCE-ADDRESS, CHANGED-ADDRESS. Tests II/III (CHANGE-REQUEST change IP+port / "
-             "port, sent from the second socket, port 40001) are answered from the other address/port and "
-             "dropped by both NATs (conntrack filtering), so they repeat. Test I(2) goes to the CHANGED-ADDRESS IP "
+             "with MAPPED-ADDRESS, SOURCE-ADDRESS, CHANGED-ADDRESS. Tests II (CHANGE-REQUEST change IP: answered "
+             "from 203.0.113.21:3478) and III (change port: answered from 203.0.113.20:3479), sent from the "
+             "client's second socket (port 40001), are dropped by both NATs (conntrack filtering), so they repeat. Test I(2) goes to the CHANGED-ADDRESS IP "
              "(port 3478): same mapping behind NAT A, a new port behind NAT B (symmetric). The client finally "
              "sends a hairpin probe to its own mapped address, which the router rejects with ICMP port "
              "unreachable. Quirks an analyzer should survive: stund also sends attribute 0x0020 (a pre-RFC 5389 "
              "XOR-MAPPED-ADDRESS XORed differently: decoding it with the RFC 5389 magic cookie gives a wrong "
-             "address), and its SOURCE-ADDRESS in the test I(2) answer says port 3479 while the packet comes from "
-             "port 3478. Analyzer must report: the classic (cookie-less) Bindings, each client's reflexive "
+             "address), and its SOURCE-ADDRESS in the test I(2) answer says port 3479 (CHANGED-ADDRESS "
+             "203.0.113.20:3478) while the packet comes from 203.0.113.21:3478. Analyzer must report: the classic (cookie-less) Bindings, each client's reflexive "
              "address (MAPPED-ADDRESS) per server address, CHANGE-REQUEST tests without answers at the client, "
              "and the mapping behaviour (endpoint-independent for A, address-dependent/symmetric for B). "
              "Sources: stun-client -v output, conntrack, tcpdump counts.")
@@ -739,6 +771,8 @@ def main():
     i.add_argument("--nat-b", required=True, choices=["pp", "sym", "none"])
     i.add_argument("--signal", required=True)
     i.add_argument("--nomination", required=True)
+    i.add_argument("--expect", default="any", choices=["direct", "relay", "prflx", "any"])
+    i.add_argument("--turn", default="yes", choices=["yes", "no"])
     s = sub.add_parser("stun")
     s.add_argument("--scenario", required=True)
     s.add_argument("--kind", required=True, choices=["classic", "rfc5780"])
