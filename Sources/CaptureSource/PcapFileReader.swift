@@ -16,8 +16,6 @@ public final class PcapFileReader: PacketSource {
     private var handle: OpaquePointer?
     private var file: UnsafeMutablePointer<FILE>?
     private var frameNumber = 0
-    /// For classic pcap, record offsets are computed (24-byte file header, 16-byte record headers).
-    private var nextRecordOffset: Int64 = 24
 
     public static let supportedLinkTypes: Set<Int32> = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276]
 
@@ -56,10 +54,11 @@ public final class PcapFileReader: PacketSource {
         file = nil
     }
 
-    /// Byte offset where the next record starts.
+    /// Byte offset where the next record (pcapng: block) starts. libpcap reads
+    /// the FILE with fread only, so its position is the end of the last record read.
     private var currentOffset: Int64 {
-        if format == .pcapng, let fp = file { return Int64(ftell(fp)) }
-        return nextRecordOffset
+        guard let fp = file else { return -1 }
+        return Int64(ftell(fp))
     }
 
     public func nextPacket() throws -> CapturedPacket? {
@@ -71,9 +70,18 @@ public final class PcapFileReader: PacketSource {
         switch rc {
         case 1:
             guard let hdr = header?.pointee, let data else { return nil }
-            frameNumber &+= 1
             let caplen = Int(hdr.caplen)
-            nextRecordOffset &+= 16 &+ Int64(caplen)
+            // libpcap silently cuts a classic-pcap record whose caplen exceeds the
+            // file's snapshot length (and skips the rest); the record header is corrupt.
+            if format != .pcapng, recordOffset >= 0 {
+                let claimed = currentOffset &- recordOffset &- 16
+                if claimed > Int64(caplen) {
+                    close()
+                    throw CaptureError.corruptRecord(file: path, offset: recordOffset,
+                        reason: "record length \(claimed) is larger than the snapshot length \(snapLength)")
+                }
+            }
+            frameNumber &+= 1
             let time = CaptureTime(seconds: Int64(hdr.ts.tv_sec), nanoseconds: Int64(hdr.ts.tv_usec))
             return CapturedPacket(frameNumber: frameNumber, fileIndex: fileIndex, time: time,
                                   linkType: linkType, originalLength: Int(hdr.len),

@@ -88,6 +88,12 @@ struct FragmentReassembler {
                 return .dropped
             }
             pending.totalLength = end
+            // Data beyond the end is as inconsistent as an overlap (and would not fit the datagram).
+            if pending.pieces.contains(where: { $0.offset &+ $0.bytes.count > end }) {
+                discard(key)
+                droppedOverlap &+= 1
+                return .dropped
+            }
         }
         if let t = pending.totalLength, end > t {
             discard(key)

@@ -13,24 +13,15 @@ enum LinkLayer {
         switch linkType.dlt {
         case 1: // Ethernet, with any number of 802.1Q / 802.1ad / QinQ tags
             guard b.count >= 14 else { return .truncated("truncated Ethernet header") }
-            var ethertype = b.loadBE16(12)
-            var offset = 14
-            var tagged = false
-            var tags = 0
-            while ethertype == 0x8100 || ethertype == 0x88a8 || ethertype == 0x9100 || ethertype == 0x9200 {
-                guard b.count >= offset &+ 4, tags < 8 else { return .truncated("truncated VLAN tag") }
-                ethertype = b.loadBE16(offset &+ 2)
-                offset &+= 4
-                tags &+= 1
-                tagged = true
-            }
-            return byEthertype(ethertype, offset, tagged)
+            return afterEthertype(b, b.loadBE16(12), 14)
         case 113: // LINUX_SLL: protocol at 14, header 16
             guard b.count >= 16 else { return .truncated("truncated LINUX_SLL header") }
-            return byEthertype(b.loadBE16(14), 16, false)
+            // libpcap re-inserts a VLAN tag the kernel took out of the frame after
+            // the protocol field (tcpdump -i any -y LINUX_SLL on a tagged interface).
+            return afterEthertype(b, b.loadBE16(14), 16)
         case 276: // LINUX_SLL2: protocol at 0, header 20
             guard b.count >= 20 else { return .truncated("truncated LINUX_SLL2 header") }
-            return byEthertype(b.loadBE16(0), 20, false)
+            return afterEthertype(b, b.loadBE16(0), 20)
         case 0, 108: // NULL (host byte order) / LOOP (network byte order) address family
             guard b.count >= 4 else { return .truncated("truncated NULL/LOOP header") }
             let be = b.loadBE32(0)
@@ -49,6 +40,21 @@ enum LinkLayer {
         default:
             return .notIP("link type \(linkType.name)")
         }
+    }
+
+    /// Skips VLAN tags (802.1Q, 802.1ad, the old 0x9100/0x9200 QinQ TPIDs) that
+    /// follow an ethertype at `offset`, then dispatches on the inner ethertype.
+    private static func afterEthertype(_ b: UnsafeRawBufferPointer, _ first: UInt16, _ start: Int) -> Result {
+        var ethertype = first
+        var offset = start
+        var tags = 0
+        while ethertype == 0x8100 || ethertype == 0x88a8 || ethertype == 0x9100 || ethertype == 0x9200 {
+            guard b.count >= offset &+ 4, tags < 8 else { return .truncated("truncated VLAN tag") }
+            ethertype = b.loadBE16(offset &+ 2)
+            offset &+= 4
+            tags &+= 1
+        }
+        return byEthertype(ethertype, offset, tags > 0)
     }
 
     private static func byEthertype(_ ethertype: UInt16, _ offset: Int, _ tagged: Bool) -> Result {

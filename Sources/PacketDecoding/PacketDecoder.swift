@@ -156,9 +156,12 @@ public final class PacketDecoder {
             case 44: // fragment
                 guard end >= offset &+ 8 else { return statistics.noteUndecodable("truncated IPv6 fragment header") }
                 let field = b.loadBE16(offset &+ 2)
-                fragment = (Int(field & 0xfff8), field & 1 != 0, b.loadBE32(offset &+ 4))
                 next = b[offset]
                 offset &+= 8
+                // An atomic fragment (offset 0, no more fragments, RFC 6946) is a whole packet:
+                // its headers go on.
+                if field & 0xfff9 == 0 { continue extensionLoop }
+                fragment = (Int(field & 0xfff8), field & 1 != 0, b.loadBE32(offset &- 4))
                 break extensionLoop
             default:
                 break extensionLoop
@@ -166,15 +169,29 @@ public final class PacketDecoder {
         }
         guard offset <= end else { return statistics.noteUndecodable("truncated IPv6 packet") }
         let payload = UnsafeRawBufferPointer(rebasing: b[offset..<end])
-        if let f = fragment, f.more || f.offset != 0 {
+        if let f = fragment {
             statistics.fragments &+= 1
             let key = FragmentReassembler.Key(source: source, destination: destination, identification: f.id, protocolNumber: 0)
             switch fragments.add(key: key, offset: f.offset, moreFragments: f.more, payload: payload, time: context.time) {
             case let .complete(whole):
                 statistics.reassembledDatagrams &+= 1
-                // The upper-layer protocol is named by the first fragment's chain; with no
-                // further extension headers (the usual case) that is this header's `next`.
-                whole.withUnsafeBytes { decodeTransport(next, source, destination, $0, context, reassembled: true, ipv6: true) }
+                // The fragmentable part may itself start with extension headers (a
+                // destination options header goes after the fragment header).
+                whole.withUnsafeBytes { raw in
+                    var proto = next
+                    var start = 0
+                    var hops = 0
+                    while proto == 0 || proto == 43 || proto == 60 || proto == 51, hops < 16 {
+                        hops &+= 1
+                        guard raw.count >= start &+ 8 else { return statistics.noteUndecodable("truncated IPv6 extension header") }
+                        let length = proto == 51 ? (Int(raw[start &+ 1]) &+ 2) &* 4 : (Int(raw[start &+ 1]) &+ 1) &* 8
+                        guard raw.count >= start &+ length else { return statistics.noteUndecodable("truncated IPv6 extension header") }
+                        proto = raw[start]
+                        start &+= length
+                    }
+                    decodeTransport(proto, source, destination, UnsafeRawBufferPointer(rebasing: raw[start...]),
+                                    context, reassembled: true, ipv6: true)
+                }
             case .incomplete, .dropped:
                 break
             }

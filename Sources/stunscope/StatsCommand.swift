@@ -73,9 +73,10 @@ struct StatsReport {
         var bytes: Int
         var wireBytes: Int
         var linkTypes: [String]
-        var firstTime: Double?
-        var lastTime: Double?
-        var duration: Double?
+        // Exact decimals (nanosecond precision): a Double holds only ~16 digits.
+        var firstTime: Decimal?
+        var lastTime: Decimal?
+        var duration: Decimal?
         var ipv4: Int
         var ipv6: Int
         var udp: Int
@@ -101,12 +102,19 @@ struct StatsReport {
         var errors: [String]
     }
 
+    /// Seconds with nanosecond precision as an exact JSON number (1700000000.123456789).
+    static func exactSeconds(_ t: CaptureTime) -> Decimal { exactSeconds(nanoseconds: t.nanoseconds) }
+
+    static func exactSeconds(nanoseconds: Int64) -> Decimal {
+        Decimal(sign: nanoseconds < 0 ? .minus : .plus, exponent: -9, significand: Decimal(nanoseconds.magnitude))
+    }
+
     func json() -> String {
         let s = stats
         let doc = Document(
             files: files, packets: s.packets, bytes: s.bytes, wireBytes: s.wireBytes, linkTypes: s.linkTypes,
-            firstTime: s.firstTime?.epochSeconds, lastTime: s.lastTime?.epochSeconds,
-            duration: s.firstTime.flatMap { f in s.lastTime.map { $0.seconds(since: f) } },
+            firstTime: s.firstTime.map(StatsReport.exactSeconds), lastTime: s.lastTime.map(StatsReport.exactSeconds),
+            duration: s.firstTime.flatMap { f in s.lastTime.map { StatsReport.exactSeconds(nanoseconds: $0.nanoseconds &- f.nanoseconds) } },
             ipv4: s.ipv4, ipv6: s.ipv6, udp: s.udp, tcp: s.tcp, icmp: s.icmp,
             icmpErrorsQuotingTransport: s.icmpErrorsQuotingTransport, vlanTagged: s.vlanTagged,
             fragments: s.fragments, reassembledDatagrams: s.reassembledDatagrams,
@@ -134,8 +142,8 @@ struct StatsReport {
         row("Captured bytes:", "\(s.bytes) (on the wire \(s.wireBytes))")
         row("Link types:", s.linkTypes.joined(separator: ", "))
         if let f = s.firstTime, let l = s.lastTime {
-            row("First packet:", "\(f.iso8601) (\(String(format: "%.9f", f.epochSeconds)))")
-            row("Last packet:", "\(l.iso8601) (\(String(format: "%.9f", l.epochSeconds)))")
+            row("First packet:", "\(f.iso8601) (\(StatsReport.exactSeconds(f)))")
+            row("Last packet:", "\(l.iso8601) (\(StatsReport.exactSeconds(l)))")
             row("Duration:", String(format: "%.6f s", l.seconds(since: f)))
         }
         row("IPv4 / IPv6:", "\(s.ipv4) / \(s.ipv6)")
