@@ -16,7 +16,6 @@ a capture: every fact comes from what the generator knows on its own side:
 """
 
 import argparse
-import ipaddress
 import json
 import os
 import re
