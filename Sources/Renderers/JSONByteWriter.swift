@@ -1,3 +1,5 @@
+import PacketDecoding
+
 /// Writes JSON straight into a byte buffer: escaping by hand, numbers
 /// without Foundation, commas tracked per nesting level. One line of
 /// NDJSON costs a few appends instead of a JSONEncoder round trip.
@@ -121,6 +123,26 @@ public struct JSONByteWriter {
         bytes.append(UInt8(ascii: "\""))
     }
 
+    /// `"a.b.c.d:port"` / `"[v6]:port"`; IPv4 without building a String.
+    public mutating func endpoint(_ endpoint: Endpoint) {
+        guard case let .v4(address) = endpoint.address else {
+            string(endpoint.description)
+            return
+        }
+        separate()
+        bytes.append(UInt8(ascii: "\""))
+        digits(UInt64(address >> 24))
+        bytes.append(UInt8(ascii: "."))
+        digits(UInt64((address >> 16) & 0xFF))
+        bytes.append(UInt8(ascii: "."))
+        digits(UInt64((address >> 8) & 0xFF))
+        bytes.append(UInt8(ascii: "."))
+        digits(UInt64(address & 0xFF))
+        bytes.append(UInt8(ascii: ":"))
+        digits(UInt64(endpoint.port))
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     private mutating func separate() {
@@ -141,13 +163,18 @@ public struct JSONByteWriter {
             bytes.append(UInt8(truncatingIfNeeded: value) &+ 0x30)
             return
         }
-        var v = value
-        let start = bytes.count
-        while v > 0 {
-            bytes.append(UInt8(truncatingIfNeeded: v % 10) &+ 0x30)
-            v /= 10
+        // Up to 20 digits, written backwards into a fixed scratch area.
+        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &scratch) { out in
+            var v = value
+            var i = out.count
+            while v > 0 {
+                i &-= 1
+                out[i] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
+                v /= 10
+            }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: out[i...]))
         }
-        bytes[start...].reverse()
     }
 
     private mutating func escapeByte(_ byte: UInt8) {

@@ -61,8 +61,8 @@ public struct MessagesNDJSON {
         out.key("frame"); out.int(context.frame)
         if includeFileIndex { out.key("file"); out.int(context.fileIndex) }
         out.key("time"); out.epochSeconds(nanoseconds: context.time.nanoseconds)
-        out.key("src"); out.string(source.description)
-        out.key("dst"); out.string(destination.description)
+        out.key("src"); out.endpoint(source)
+        out.key("dst"); out.endpoint(destination)
         out.key("transport"); transport == .udp ? out.plainString("udp") : out.plainString("tcp")
         out.key("kind"); out.plainString(kind)
     }

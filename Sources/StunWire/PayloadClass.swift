@@ -17,8 +17,8 @@ public enum PayloadClass: String, Sendable, CaseIterable {
     /// Classifies by the first byte (RFC 7983 section 7), and separates RTCP
     /// from RTP by the packet type byte (RFC 5761 section 4: 192-223).
     @inlinable public static func classify(_ payload: UnsafeRawBufferPointer, transport: TransportProtocol = .udp) -> PayloadClass {
-        guard let first = payload.first else { return .empty }
-        switch first {
+        guard payload.count > 0 else { return .empty }
+        switch payload[0] {
         case 0...3: return .stun
         case 16...19: return .zrtp
         case 20...63: return transport == .tcp ? .tls : .dtls

@@ -115,12 +115,14 @@ public final class WireDissector: TransportSink {
     // MARK: Datagrams
 
     private func dissectDatagram(_ payload: UnsafeRawBufferPointer, context: FrameContext, flow: FiveTuple) {
-        if let first = payload.first {
+        if payload.count > 0 {
+            let first = payload[0]
             if first < 64, let view = StunMessageView.recognize(payload), first < 20 || view.malformation == nil {
                 stunMessage(view, context: context, flow: flow, tcpStream: nil, carrier: nil, depth: 0)
                 return
             }
-            if first >= 0x40, turnFlows.isTurn(flow, at: context.time), let frame = ChannelDataView.datagram(payload) {
+            // The cheap shape check first: most datagrams on a TURN 5-tuple are not looked up at all.
+            if first >= 0x40, let frame = ChannelDataView.datagram(payload), turnFlows.isTurn(flow, at: context.time) {
                 channelData(frame, context: context, flow: flow, tcpStream: nil, depth: 0)
                 return
             }
@@ -197,7 +199,7 @@ public final class WireDissector: TransportSink {
                                                          channel: frame.channel, length: frame.declaredLength,
                                                          payload: PayloadSummary(frame.payload),
                                                          msTurnSessionID: frame.msTurnSessionID)))
-        if depth < configuration.maxNestingDepth, let first = frame.payload.first, first < 64 {
+        if depth < configuration.maxNestingDepth, frame.payload.count > 0, frame.payload[0] < 64 {
             let carrier = MessageCarrier(kind: .channelData, frame: context.frame, flow: flow, channel: frame.channel)
             nested(frame.payload, context: context, flow: flow, tcpStream: tcpStream, carrier: carrier, depth: depth + 1)
         }
