@@ -154,7 +154,10 @@ struct BindingSessionTracker {
             let reflexives = Set(obs.map(\.reflexive))
             let behavior: String
             let explanation: String
-            if servers.count < 2 {
+            if reflexives == [local] {
+                behavior = "none"
+                explanation = "\(servers.count == 1 ? "The server" : "\(servers.count) servers") saw \(local) as itself: no NAT between it and \(servers.count == 1 ? "the server" : "them") (or the capture was taken outside the NAT)."
+            } else if servers.count < 2 {
                 behavior = "unknown"
                 explanation = reflexives.count == 1
                     ? "Only one server was asked; \(local) is seen as \(obs[0].reflexive) by \(obs[0].server)."

@@ -139,7 +139,7 @@ final class TurnAllocation {
     }
 
     /// Repeated relay data of the same kind and direction collapses into one counted band.
-    func logRelay(_ ctx: FrameContext, _ direction: String, _ event: String, peer: String, bytes: Int) {
+    func logRelay(_ ctx: FrameContext, _ direction: String, _ event: String, peer: String, bytes: Int, forwardedAfter: Double? = nil) {
         let key = direction + "|" + event + "|" + peer
         if let b = band, b.key == key, b.index == timeline.count - 1 {
             let count = b.count + 1
@@ -149,7 +149,8 @@ final class TurnAllocation {
             return
         }
         append(TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
-                             direction: direction, event: event, detail: "peer \(peer), 1 frame, \(bytes) bytes"))
+                             direction: direction, event: event,
+                             detail: "peer \(peer), 1 frame, \(bytes) bytes" + (forwardedAfter.map { String(format: ", forwarded by the server in %.3f ms", $0 * 1000) } ?? "")))
         band = (timeline.count - 1, key, 1, bytes)
     }
 

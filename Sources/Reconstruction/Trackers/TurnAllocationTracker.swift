@@ -273,8 +273,8 @@ struct TurnAllocationTracker {
             a.traffic.dataIndications &+= 1
             a.traffic.dataIndicationBytes &+= bytes
             a.updatePeer(peer) { $0.dataIndications &+= 1; $0.bytesFromPeer &+= bytes }
-            if let h = m.dataHash, let d = a.fromPeer.departed(hash: h, time: t, peer: peer) { _ = d }
-            a.logRelay(m.context, "server->client", "Data indication", peer: peer.description, bytes: bytes)
+            let delay = m.dataHash.flatMap { a.fromPeer.departed(hash: $0, time: t, peer: peer) }
+            a.logRelay(m.context, "server->client", "Data indication", peer: peer.description, bytes: bytes, forwardedAfter: delay)
         }
     }
 
@@ -354,8 +354,9 @@ struct TurnAllocationTracker {
                 ch.bytesFromServer &+= c.length
                 a.channels[c.channel] = ch
                 a.updatePeer(ch.peer) { $0.channelDataFromServer &+= 1; $0.bytesFromPeer &+= c.length }
-                a.fromPeer.departed(hash: c.payloadHash, time: c.context.time, peer: ch.peer)
-                a.logRelay(c.context, "server->client", String(format: "ChannelData 0x%04x", c.channel), peer: ch.peer.description, bytes: c.length)
+                let delay = a.fromPeer.departed(hash: c.payloadHash, time: c.context.time, peer: ch.peer)
+                a.logRelay(c.context, "server->client", String(format: "ChannelData 0x%04x", c.channel), peer: ch.peer.description,
+                           bytes: c.length, forwardedAfter: delay)
             } else {
                 a.logRelay(c.context, "server->client", String(format: "ChannelData 0x%04x", c.channel), peer: "?", bytes: c.length)
             }
@@ -374,8 +375,8 @@ struct TurnAllocationTracker {
             a.traffic.peerLegToPeer &+= 1
             a.traffic.peerLegToPeerBytes &+= length
             a.updatePeer(peer) { $0.peerLegToPeer &+= 1 }
-            a.toPeer.departed(hash: hash, time: context.time, peer: peer)
-            a.logRelay(context, "relay->peer", "UDP", peer: peer.description, bytes: length)
+            let delay = a.toPeer.departed(hash: hash, time: context.time, peer: peer)
+            a.logRelay(context, "relay->peer", flow.transport == .udp ? "UDP" : "TCP", peer: peer.description, bytes: length, forwardedAfter: delay)
             return true
         }
         if let a = byRelayed[flow.destination] { // peer -> relay
@@ -388,7 +389,7 @@ struct TurnAllocationTracker {
             if a.hasLivePermission(for: peer.address, at: context.time) {
                 a.fromPeer.arrived(.init(hash: hash, time: context.time, frame: context.frame, peer: peer))
             }
-            a.logRelay(context, "peer->relay", "UDP", peer: peer.description, bytes: length)
+            a.logRelay(context, "peer->relay", flow.transport == .udp ? "UDP" : "TCP", peer: peer.description, bytes: length)
             return true
         }
         return false
