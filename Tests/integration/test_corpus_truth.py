@@ -1,0 +1,428 @@
+"""Consistency of the TURN capture corpus: every captures/*.truth.json with a
+"turn" key is checked against its capture at the packet level with tshark.
+
+The truth files are written by captures/gen/turn_scenarios.sh from coturn's
+log, the client's output and the NAT's conntrack table, never from the
+captures; these tests are the independent cross-check. Run from the repo root:
+
+    python3 -m pytest Tests/integration
+
+test_checks_detect_wrong_truth proves the checks are real: it corrupts single
+facts of a truth file and expects the matching check to fail.
+"""
+from __future__ import annotations
+
+import copy
+import functools
+import glob
+import json
+import os
+import shutil
+import sys
+from collections import Counter
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tshark as ts  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CAPTURES = os.path.join(REPO, "captures")
+
+pytestmark = pytest.mark.skipif(shutil.which("tshark") is None or shutil.which("capinfos") is None,
+                                reason="tshark/capinfos not installed")
+
+
+def _turn_truths() -> list[str]:
+    out = []
+    for p in sorted(glob.glob(os.path.join(CAPTURES, "*.truth.json"))):
+        try:
+            with open(p) as f:
+                if "turn" in json.load(f):
+                    out.append(p)
+        except (OSError, ValueError):
+            out.append(p)   # unreadable truth: let the test report it
+    return out
+
+
+TURN_TRUTHS = _turn_truths()
+
+
+class Capture:
+    """Lazily computed tshark views of one capture file."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    @functools.cached_property
+    def info(self):
+        return ts.capinfo(self.path)
+
+    @functools.cached_property
+    def msgs(self) -> list[ts.StunMessage]:
+        return ts.stun_messages(self.path)
+
+    @functools.cached_property
+    def responses(self) -> dict[int, ts.StunMessage]:
+        return ts.pair_transactions(self.msgs)
+
+    @functools.cached_property
+    def udp(self):
+        return ts.udp_datagrams(self.path)
+
+    @functools.cached_property
+    def tcp(self):
+        return ts.tcp_segments(self.path)
+
+    def requests_from(self, client: str, method: int):
+        """(request, response or None) of one client's requests of a method."""
+        for i, m in enumerate(self.msgs):
+            if m.src == client and m.method == method and m.cls == ts.CLASS_REQUEST:
+                yield m, self.responses.get(i)
+
+    def responses_to(self, client: str, server: str):
+        return [m for m in self.msgs if m.src == server and m.dst == client
+                and m.cls in (ts.CLASS_SUCCESS, ts.CLASS_ERROR)]
+
+
+@functools.lru_cache(maxsize=None)
+def capture_for(path: str) -> Capture:
+    return Capture(path)
+
+
+def load_truth(path: str) -> tuple[dict, Capture]:
+    with open(path) as f:
+        truth = json.load(f)
+    cap = os.path.join(CAPTURES, truth["capture"])
+    assert os.path.exists(cap), f"{truth['capture']} named by {os.path.basename(path)} does not exist"
+    return truth, capture_for(cap)
+
+
+def real_allocs(truth):
+    return [a for a in truth["turn"]["allocations"] if a["outcome"] != "failed"]
+
+
+ALLOCATE, REFRESH, CREATE_PERMISSION, CHANNEL_BIND = 0x003, 0x004, 0x008, 0x009
+
+# -------------------------------------------------------------------- checks
+# Each check raises AssertionError when truth and capture disagree.
+
+
+def check_capture_file(truth, cap):
+    info = cap.info
+    assert info["packets"] == truth["packetCount"], \
+        f"capinfos: {info['packets']} packets, truth packetCount {truth['packetCount']}"
+    assert info["file_type"] == truth["format"], f"file type {info['file_type_raw']} vs {truth['format']}"
+    assert info["encapsulation"] == truth["linkType"], \
+        f"link type {info['encapsulation_raw']} vs {truth['linkType']}"
+    assert info["precision"] == truth["timestampPrecision"], \
+        f"precision {info['precision']} vs {truth['timestampPrecision']}"
+    assert truth["capture"].startswith(truth["scenario"] + ".")
+
+
+def check_allocate_successes(truth, cap):
+    server = truth["turn"]["server"]
+    succ = [m for m in cap.msgs if m.src == server and m.method == ALLOCATE and m.cls == ts.CLASS_SUCCESS]
+    want = len(real_allocs(truth))
+    assert len(succ) == want, f"{len(succ)} Allocate success responses, truth has {want} allocations"
+
+
+def check_relayed_addresses(truth, cap):
+    server = truth["turn"]["server"]
+    seen = set()
+    for m in cap.msgs:
+        if m.src == server and m.method == ALLOCATE and m.cls == ts.CLASS_SUCCESS:
+            for a in m.attrs_of(ts.ATTR["XOR_RELAYED_ADDRESS"]):
+                seen.add(a.address)
+    want = {r for a in real_allocs(truth) for r in a.get("relayed", [])}
+    assert seen == want, f"XOR-RELAYED-ADDRESS in capture {sorted(seen)} != truth {sorted(want)}"
+    # each allocation: its client got exactly its relayed address(es)
+    for a in truth["turn"]["allocations"]:
+        if "client" not in a:
+            continue
+        got = [x.address for m in cap.msgs
+               if m.src == server and m.dst == a["client"] and m.method == ALLOCATE and m.cls == ts.CLASS_SUCCESS
+               for x in m.attrs_of(ts.ATTR["XOR_RELAYED_ADDRESS"])]
+        assert got == a.get("relayed", []), f"client {a['client']}: relayed {got} != {a.get('relayed', [])}"
+
+
+def check_errors(truth, cap):
+    server = truth["turn"]["server"]
+    seen = Counter(m.error_code for m in cap.msgs if m.src == server and m.cls == ts.CLASS_ERROR)
+    want = Counter({e["code"]: e["count"] for e in truth["turn"]["errorsTotal"]})
+    assert seen == want, f"error responses {dict(seen)} != truth errorsTotal {dict(want)}"
+    summed = Counter()
+    for a in truth["turn"]["allocations"]:
+        summed.update({e["code"]: e["count"] for e in a["errors"]})
+        if "client" not in a:
+            continue
+        got = Counter(m.error_code for m in cap.responses_to(a["client"], server) if m.cls == ts.CLASS_ERROR)
+        exp = Counter({e["code"]: e["count"] for e in a["errors"]})
+        assert got == exp, f"client {a['client']}: errors {dict(got)} != {dict(exp)}"
+    assert summed == want, "allocations' errors do not add up to errorsTotal"
+
+
+def check_lifetimes(truth, cap):
+    server = truth["turn"]["server"]
+    for a in truth["turn"]["allocations"]:
+        if "client" not in a:
+            continue
+        got = [m.lifetime for m in cap.responses_to(a["client"], server)
+               if m.cls == ts.CLASS_SUCCESS and m.method in (ALLOCATE, REFRESH)]
+        assert got == a.get("lifetimes", []), f"client {a['client']}: LIFETIMEs {got} != {a.get('lifetimes')}"
+
+
+def check_channels(truth, cap):
+    for a in truth["turn"]["allocations"]:
+        if "client" not in a:
+            continue
+        bound = set()
+        for req, resp in cap.requests_from(a["client"], CHANNEL_BIND):
+            if resp is not None and resp.cls == ts.CLASS_SUCCESS:
+                peer = req.attr(ts.ATTR["XOR_PEER_ADDRESS"])
+                bound.add((req.channel_number, peer.address if peer else None))
+        want = {(c["number"], c.get("peer")) for c in a["channels"]}
+        if all("peer" in c for c in a["channels"]):
+            assert bound == want, f"client {a['client']}: channels {sorted(bound)} != {sorted(want)}"
+        else:
+            assert {n for n, _ in bound} == {n for n, _ in want}, f"client {a['client']}: channel numbers"
+        # ChannelData from this client only uses its bound channels
+        used = {m.channel for m in cap.msgs if m.is_channel_data and m.src == a["client"]}
+        assert used <= {n for n, _ in want}, f"client {a['client']}: ChannelData on unbound channels {used}"
+
+
+def check_permissions(truth, cap):
+    for a in truth["turn"]["allocations"]:
+        if "client" not in a:
+            continue
+        ips = set()
+        for method in (CREATE_PERMISSION, CHANNEL_BIND):
+            for req, resp in cap.requests_from(a["client"], method):
+                if resp is not None and resp.cls == ts.CLASS_SUCCESS:
+                    for p in req.attrs_of(ts.ATTR["XOR_PEER_ADDRESS"]):
+                        ips.add(ts.ip_of(p.address))
+        assert ips == set(a["permissions"]), f"client {a['client']}: permissions {sorted(ips)} != {a['permissions']}"
+
+
+def check_outcomes(truth, cap):
+    server = truth["turn"]["server"]
+    for a in truth["turn"]["allocations"]:
+        if "client" not in a:
+            continue
+        deleted = any(req.lifetime == 0 and resp is not None and resp.cls == ts.CLASS_SUCCESS
+                      for req, resp in cap.requests_from(a["client"], REFRESH))
+        allocated = any(m.dst == a["client"] and m.src == server and m.method == ALLOCATE
+                        and m.cls == ts.CLASS_SUCCESS for m in cap.msgs)
+        o = a["outcome"]
+        assert allocated == (o != "failed"), f"client {a['client']}: outcome {o} but allocated={allocated}"
+        assert deleted == (o == "deleted"), f"client {a['client']}: outcome {o} but Refresh(0) accepted={deleted}"
+        if o in ("deleted", "expired", "closed"):
+            assert a.get("closeReason"), f"client {a['client']}: {o} without closeReason"
+
+
+def _udp_counts(dgrams, src_pred, dst_pred):
+    n = b = 0
+    for _, s, d, ln in dgrams:
+        if src_pred(s) and dst_pred(d):
+            n += 1
+            b += ln
+    return n, b
+
+
+def check_counters(truth, cap):
+    """coturn's usage counters against the capture.
+
+    rp/rb = packets/bytes coturn received on a leg, sp/sb = sent.
+    UDP: one packet per datagram, bytes = UDP payload.
+    Client leg over TCP: one packet per STUN message / ChannelData frame;
+    bytes = message sizes, ChannelData counted without its padding when
+    received and with it when sent (coturn's accounting).
+    RFC 6062 TCP relay: the application data of the allocation's data
+    connections (after ConnectionBind) is counted on the allocation's client
+    leg too, as bytes; packets count socket reads there, so rp/sp are only
+    bounded by the number of data segments.
+    """
+    t = truth["turn"]
+    server = t["server"]
+    for a in t["allocations"]:
+        c = a.get("counters")
+        if not c or "client" not in a:
+            continue
+        if "clientLeg" in c:
+            cl = c["clientLeg"]
+            if t["transport"] == "udp":
+                rp, rb = _udp_counts(cap.udp, lambda s: s == a["client"], lambda d: d == server)
+                sp, sb = _udp_counts(cap.udp, lambda s: s == server, lambda d: d == a["client"])
+                got = dict(rp=rp, rb=rb, sp=sp, sb=sb)
+                assert got == cl, f"client {a['client']}: client leg {got} != coturn {cl}"
+            else:
+                up = [m for m in cap.msgs if m.src == a["client"] and m.dst == server]
+                down = [m for m in cap.msgs if m.src == server and m.dst == a["client"]]
+                rp, sp = len(up), len(down)
+                rb = sum(_stun_size(m, padded=False) for m in up)
+                sb = sum(_stun_size(m, padded=True) for m in down)
+                if t.get("relayTransport") == "tcp":
+                    (dup, dup_seg), (ddown, ddown_seg) = _tcp_relay_data(cap, a["client"], server)
+                    assert cl["rb"] == rb + dup, f"client {a['client']}: rb {cl['rb']} != {rb} + data {dup}"
+                    assert cl["sb"] == sb + ddown, f"client {a['client']}: sb {cl['sb']} != {sb} + data {ddown}"
+                    assert rp <= cl["rp"] <= rp + dup_seg, f"client {a['client']}: rp {cl['rp']} not in [{rp}, {rp + dup_seg}]"
+                    assert sp <= cl["sp"] <= sp + ddown_seg, f"client {a['client']}: sp {cl['sp']} not in [{sp}, {sp + ddown_seg}]"
+                else:
+                    got = dict(rp=rp, rb=rb, sp=sp, sb=sb)
+                    assert got == cl, f"client {a['client']}: client leg {got} != coturn {cl}"
+        if "peerLeg" in c and "peer" in t["legsVisible"] and t["relayTransport"] == "udp":
+            relay = set(a.get("relayed", []))
+            rp, rb = _udp_counts(cap.udp, lambda s: s not in relay, lambda d: d in relay)
+            sp, sb = _udp_counts(cap.udp, lambda s: s in relay, lambda d: d not in relay)
+            got = dict(rp=rp, rb=rb, sp=sp, sb=sb)
+            assert got == c["peerLeg"], f"relay {sorted(relay)}: peer leg {got} != coturn {c['peerLeg']}"
+
+
+def _tcp_relay_data(cap, client, server):
+    """Application bytes (and segments) on the RFC 6062 data connections that
+    belong to the allocation of `client`: CONNECTION-IDs from its Connect
+    responses / ConnectionAttempt indications, matched to ConnectionBinds."""
+    cid_type = ts.ATTR["CONNECTION_ID"]
+    cids = {a.value_hex for m in cap.msgs if m.src == server and m.dst == client
+            for a in m.attrs_of(cid_type)}
+    data_clients = {m.src for m in cap.msgs if m.dst == server and m.method == 0x00B
+                    and m.cls == ts.CLASS_REQUEST and any(a.value_hex in cids for a in m.attrs_of(cid_type))}
+    up = down = up_seg = down_seg = 0
+    for d in data_clients:
+        stun_up = sum(_stun_size(m, padded=True) for m in cap.msgs if m.src == d and m.dst == server)
+        stun_down = sum(_stun_size(m, padded=True) for m in cap.msgs if m.src == server and m.dst == d)
+        seg_up = [ln for _, s, dd, ln, _ in cap.tcp if s == d and dd == server and ln]
+        seg_down = [ln for _, s, dd, ln, _ in cap.tcp if s == server and dd == d and ln]
+        up += sum(seg_up) - stun_up
+        down += sum(seg_down) - stun_down
+        up_seg += len(seg_up)
+        down_seg += len(seg_down)
+    return (up, up_seg), (down, down_seg)
+
+
+def _stun_size(m: ts.StunMessage, padded: bool) -> int:
+    if m.is_channel_data:
+        n = 4 + (m.data_length or 0)
+        return (n + 3) & ~3 if padded and m.transport == "tcp" else n
+    return 20 + _attrs_len(m)
+
+
+def _attrs_len(m: ts.StunMessage) -> int:
+    total = 0
+    for a in m.attrs:
+        ln = int(a.get("stun.att.length", 0))
+        total += 4 + ((ln + 3) & ~3)
+    return total
+
+
+def check_addresses_and_vantage(truth, cap):
+    """The client of every allocation talks to the server in this capture."""
+    server = truth["turn"]["server"]
+    talking = {m.src for m in cap.msgs if m.dst == server} | {m.dst for m in cap.msgs if m.src == server}
+    for a in truth["turn"]["allocations"]:
+        if "client" in a:
+            assert a["client"] in talking, f"client {a['client']} not seen talking to {server}"
+            want = a.get("clientLan") if truth["vantage"] == "client-lan" else a.get("clientPublic")
+            assert a["client"] == want, "client must be the vantage's view of the client"
+
+
+def check_tcp_data_connections(truth, cap):
+    """RFC 6062: each data connection in the truth bound itself (ConnectionBind
+    success) with a CONNECTION-ID the server had given to one of the allocations."""
+    t = truth["turn"]
+    server = t["server"]
+    cid_type = ts.ATTR["CONNECTION_ID"]
+    issued = {a.value_hex for m in cap.msgs if m.src == server
+              and m.method in (0x00A, 0x00C) for a in m.attrs_of(cid_type)}
+    bound = {}
+    for i, m in enumerate(cap.msgs):
+        if m.dst == server and m.method == 0x00B and m.cls == ts.CLASS_REQUEST:
+            r = cap.responses.get(i)
+            if r is not None and r.cls == ts.CLASS_SUCCESS:
+                bound[m.src] = {a.value_hex for a in m.attrs_of(cid_type)}
+    want = {dc["client"] for dc in t.get("tcpDataConnections", []) if "client" in dc}
+    assert set(bound) == want, f"ConnectionBind clients {sorted(bound)} != truth {sorted(want)}"
+    for client, cids in bound.items():
+        assert cids and cids <= issued, f"{client}: CONNECTION-ID {cids} not issued by Connect/ConnectionAttempt"
+
+
+CHECKS = [check_capture_file, check_allocate_successes, check_relayed_addresses, check_errors,
+          check_lifetimes, check_channels, check_permissions, check_outcomes, check_counters,
+          check_addresses_and_vantage, check_tcp_data_connections]
+
+
+# --------------------------------------------------------------------- tests
+
+def test_corpus_has_turn_truths():
+    assert TURN_TRUTHS, "no captures/*.truth.json with a 'turn' key"
+
+
+@pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__.removeprefix("check_"))
+@pytest.mark.parametrize("truth_path", TURN_TRUTHS, ids=os.path.basename)
+def test_truth_matches_capture(truth_path, check):
+    truth, cap = load_truth(truth_path)
+    check(truth, cap)
+
+
+@pytest.mark.parametrize("truth_path", TURN_TRUTHS, ids=os.path.basename)
+def test_truth_shape(truth_path):
+    truth, _ = load_truth(truth_path)
+    for k in ("capture", "scenario", "vantage", "format", "linkType", "timestampPrecision",
+              "generator", "credentials", "turn", "notes"):
+        assert k in truth, f"missing key {k}"
+    assert truth["vantage"] in ("server", "client-lan", "public")
+    assert os.path.basename(truth_path) == truth["capture"].rsplit(".", 1)[0] + ".truth.json"
+    t = truth["turn"]
+    for k in ("server", "transport", "allocations"):
+        assert k in t
+    for a in t["allocations"]:
+        for k in ("clientPublic", "username", "realm", "outcome", "errors", "permissions", "channels"):
+            assert k in a, f"allocation without {k}"
+        assert a["outcome"] in ("deleted", "expired", "active", "failed", "closed")
+    assert os.path.getsize(os.path.join(CAPTURES, truth["capture"])) < 1 << 20
+
+
+# Corruptions of single facts, and the check that must notice each one.
+def _first(truth, pred):
+    return next(a for a in truth["turn"]["allocations"] if pred(a))
+
+
+MUTATIONS = {
+    "packetCount": (check_capture_file, lambda t: t.update(packetCount=t["packetCount"] + 1)),
+    "linkType": (check_capture_file, lambda t: t.update(linkType="LINUX_SLL2")),
+    "relayed": (check_relayed_addresses, lambda t: _first(t, lambda a: a.get("relayed")).update(
+        relayed=[t["turn"]["allocations"][-1]["relayed"][0].rsplit(":", 1)[0] + ":1"])),
+    "extra allocation": (check_allocate_successes, lambda t: t["turn"]["allocations"].append(
+        dict(copy.deepcopy(t["turn"]["allocations"][0]), outcome="active"))),
+    "error count": (check_errors, lambda t: t["turn"]["errorsTotal"][0].update(
+        count=t["turn"]["errorsTotal"][0]["count"] + 1)),
+    "lifetimes": (check_lifetimes, lambda t: _first(t, lambda a: a.get("lifetimes")).update(
+        lifetimes=_first(t, lambda a: a.get("lifetimes"))["lifetimes"] + [600])),
+    "channel number": (check_channels, lambda t: _first(t, lambda a: a["channels"])["channels"][0].update(
+        number=_first(t, lambda a: a["channels"])["channels"][0]["number"] ^ 1)),
+    "channel peer": (check_channels, lambda t: _first(t, lambda a: a["channels"])["channels"][0].update(
+        peer="198.51.100.99:3480")),
+    "permissions": (check_permissions, lambda t: _first(t, lambda a: a["permissions"])["permissions"].append(
+        "198.51.100.99")),
+    "outcome": (check_outcomes, lambda t: _first(t, lambda a: a["outcome"] == "deleted").update(outcome="active")),
+    "client counters": (check_counters, lambda t: _first(t, lambda a: a.get("counters"))["counters"]["clientLeg"]
+                        .update(rb=_first(t, lambda a: a.get("counters"))["counters"]["clientLeg"]["rb"] + 4)),
+    "peer counters": (check_counters, lambda t: _first(t, lambda a: a.get("counters"))["counters"]["peerLeg"]
+                      .update(rp=_first(t, lambda a: a.get("counters"))["counters"]["peerLeg"]["rp"] - 1)),
+    "client address": (check_addresses_and_vantage, lambda t: _first(t, lambda a: "client" in a).update(
+        client="198.51.100.2:1", clientPublic="198.51.100.2:1")),
+}
+
+
+@pytest.mark.parametrize("name", list(MUTATIONS))
+def test_checks_detect_wrong_truth(name):
+    path = os.path.join(CAPTURES, "turn-udp-channels.server.truth.json")
+    if not os.path.exists(path):
+        pytest.skip("turn-udp-channels.server.truth.json not generated")
+    truth, cap = load_truth(path)
+    check, mutate = MUTATIONS[name]
+    check(truth, cap)          # the real truth passes ...
+    bad = copy.deepcopy(truth)
+    mutate(bad)
+    with pytest.raises(AssertionError):
+        check(bad, cap)        # ... the corrupted one does not

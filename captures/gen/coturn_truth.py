@@ -1,0 +1,688 @@
+#!/usr/bin/env python3
+"""Write the truth JSON files of one TURN scenario run (see turn_scenarios.sh).
+
+Facts come only from what the generator knows without dissecting a capture:
+
+* coturn's verbose log (-V): sessions, allocations ("new"), relayed addresses
+  ("Local relay addr"), every lifetime granted ("new"/"refreshed"), error
+  responses ("incoming packet message processed, error N"), permissions
+  ("peer X lifetime updated"), close reason and client address ("closed (2nd
+  stage) ... remote X, reason: ..."), usage counters ("usage"/"peer usage").
+* turnutils_uclient -v output: local socket of each allocation ("Connected
+  from"), its relayed address ("Received relay addr"), channel numbers of
+  successful ChannelBinds ("success: 0x4xxx"), allocation errors.
+* the NAT router's conntrack table (events + final listing): LAN <-> public
+  address translation.
+* the scenario configuration (run.txt, clients.tsv, captures.tsv) and the
+  capture tools' own end-of-run packet counters.
+
+Usage: coturn_truth.py --dir WORKDIR [--check]
+"""
+import argparse
+import ipaddress
+import json
+import os
+import re
+import sys
+from collections import Counter, OrderedDict
+
+GENERATOR = "captures/gen/turn_scenarios.sh"
+
+# ----------------------------------------------------------------- scenarios
+# summary: one line for the README; notes: what the capture shows and what an
+# analyzer must report. expect: checks on the run (the generator retries a
+# scenario whose run does not show what it is meant to show).
+SCENARIOS = {
+    "turn-udp-channels": dict(
+        summary="TURN over UDP, ChannelBind + ChannelData to a UDP peer; same run in 6 files "
+                "(server pcap/pcapng/SLL2/nanosecond, client LAN, public side of the NAT)",
+        notes="turnutils_uclient behind a masquerading NAT allocates twice on two sockets: a "
+              "'probe' allocation (never used, never deleted: still active at capture end) and "
+              "the real one, which binds two channels (to peer port 3481 and 3480), refreshes, "
+              "creates a permission, exchanges 5 ChannelData messages with the peer and deletes "
+              "the allocation (Refresh lifetime 0). An analyzer must report 2 allocations with "
+              "these relayed addresses, the 401 challenge per allocation, the channels and their "
+              "peers, the lifetimes, the deletion, and (server vantage) the relayed peer leg "
+              "(5 packets each way, 100 bytes each). The -sll2, -pcapng and -nano files are the "
+              "same traffic as .server.pcap in another container / link type / time precision.",
+        expect=dict(min_allocations=2, outcomes={"deleted": 1, "active": 1}, channels=True,
+                    peer_packets=5),
+    ),
+    "turn-udp-send": dict(
+        summary="TURN over UDP with CreatePermission + Send/Data indications only (no channels)",
+        notes="Like turn-udp-channels but uclient -s: the real allocation creates permissions for "
+              "the peer (ports 3480 and 3481, one peer IP) and relays 5 messages with Send "
+              "indications; the peer's answers come back as Data indications. No ChannelBind. An "
+              "analyzer must report the permission for 198.51.100.20, the Send/Data indication "
+              "traffic attributed to the allocation, and its deletion.",
+        expect=dict(min_allocations=2, outcomes={"deleted": 1, "active": 1}, channels=False,
+                    permissions=True, peer_packets=5),
+    ),
+    "turn-tcp": dict(
+        summary="TURN over TCP: framed STUN + padded ChannelData (998-byte payloads), several "
+                "messages per segment, messages split across segments",
+        notes="uclient -t: client-server transport is TCP (relay still UDP). Payloads are 998 "
+              "bytes, so every ChannelData frame on the TCP stream carries 2 padding bytes "
+              "(RFC 8656 section 12.5); the 10 messages are sent back to back, so TCP segments "
+              "carry several STUN/ChannelData messages, messages straddle segment boundaries, and "
+              "some frames are larger than the MTU (Linux segmentation offload on veth: the "
+              "capture sees the segment before it is cut). The probe allocation ends when uclient "
+              "closes its TCP connection (no Refresh 0). An analyzer must reassemble the streams, "
+              "honour the padding and report the same allocation facts as for UDP.",
+        expect=dict(min_allocations=2, outcomes={"deleted": 1, "closed": 1}, channels=True,
+                    peer_packets=10),
+    ),
+    "turn-tcp-relay": dict(
+        summary="RFC 6062 TCP relay: Allocate(TCP), Connect, ConnectionAttempt, ConnectionBind "
+                "on separate data connections",
+        notes="uclient -T: client-to-client over two TCP allocations of the same user (plus the "
+              "probe allocation). One allocation sends Connect to the other's relayed address; "
+              "the server signals ConnectionAttempt; both clients open new TCP data connections "
+              "to the server and send ConnectionBind, after which the data connections carry raw "
+              "application data (not STUN). turn.tcpDataConnections lists the data connections "
+              "(coturn sessions without an allocation). An analyzer must report the TCP "
+              "allocations, the permissions on the relayed address 198.51.100.11, the "
+              "Connect/ConnectionBind pairs, and must not parse relayed data as STUN.",
+        expect=dict(min_allocations=3, channels=False, permissions=True, data_connections=2),
+    ),
+    "turn-wrong-password": dict(
+        summary="Wrong password: Allocate answered with 401 again and again until the client "
+                "gives up",
+        notes="The client uses password 'wrong-password' (server knows alice:secret). Every "
+              "authenticated Allocate gets 401 with a fresh NONCE; uclient gives up after 32 "
+              "tries ('Cannot complete Allocation'). No allocation is created. An analyzer must "
+              "report a failed allocation and the 401 loop (integrity check failure), not a "
+              "success.",
+        expect=dict(min_allocations=1, outcomes={"failed": 1}, errors={401: 2}),
+    ),
+    "turn-expiry": dict(
+        summary="Allocation expiry: server caps lifetime at 12 s, client killed (SIGKILL) "
+                "without deallocating",
+        notes="coturn runs with --max-allocate-lifetime=12, so every LIFETIME granted is 12. uclient "
+              "(-h) binds channels and relays 5 messages, then is killed with SIGKILL: no Refresh 0 "
+              "is ever sent. The capture continues until coturn has expired both allocations "
+              "(close reason 'allocation timeout' without a preceding deletion). An analyzer "
+              "must report both allocations as expired about 12 s after their last refresh, not "
+              "deleted.",
+        expect=dict(min_allocations=2, outcomes={"expired": 2}, channels=True, peer_packets=5),
+    ),
+    "turn-stale-nonce": dict(
+        summary="Stale nonce: 438 on Refresh/CreatePermission/ChannelBind after the nonce "
+                "expired (--stale-nonce=20), Refresh retried with the new nonce",
+        notes="coturn runs with --stale-nonce=20. uclient sends one ChannelData message per "
+              "second for about 35 s; 30 s after start it refreshes the allocation, permission "
+              "and channel with the nonce it got 30 s earlier: all three get 438 Stale Nonce "
+              "carrying a new NONCE; uclient retries only the Refresh, which succeeds. The final "
+              "Refresh 0 uses the new nonce and succeeds. An analyzer must report the 438s, the "
+              "nonce change, the successful retry and that the allocation stayed alive.",
+        expect=dict(min_allocations=2, outcomes={"deleted": 1, "active": 1}, errors={438: 1},
+                    channels=True),
+    ),
+    "turn-quota": dict(
+        summary="Allocation quota: --user-quota=1, second concurrent allocation of alice gets 486",
+        notes="coturn runs with --user-quota=1. uclient's probe allocation takes alice's only "
+              "allocation; the allocation on the second socket is rejected with 486 Allocation "
+              "Quota Reached and uclient exits. An analyzer must report one active allocation "
+              "and one failed Allocate (486) from a different client port.",
+        expect=dict(min_allocations=2, outcomes={"active": 1, "failed": 1}, errors={486: 1}),
+    ),
+    "turn-forbidden-peer": dict(
+        summary="Forbidden peer: ChannelBind to a denied peer IP answered with 403",
+        notes="coturn runs with --denied-peer-ip=198.51.100.20. The allocations succeed; the "
+              "first ChannelBind to the peer gets 403 Forbidden IP and uclient exits without "
+              "deleting its allocations (both remain active at capture end). An analyzer must "
+              "report the 403 for peer 198.51.100.20 and that no permission or channel exists.",
+        expect=dict(min_allocations=2, outcomes={"active": 2}, errors={403: 1}),
+    ),
+    "turn-ipv6": dict(
+        summary="TURN over IPv6 (client behind NAT66, IPv6 relayed address, IPv6 peer)",
+        notes="Same flow as turn-udp-channels with IPv6 everywhere: the client (fd00:77::10) is "
+              "masqueraded to 2001:db8:51::2, the server is [2001:db8:51::10]:3478, relayed "
+              "addresses are on 2001:db8:51::11, the peer is [2001:db8:51::20]:3480. An analyzer "
+              "must decode IPv6 XOR-MAPPED/XOR-RELAYED/XOR-PEER-ADDRESS values (XOR with the "
+              "transaction ID) and report the same allocation facts as for IPv4.",
+        expect=dict(min_allocations=2, outcomes={"deleted": 1, "active": 1}, channels=True,
+                    ipv6=True, peer_packets=5),
+    ),
+    "turn-xss-strings": dict(
+        summary="HTML/script payloads in real STUN strings: REALM <script>alert(1)</script>, "
+                "ORIGIN <script>alert(2)</script>",
+        notes="coturn cannot change its SOFTWARE attribute (only --no-software-attribute), so "
+              "the SOFTWARE payload was not produced; instead the server's realm is "
+              "'<script>alert(1)</script>' (REALM in every 401 and every authenticated request) "
+              "and the client adds ORIGIN attributes ('https://carleon.gov:443', "
+              "'<script>alert(2)</script>', 'ftp://uffrith.net', uclient -o). Otherwise like "
+              "turn-udp-channels with 3 messages. An analyzer (HTML/terminal report) must show "
+              "these strings escaped, never interpret them.",
+        expect=dict(min_allocations=2, outcomes={"deleted": 1, "active": 1}, channels=True),
+    ),
+}
+
+SOURCES_NOTE = (
+    "Sources: allocations, relayed addresses, lifetimes, permissions (peer IPs), error codes, "
+    "close reasons, outcome and counters come from coturn's -V log (counters: coturn's "
+    "'usage' line for the client leg and 'peer usage' for the relay-peer leg, rp/rb = packets/"
+    "bytes received by coturn, sp/sb = sent; only for sessions coturn closed during the run). "
+    "clientPublic comes from coturn's close line, else from uclient's 'Connected from' socket "
+    "paired with its 'Received relay addr' and translated through the NAT's conntrack table; "
+    "'client' is that address as seen at this capture's vantage (client-lan: the LAN address "
+    "before NAT). Channel numbers come from uclient's 'success: 0x....' ChannelBind lines; "
+    "their peers from uclient's fixed order (first channel to peer port+1, second to the peer "
+    "port). outcome: deleted = client sent Refresh lifetime 0 that coturn accepted; expired = "
+    "coturn closed it with 'allocation timeout' without a deletion; closed = coturn closed it "
+    "for another reason (e.g. TCP connection closed); active = still allocated at capture end; "
+    "failed = no allocation created. packetCount is the capture tool's own end-of-run count. "
+    "Facts coturn or the client do not state are left out."
+)
+
+# ------------------------------------------------------------------ helpers
+
+
+def norm_addr(ip, port=None):
+    """Canonical 'ip:port' / '[v6]:port' (or bare ip when port is None)."""
+    ip = ip.strip("[]")
+    a = ipaddress.ip_address(ip)
+    if port is None:
+        return str(a)
+    return f"[{a}]:{int(port)}" if a.version == 6 else f"{a}:{int(port)}"
+
+
+def norm_ap(s):
+    """Parse 'a.b.c.d:p', '[v6]:p' or unbracketed 'v6:p' (coturn/uclient print both)."""
+    s = s.strip().rstrip(",")
+    if s.startswith("["):
+        ip, _, port = s[1:].partition("]:")
+        return norm_addr(ip, port)
+    ip, _, port = s.rpartition(":")
+    return norm_addr(ip, port)
+
+
+def ip_of(ap):
+    return ap.rsplit(":", 1)[0].strip("[]")
+
+
+def peer_ip_of(peer):
+    """coturn prints a peer as 'ip', 'ip:port' or '[v6]:port'."""
+    if peer.startswith("["):
+        return ip_of(norm_ap(peer))
+    try:
+        return norm_addr(peer)
+    except ValueError:
+        return ip_of(norm_ap(peer))
+
+
+def read_kv(path):
+    d = {}
+    with open(path) as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if "=" in line:
+                k, _, v = line.partition("=")
+                d[k] = v
+    return d
+
+
+def read_tsv(path):
+    with open(path) as f:
+        return [line.rstrip("\n").split("\t") for line in f if line.strip()]
+
+
+# ---------------------------------------------------------------- coturn log
+
+RE_PREFIX = re.compile(r"^(\d+): : (.*)$")
+RE_NEW = re.compile(r"^session (\d+): new, realm=<(.*)>, username=<(.*?)>, lifetime=(\d+)")
+RE_REFRESHED = re.compile(r"^session (\d+): refreshed, realm=<(.*)>, username=<(.*?)>, lifetime=(\d+)")
+RE_ERROR = re.compile(r"^session (\d+): (?:origin <.*?> )?realm <(.*)> user <(.*?)>: incoming packet message "
+                      r"processed, error (\d+): (.*)$")
+RE_USAGE = re.compile(r"^session (\d+): (peer )?usage: realm=<(.*)>, username=<(.*?)>, "
+                      r"rp=(\d+), rb=(\d+), sp=(\d+), sb=(\d+)")
+RE_CLOSED = re.compile(r"^session (\d+): closed \(2nd stage\), user <(.*?)> realm <(.*)> "
+                       r"origin <(.*?)>, local (\S+), remote (\S+), reason: (.*)$")
+RE_PEER_LT = re.compile(r"^session (\d+): peer (\S+) lifetime updated: (\d+)")
+RE_RELAY = re.compile(r"^IPv[46]\. Local relay addr(?: \(RTCP\))?: (\S+)$")
+RE_VERSION = re.compile(r"^Version (Coturn-\S+ '.*')")
+
+
+def parse_coturn_log(path):
+    sessions = OrderedDict()
+    software = None
+    pending_relay = None
+
+    def sess(sid):
+        if sid not in sessions:
+            sessions[sid] = dict(id=sid, new=False, relayed=[], lifetimes=[], errors=Counter(),
+                                 error_order=[], permissions=[], username=None, realm=None,
+                                 closed=None, usage=None, peer_usage=None, first_t=None)
+        return sessions[sid]
+
+    with open(path, errors="replace") as f:
+        for raw in f:
+            raw = raw.rstrip("\n")
+            m = RE_PREFIX.match(raw)
+            t, line = (int(m.group(1)), m.group(2)) if m else (None, raw)
+            if (mv := RE_VERSION.match(line)):
+                software = mv.group(1)
+                continue
+            if (mr := RE_RELAY.match(line)):
+                pending_relay = norm_ap(mr.group(1))
+                continue
+            if (mn := RE_NEW.match(line)):
+                s = sess(mn.group(1))
+                s["new"] = True
+                s["realm"], s["username"] = mn.group(2), mn.group(3)
+                s["lifetimes"].append(int(mn.group(4)))
+                if pending_relay:
+                    s["relayed"].append(pending_relay)
+                    pending_relay = None
+                s["first_t"] = s["first_t"] if s["first_t"] is not None else t
+                continue
+            if (mf := RE_REFRESHED.match(line)):
+                sess(mf.group(1))["lifetimes"].append(int(mf.group(4)))
+                continue
+            if (me := RE_ERROR.match(line)):
+                s = sess(me.group(1))
+                code = int(me.group(4))
+                s["errors"][code] += 1
+                s["error_order"].append(code)
+                s["first_t"] = s["first_t"] if s["first_t"] is not None else t
+                if me.group(3) and s["username"] is None:
+                    s["username"] = me.group(3)
+                continue
+            if (mu := RE_USAGE.match(line)):
+                s = sess(mu.group(1))
+                c = dict(zip(("rp", "rb", "sp", "sb"), map(int, mu.group(5, 6, 7, 8))))
+                s["peer_usage" if mu.group(2) else "usage"] = c
+                continue
+            if (mc := RE_CLOSED.match(line)):
+                s = sess(mc.group(1))
+                s["closed"] = dict(user=mc.group(2), realm=mc.group(3), origin=mc.group(4),
+                                   local=norm_ap(mc.group(5)), remote=norm_ap(mc.group(6)),
+                                   reason=mc.group(7), t=t)
+                continue
+            if (mp := RE_PEER_LT.match(line)):
+                s = sess(mp.group(1))
+                ip = peer_ip_of(mp.group(2))
+                if ip not in s["permissions"]:
+                    s["permissions"].append(ip)
+                continue
+    return sessions, software
+
+
+# ------------------------------------------------------------ client output
+
+RE_CONNECTED = re.compile(r"Connected from: (\S+)$")
+RE_RECV_RELAY = re.compile(r"Received relay addr: (\S+)$")
+RE_ALLOC_ERR = re.compile(r"^\d+: : error (\d+) \(")
+RE_CB_OK = re.compile(r"^\d+: : success: 0x([0-9a-fA-F]+)$")
+
+
+def parse_client_output(path):
+    """Ordered client sockets of one uclient run with the outcome of their Allocate."""
+    sockets = []          # dicts: local, relayed, failed, errors, channels
+    queue = []            # sockets waiting for their allocation result
+    last_alloc = None
+    prev = ""
+    prev_connected = None
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if (m := RE_CONNECTED.search(line)):
+                local = norm_ap(m.group(1))
+                # uclient prints the first socket's "Connected from" twice in a row
+                if local != prev_connected:
+                    s = dict(local=local, relayed=None, failed=False, error=None, channels=[])
+                    sockets.append(s)
+                    queue.append(s)
+                prev_connected = local
+                prev = line
+                continue
+            prev_connected = None
+            if (m := RE_RECV_RELAY.search(line)):
+                if queue:
+                    s = queue.pop(0)
+                    s["relayed"] = norm_ap(m.group(1))
+                    last_alloc = s
+            elif (m := RE_ALLOC_ERR.match(line)) and "allocate response received" in prev:
+                if queue:
+                    s = queue.pop(0)
+                    s["failed"], s["error"] = True, int(m.group(1))
+            elif "Cannot complete Allocation" in line:
+                if queue:
+                    s = queue.pop(0)
+                    s["failed"] = True
+            elif (m := RE_CB_OK.match(line)):
+                if last_alloc is not None:
+                    ch = int(m.group(1), 16)
+                    if ch not in last_alloc["channels"]:
+                        last_alloc["channels"].append(ch)
+            prev = line
+    return sockets
+
+
+def client_opts(args):
+    toks = args.split()
+    opts = {}
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if t in ("-e", "-r", "-n", "-l", "-z", "-u", "-w", "-o", "-m"):
+            opts[t] = toks[i + 1] if i + 1 < len(toks) else None
+            i += 2
+            continue
+        if t.startswith("-"):
+            for ch in t[1:]:
+                opts["-" + ch] = True
+        i += 1
+    return opts
+
+
+# ---------------------------------------------------------------- conntrack
+
+RE_CT_KV = re.compile(r"\b(src|dst|sport|dport)=(\S+)")
+
+
+def parse_conntrack(paths):
+    fwd, rev = {}, {}   # (proto, lan) -> public ; (proto, public) -> lan
+    entries = []
+    for p in paths:
+        if not os.path.exists(p):
+            continue
+        with open(p) as f:
+            for line in f:
+                if "src=" not in line:
+                    continue
+                proto = "tcp" if re.search(r"\btcp\b", line) else "udp" if re.search(r"\budp\b", line) else None
+                if proto is None:
+                    continue
+                kv = RE_CT_KV.findall(line)
+                if len(kv) < 8:
+                    continue
+                o = dict(kv[:4])
+                r = dict(kv[4:8])
+                lan = norm_addr(o["src"], o["sport"])
+                pub = norm_addr(r["dst"], r["dport"])
+                if (proto, lan) not in fwd:
+                    entries.append(dict(proto=proto, lan=lan, public=pub,
+                                        remote=norm_addr(o["dst"], o["dport"])))
+                fwd[(proto, lan)] = pub
+                rev[(proto, pub)] = lan
+    return fwd, rev, entries
+
+
+def capture_packet_count(stderr_path, tool):
+    """(packets written, packets the kernel delivered) from the tool's own
+    final report (tcpdump also prints interim reports on SIGUSR1: take the last)."""
+    txt = open(stderr_path, errors="replace").read()
+
+    def last(pattern, group=1):
+        ms = re.findall(pattern, txt, re.M)
+        if not ms:
+            return None
+        v = ms[-1]
+        return int(v if isinstance(v, str) else v[group - 1])
+
+    if tool == "dumpcap":
+        return (last(r"Packets captured: (\d+)"),
+                last(r"Packets received/dropped on interface '[^']*': (\d+)/(\d+)"))
+    return last(r"(\d+) packets? captured"), last(r"(\d+) packets? received by filter")
+
+
+# --------------------------------------------------------------------- main
+
+class CheckError(Exception):
+    pass
+
+
+def build(d, check):
+    run = read_kv(os.path.join(d, "run.txt"))
+    scen = run["scenario"]
+    meta = SCENARIOS[scen]
+    transport = run["transport"]
+    caps = read_tsv(os.path.join(d, "captures.tsv"))
+    clients = read_tsv(os.path.join(d, "clients.tsv"))
+    sessions, software = parse_coturn_log(os.path.join(d, "turnserver.log"))
+    fwd, rev, ct_entries = parse_conntrack([os.path.join(d, "conntrack-events.txt"),
+                                            os.path.join(d, "conntrack-list.txt")])
+
+    problems = []
+
+    # client sockets, over all client runs in order
+    sockets, copts = [], {}
+    for label, rc, args in clients:
+        copts = client_opts(args)
+        sockets += parse_client_output(os.path.join(d, f"client-{label}.out"))
+    relay_to_sock = {s["relayed"]: s for s in sockets if s["relayed"]}
+    failed_socks = [s for s in sockets if s["failed"]]
+    tcp_relay = bool(copts.get("-T") or copts.get("-P"))
+    c2c = bool(copts.get("-y")) or tcp_relay
+    relay_transport = "tcp" if tcp_relay else "udp"
+    peer_ip = copts.get("-e")
+    peer_port = int(copts.get("-r") or run.get("peer_port") or 3480)
+
+    allocations, data_conns = [], []
+    failed_sessions = []
+    for sid, s in sessions.items():
+        is_alloc = s["new"]
+        is_failed = (not s["new"]) and sum(s["errors"].values()) > 0
+        if not (is_alloc or is_failed):
+            if s["closed"] and tcp_relay:
+                data_conns.append(s)
+            continue
+        if is_failed:
+            failed_sessions.append(s)
+        allocations.append(s)
+
+    # failed sessions <-> failed client sockets, in order, only if unambiguous
+    failed_map = {}
+    if len(failed_sessions) == len(failed_socks):
+        for s, k in zip(failed_sessions, failed_socks):
+            failed_map[s["id"]] = k
+
+    proto = "tcp" if transport == "tcp" else "udp"
+    out_allocs = []
+    for s in allocations:
+        a = OrderedDict()
+        a["session"] = s["id"]
+        lan = pub = None
+        if s["closed"]:
+            pub = s["closed"]["remote"]
+            lan = rev.get((proto, pub))
+        sock = None
+        if s["relayed"]:
+            sock = relay_to_sock.get(s["relayed"][0])
+        elif s["id"] in failed_map:
+            sock = failed_map[s["id"]]
+        if sock is not None:
+            lan2 = sock["local"]
+            pub2 = fwd.get((proto, lan2))
+            if lan is not None and lan != lan2:
+                problems.append(f"session {s['id']}: coturn/conntrack say client {lan}, uclient says {lan2}")
+            lan = lan or lan2
+            pub = pub or pub2
+        a["clientLan"] = lan
+        a["clientPublic"] = pub
+        if s["relayed"]:
+            a["relayed"] = list(s["relayed"])
+        a["username"] = s["username"] if s["username"] is not None else (
+            s["closed"]["user"] if s["closed"] else None)
+        a["realm"] = s["realm"] if s["realm"] is not None else run.get("realm")
+        if not s["new"]:
+            outcome = "failed"
+        elif 0 in s["lifetimes"][1:] and s["closed"]:
+            outcome = "deleted"
+        elif s["closed"] and s["closed"]["reason"] == "allocation timeout":
+            outcome = "expired"
+        elif s["closed"]:
+            outcome = "closed"
+        else:
+            outcome = "active"
+        a["outcome"] = outcome
+        if s["closed"]:
+            a["closeReason"] = s["closed"]["reason"]
+            if s["closed"]["origin"]:
+                a["origin"] = s["closed"]["origin"]
+        if s["lifetimes"]:
+            a["lifetimes"] = list(s["lifetimes"])
+        a["errors"] = [{"code": c, "count": n} for c, n in sorted(s["errors"].items())]
+        a["permissions"] = list(s["permissions"])
+        chans = []
+        if sock is not None and sock["channels"]:
+            nums = sock["channels"]
+            if not c2c and peer_ip and len(nums) == 2:
+                peers = [norm_addr(peer_ip, peer_port + 1), norm_addr(peer_ip, peer_port)]
+                chans = [{"number": n, "peer": p} for n, p in zip(nums, peers)]
+            else:
+                chans = [{"number": n} for n in nums]
+        a["channels"] = chans
+        if s["usage"] or s["peer_usage"]:
+            a["counters"] = {}
+            if s["usage"]:
+                a["counters"]["clientLeg"] = s["usage"]
+            if s["peer_usage"]:
+                a["counters"]["peerLeg"] = s["peer_usage"]
+        out_allocs.append(a)
+
+    out_data = []
+    for s in data_conns:
+        pub = s["closed"]["remote"]
+        dc = OrderedDict(session=s["id"], clientLan=rev.get(("tcp", pub)), clientPublic=pub,
+                         closeReason=s["closed"]["reason"])
+        if s["usage"]:
+            dc["counters"] = {"clientLeg": s["usage"]}
+        out_data.append(dc)
+
+    # ------------------------------------------------------------ checks
+    exp = meta["expect"]
+    outs = Counter(a["outcome"] for a in out_allocs)
+    if len(out_allocs) < exp.get("min_allocations", 0):
+        problems.append(f"{len(out_allocs)} allocations < {exp['min_allocations']}")
+    for o, n in exp.get("outcomes", {}).items():
+        if outs[o] != n:
+            problems.append(f"outcome {o}: {outs[o]} != {n} ({dict(outs)})")
+    errs = Counter()
+    for a in out_allocs:
+        for e in a["errors"]:
+            errs[e["code"]] += e["count"]
+    for code, n in exp.get("errors", {}).items():
+        if errs[code] < n:
+            problems.append(f"error {code}: {errs[code]} < {n}")
+    real = [a for a in out_allocs if a["outcome"] != "failed"]
+    if exp.get("channels") is True and not any(len(a["channels"]) == 2 and "peer" in a["channels"][0]
+                                                 for a in real):
+        problems.append("no allocation with 2 channels")
+    if exp.get("channels") is False and any(a["channels"] for a in real):
+        problems.append("unexpected channels")
+    if exp.get("permissions") and not any(a["permissions"] for a in real):
+        problems.append("no permissions")
+    if "peer_packets" in exp:
+        if not any(a.get("counters", {}).get("peerLeg", {}).get("rp") == exp["peer_packets"]
+                   for a in real):
+            problems.append(f"no allocation relayed {exp['peer_packets']} peer packets")
+    if exp.get("data_connections") and len(out_data) < exp["data_connections"]:
+        problems.append(f"{len(out_data)} TCP data connections < {exp['data_connections']}")
+    if exp.get("ipv6") and not all(a["relayed"][0].startswith("[") for a in real):
+        problems.append("relayed addresses are not IPv6")
+    for a in out_allocs:
+        if a["outcome"] != "failed" and (not a["clientLan"] or not a["clientPublic"]):
+            problems.append(f"session {a['session']}: client address unknown")
+    client_relays = {s["relayed"] for s in sockets if s["relayed"]}
+    server_relays = {a["relayed"][0] for a in real}
+    if client_relays != server_relays:
+        problems.append(f"relays differ: client {sorted(client_relays)} server {sorted(server_relays)}")
+
+    # ------------------------------------------------------------ output
+    server = run["server"]
+    credentials = [{"username": run["user"], "realm": run.get("realm"), "password": run["password"]}]
+    written = []
+    for row in caps:
+        fname, vantage, fmt, lt, prec, tool, ns, ifc, errf = row
+        count, received = capture_packet_count(os.path.join(d, errf), tool)
+        if not count:
+            problems.append(f"{fname}: no packet count from {tool}")
+        elif received != count:
+            problems.append(f"{fname}: {tool} wrote {count} of {received} packets (capture incomplete)")
+        allocs = []
+        for a in out_allocs:
+            b = OrderedDict()
+            b["client"] = a["clientLan"] if vantage == "client-lan" else a["clientPublic"]
+            for k, v in a.items():
+                b[k] = v
+            if b["client"] is None:
+                del b["client"]
+            allocs.append(b)
+        truth = OrderedDict()
+        truth["capture"] = fname
+        truth["scenario"] = scen
+        truth["vantage"] = vantage
+        truth["format"] = fmt
+        truth["linkType"] = lt
+        truth["timestampPrecision"] = prec
+        truth["generator"] = GENERATOR
+        truth["packetCount"] = count
+        truth["captureTool"] = tool
+        truth["captureInterface"] = f"{ns}:{ifc}"
+        truth["credentials"] = credentials
+        turn = OrderedDict()
+        turn["server"] = server
+        turn["transport"] = transport
+        turn["relayTransport"] = relay_transport
+        if software:
+            turn["software"] = software
+        if peer_ip:
+            turn["peer"] = norm_addr(peer_ip, peer_port)
+        # which legs of the relay this vantage point sees
+        # (client-to-client relaying stays on the server's loopback: no peer leg on the wire)
+        turn["legsVisible"] = ["client", "peer"] if vantage == "server" and not c2c else ["client"]
+        turn["allocations"] = allocs
+        if out_data:
+            turn["tcpDataConnections"] = [
+                OrderedDict([("client", dc["clientLan"] if vantage == "client-lan" else dc["clientPublic"])]
+                            + list(dc.items())) for dc in out_data]
+        turn["errorsTotal"] = [{"code": c, "count": n} for c, n in sorted(errs.items())]
+        truth["turn"] = turn
+        truth["nat"] = OrderedDict(
+            type="nftables masquerade (Linux NAT, port preserving when free)",
+            publicAddresses=["198.51.100.2", "2001:db8:51::2"],
+            mappings=[{"proto": e["proto"], "lan": e["lan"], "public": e["public"], "remote": e["remote"]}
+                      for e in ct_entries],
+        )
+        truth["config"] = OrderedDict(
+            turnserver=run.get("server_flags", ""),
+            clients=[{"tool": "turnutils_uclient", "args": args,
+                      "exit": int(rc) if rc.lstrip("-").isdigit() else "killed (SIGKILL)"}
+                     for _, rc, args in clients],
+        )
+        if run.get("client_password"):
+            truth["config"]["clientPassword"] = run["client_password"]
+        truth["notes"] = meta["notes"] + " " + SOURCES_NOTE
+        truth["summary"] = meta["summary"]
+        stem = fname.rsplit(".", 1)[0]
+        out = os.path.join(d, stem + ".truth.json")
+        with open(out, "w") as f:
+            json.dump(truth, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+        written.append(out)
+
+    for p in problems:
+        print(f"coturn_truth: {scen}: {p}", file=sys.stderr)
+    if check and problems:
+        raise CheckError(f"{scen}: {len(problems)} problem(s)")
+    print(f"coturn_truth: {scen}: {len(out_allocs)} allocation(s) "
+          f"{dict(Counter(a['outcome'] for a in out_allocs))}, errors {dict(errs)}, "
+          f"{len(written)} truth file(s)", file=sys.stderr)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dir", required=True, help="scenario work directory")
+    ap.add_argument("--check", action="store_true", help="fail when the run does not show the scenario")
+    a = ap.parse_args()
+    try:
+        build(a.dir, a.check)
+    except CheckError as e:
+        print(f"coturn_truth: FAILED {e}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()
