@@ -403,6 +403,9 @@ run_scenario() {
 }
 
 [[ $(id -u) == 0 ]] || { log "must run as root (network namespaces)"; exit 1; }
+# The namespace names are fixed: one run at a time.
+exec 9>/tmp/si-ice-scenarios.lock
+flock -w 900 9 || { log "another ice_scenarios.sh run holds /tmp/si-ice-scenarios.lock"; exit 1; }
 scenarios=("$@")
 ((${#scenarios[@]})) || scenarios=("${ALL_SCENARIOS[@]}")
 start=$SECONDS
