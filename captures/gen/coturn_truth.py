@@ -103,7 +103,9 @@ SCENARIOS = {
               "is ever sent. The capture continues until coturn has expired both allocations "
               "(close reason 'allocation timeout' without a preceding deletion). An analyzer "
               "must report both allocations as expired about 12 s after their last refresh, not "
-              "deleted.",
+              "deleted. UDP expiry is silent on the wire: a STUN Binding request/response from "
+              "the client host (another port, turnutils_stunclient) after the expiry marks that "
+              "the capture runs past the lifetime; it is not an allocation.",
         expect=dict(min_allocations=2, outcomes={"expired": 2}, channels=True, peer_packets=5),
     ),
     "turn-stale-nonce": dict(

@@ -328,7 +328,14 @@ sc_turn-expiry() {
         until [ "$(grep -cE "session [0-9]+: closed \(2nd stage\)" "$1")" -ge \
                 "$(grep -cE "session [0-9]+: new," "$1")" ]; do sleep 0.2; done' \
         _ "$D/turnserver.log" || die "allocations did not expire"
-    sleep 1
+    # UDP expiry leaves nothing on the wire: a STUN Binding from the client
+    # host after the expiry shows (at every vantage) that the capture runs past
+    # the allocations' lifetime.
+    sleep 2
+    log "  STUN Binding from the client host after the expiry"
+    timeout 5 ip netns exec stcli turnutils_stunclient $SRV4 >"$D/stunclient.out" 2>&1 || true
+    echo "binding_after_expiry=$(date -u +%FT%TZ)" >>"$D/run.txt"
+    sleep 0.5
     scenario_end "$S4" udp
 }
 
