@@ -137,20 +137,19 @@ struct LiveCommand: ParsableCommand {
         let deadline = duration.map { Date(timeIntervalSinceNow: $0) }
         let limit = count
         let captureDone = DispatchSemaphore(value: 0)
-        var captureError: Error?
-        var captured = 0
+        let progress = CaptureProgress()
         let captureThread = Thread {
             var lastStats = Date()
             while liveStopFlag.pointee == 0 {
                 if let d = deadline, Date() >= d { break }
                 do {
                     guard let p = try source.nextPacket() else { continue }
-                    captured += 1
+                    progress.captured += 1
                     try writer?.write(p)
                     queue.push(p)
-                    if let l = limit, captured >= l { break }
+                    if let l = limit, progress.captured >= l { break }
                 } catch {
-                    captureError = error
+                    progress.error = error
                     break
                 }
                 if let tee = metricsTee, Date().timeIntervalSince(lastStats) > 1, let st = source.statistics() {
@@ -183,6 +182,7 @@ struct LiveCommand: ParsableCommand {
             }
         }
         captureDone.wait()
+        let captured = progress.captured
         decoder.finish()
         dissector.finish()
         writer?.close()
@@ -210,11 +210,17 @@ struct LiveCommand: ParsableCommand {
         StandardError.report(summary)
         server?.stop()
         source.close()
-        if let e = captureError {
+        if let e = progress.error {
             StandardError.report("\(e)")
             throw ExitStatus.liveCaptureError
         }
     }
+}
+
+/// What the capture thread reports back; read only after it has signalled completion.
+private final class CaptureProgress: @unchecked Sendable {
+    var captured = 0
+    var error: Error?
 }
 
 /// Prints live events as they happen: a line of text or an NDJSON object each.
