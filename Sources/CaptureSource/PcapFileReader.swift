@@ -1,7 +1,9 @@
 import CPcap
 import Foundation
 
-/// Reads one pcap or pcapng file through libpcap, with nanosecond timestamps.
+/// Reads one pcap file through libpcap, with nanosecond timestamps, or one
+/// pcapng file through `PcapngReader` (libpcap cannot read a pcapng whose
+/// interfaces have different link types).
 ///
 /// Tracks the byte offset of every record so that damage can be reported as
 /// "file, offset" instead of libpcap's bare message.
@@ -15,6 +17,7 @@ public final class PcapFileReader: PacketSource {
 
     private var handle: OpaquePointer?
     private var file: UnsafeMutablePointer<FILE>?
+    private var pcapng: PcapngReader?
     private var frameNumber = 0
 
     public static let supportedLinkTypes: Set<Int32> = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276]
@@ -25,6 +28,17 @@ public final class PcapFileReader: PacketSource {
         self.format = try CaptureFileFormat.sniff(path: path)
         var st = stat()
         self.fileSize = stat(path, &st) == 0 ? Int64(st.st_size) : 0
+        if format == .pcapng {
+            let reader = try PcapngReader(path: path)
+            let first = reader.firstLinkType ?? LinkType(-1)
+            linkType = first
+            snapLength = reader.firstSnapLength
+            guard PcapFileReader.supportedLinkTypes.contains(first.dlt) else {
+                throw CaptureError.unsupportedLinkType(file: path, linkType: first.name, dlt: first.dlt)
+            }
+            pcapng = reader
+            return
+        }
         guard let fp = fopen(path, "rb") else {
             throw CaptureError.cannotOpen(file: path, reason: String(cString: strerror(errno)))
         }
@@ -52,6 +66,7 @@ public final class PcapFileReader: PacketSource {
         if let h = handle { pcap_close(h) }  // also closes the FILE
         handle = nil
         file = nil
+        pcapng = nil
     }
 
     /// Byte offset where the next record (pcapng: block) starts. libpcap reads
@@ -62,6 +77,17 @@ public final class PcapFileReader: PacketSource {
     }
 
     public func nextPacket() throws -> CapturedPacket? {
+        if let reader = pcapng {
+            let next: (PcapngReader.Packet, UnsafeRawBufferPointer)?
+            do { next = try reader.next() } catch {
+                close()
+                throw error
+            }
+            guard let (p, bytes) = next else { return nil }
+            frameNumber &+= 1
+            return CapturedPacket(frameNumber: frameNumber, fileIndex: fileIndex, time: p.time,
+                                  linkType: p.linkType, originalLength: p.originalLength, bytes: bytes)
+        }
         guard let h = handle else { return nil }
         let recordOffset = currentOffset
         var header: UnsafeMutablePointer<pcap_pkthdr>?

@@ -6,7 +6,9 @@ captures and every other bundled capture) and every third-party capture in
 
   packets, bytes, firstTime, lastTime   capinfos -c -d -a -e (times as exact
                                         decimals, nanosecond precision)
-  linkTypes                             capinfos -E, mapped to libpcap names
+  linkTypes                             tshark's frame.encap_type in order of first
+                                        appearance (and capinfos -E for files of one
+                                        link type), as libpcap names
   ipv4, ipv6, udp, tcp, icmp            tshark frame counts for `ip`, `ipv6`,
                                         `udp && !icmp && !icmpv6`,
                                         `tcp && !icmp && !icmpv6`, `icmp || icmpv6`
@@ -41,10 +43,15 @@ BROKEN = CAPTURES / "broken"
 SHARED = REPO.parent / "shared" / "captures"
 BIN = os.environ.get("STUNSCOPE_BIN") or str(REPO / ".build" / "debug" / "stunscope")
 
-# capinfos encapsulation names -> libpcap link-type names
+# capinfos encapsulation names and tshark's frame.encap_type numbers (wiretap
+# WTAP_ENCAP_*) -> libpcap link-type names
 ENCAP_TO_DLT = {
     "ether": "EN10MB", "linux-sll": "LINUX_SLL", "linux-sll2": "LINUX_SLL2", "null": "NULL",
     "loop": "LOOP", "rawip": "RAW", "rawip4": "IPV4", "rawip6": "IPV6",
+}
+WTAP_ENCAP_TO_DLT = {
+    "1": "EN10MB", "25": "LINUX_SLL", "210": "LINUX_SLL2", "15": "NULL", "174": "LOOP",
+    "7": "RAW", "129": "IPV4", "130": "IPV6",
 }
 
 FILTERS = {
@@ -124,17 +131,31 @@ def tshark_counts(path):
         # or all at one instant): count each filter on its own.
         counts = {n: tshark_count(path, FILTERS[n]) for n in names}
     counts["udpFlows"] = sum(1 for l in out.splitlines() if "<->" in l)
-    streams = subprocess.run(["tshark", "-n", "-r", str(path), "-Y", FILTERS["tcp"], "-T", "fields", "-e", "tcp.stream"],
-                             capture_output=True, text=True, timeout=300, env=tshark_env()).stdout.split()
-    counts["tcpStreams"] = len(set(streams))
+    rows = subprocess.run(["tshark", "-n", "-r", str(path), "-T", "fields", "-E", "separator=/t",
+                           "-e", "frame.encap_type", "-e", "tcp.stream", "-e", "icmp.type", "-e", "icmpv6.type"],
+                          capture_output=True, text=True, timeout=300, env=tshark_env()).stdout.splitlines()
+    streams, encaps = set(), []
+    for row in rows:
+        encap, stream, icmp, icmpv6 = (row.split("\t") + ["", "", "", ""])[:4]
+        if stream and not icmp and not icmpv6:  # the frames of `tcp && !icmp && !icmpv6`
+            streams.add(stream)
+        name = WTAP_ENCAP_TO_DLT.get(encap, "wtap-" + encap)
+        if name not in encaps:
+            encaps.append(name)
+    counts["tcpStreams"] = len(streams)
+    counts["linkTypes"] = encaps
     return counts
 
 
 def oracle(path):
     info = capinfos(path)
     expected = {k: info[k] for k in ("packets", "bytes", "firstTime", "lastTime")}
-    expected["linkTypes"] = [ENCAP_TO_DLT.get(info["encap"], info["encap"])] if info["packets"] else None
     expected.update(tshark_counts(path))
+    if info["packets"] == 0:
+        expected["linkTypes"] = None
+    elif info["encap"] != "per-packet":
+        # one link type: capinfos and tshark's per-frame encapsulation must agree
+        assert expected["linkTypes"] == [ENCAP_TO_DLT.get(info["encap"], info["encap"])], path
     return expected
 
 
@@ -165,7 +186,7 @@ def shared_captures():
 
 FOUNDATION = [
     "link-en10mb.pcap", "link-nano.pcap", "link-pcapng.pcapng", "link-vlan.pcap", "link-qinq.pcap",
-    "link-sll.pcap", "link-sll2.pcap", "link-raw.pcap", "link-null.pcap", "link-loop.pcap",
+    "link-pcapng-mixed.pcapng", "link-sll.pcap", "link-sll2.pcap", "link-raw.pcap", "link-null.pcap", "link-loop.pcap",
     "link-ipv4.pcap", "link-ipv6.pcap", "decode-frag-v4.pcap", "decode-frag-v6.pcap",
     "decode-ip-options.pcap", "decode-tcp-split.pcap", "decode-tcp-coalesced.pcap",
     "decode-icmp-unreach.pcap", "decode-merge.client.pcap", "decode-merge.server.pcap",
@@ -316,6 +337,16 @@ def test_truncated_pcapng_block():
     assert 0 < offset < path.stat().st_size
 
 
+def test_corrupt_pcapng_block_length():
+    need_tools()
+    path = BROKEN / "corrupt-block-length.pcapng"
+    rc, doc, err = run_stats(path)
+    assert rc == 2
+    line = one_error_line(err)
+    assert str(path) in line and "corrupt" in line and "byte offset" in line, line
+    assert doc["packets"] == 2 == tshark_frames_before_error(path)
+
+
 @pytest.mark.parametrize("name,words", [
     ("not-a-capture.pcap", ["not a pcap or pcapng capture"]),
     ("empty.pcap", ["not a pcap or pcapng capture", "0 bytes"]),
@@ -400,6 +431,21 @@ def test_merge_equals_mergecap(tmp_path):
     assert {k: v for k, v in together.items() if k not in skip} == {k: v for k, v in single.items() if k not in skip}
     assert together["packets"] == sum(capinfos(f)["packets"] for f in files)
     compare(merged, "merged rotate set", together)
+
+
+def test_merge_files_of_different_link_types(tmp_path):
+    """Files of several link types in one run count like their mergecap'd pcapng
+    (one interface per link type), which libpcap alone cannot even read."""
+    need_tools()
+    if not shutil.which("mergecap"):
+        pytest.skip("mergecap not installed")
+    files = [CAPTURES / "link-en10mb.pcap", CAPTURES / "link-sll2.pcap", CAPTURES / "link-raw.pcap"]
+    merged = tmp_path / "merged.pcapng"
+    subprocess.run(["mergecap", "-w", str(merged), *map(str, files)], check=True, timeout=60)
+    rc, together, err = run_stats(*files)
+    assert rc == 0, err
+    assert set(together["linkTypes"]) == {"EN10MB", "LINUX_SLL2", "RAW"}
+    compare(merged, "merged link types", together)
 
 
 def test_merge_in_any_argument_order():

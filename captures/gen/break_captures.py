@@ -66,14 +66,17 @@ def main():
     # interface statistics blocks: those go too).
     ng = open(good_ng, "rb").read()
     ne = "<" if ng[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
-    off, last_epb = 0, None
+    off, epbs = 0, []
     while off + 12 <= len(ng):
         btype, blen = struct.unpack(ne + "II", ng[off:off + 8])
         if btype in (3, 6):  # simple / enhanced packet block
-            last_epb = (off, blen)
+            epbs.append((off, blen))
         off += blen
-    assert last_epb, "pcapng without packet blocks"
-    write("truncated-last-block.pcapng", ng[:last_epb[0] + last_epb[1] // 2])
+    assert len(epbs) >= 3, "pcapng with fewer than 3 packet blocks"
+    write("truncated-last-block.pcapng", ng[:epbs[-1][0] + epbs[-1][1] // 2])
+    # 3rd packet block: an impossible block length.
+    k = epbs[2][0]
+    write("corrupt-block-length.pcapng", ng[:k + 4] + struct.pack(ne + "I", 0x7FFFFFF0) + ng[k + 8:])
     print(f"{out}: broken captures from {good} and {good_ng}")
 
 

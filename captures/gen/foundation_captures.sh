@@ -200,6 +200,14 @@ main() {
     cli stun-udp fd99::2 --count 1
     cap_stop
 
+    log "link-pcapng-mixed: dumpcap on veth (EN10MB) and tun (RAW) in one pcapng"
+    cap_start sfcli "$WORK/link-pcapng-mixed.pcapng" dumpcap -i sf-c0 -i sf-tun0
+    cli stun-udp 10.99.0.2 --count 2
+    cli stun-udp 10.99.50.2 --count 2
+    cli stun-udp fd99:50::2 --count 1
+    cli tcp-stun 10.99.0.2 --mode coalesced
+    cap_stop
+
     log "link-vlan: 802.1Q VLAN 100, captured on the parent"
     cap_start sfsrv "$WORK/link-vlan.pcap" tcpdump -i sf-s0
     cli stun-udp 10.99.100.2 --count 2
