@@ -49,6 +49,7 @@ let package = Package(
         .testTarget(name: "CaptureSourceTests", dependencies: ["CaptureSource"]),
         .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"]),
         .testTarget(name: "StunWireTests", dependencies: ["StunWire"]),
+        .testTarget(name: "SipWireTests", dependencies: ["SipWire"]),
         .testTarget(name: "WireEventsTests", dependencies: ["WireEvents"]),
         .testTarget(name: "CLITests", dependencies: []),
         .testTarget(name: "RenderersTests", dependencies: ["Renderers", "Reconstruction"]),
