@@ -65,10 +65,10 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
-        let progress = ProgressBar.forCaptures(input.captures, enabled: !noProgress)
+        let groups: [[String]] = merge ? [input.captures] : input.captures.map { [$0] }
+        let progress = ProgressBar.forGroups(groups, enabled: !noProgress)
         var exports: [ExportCapture] = []
         var status: Int32 = 0
-        let groups: [[String]] = merge ? [input.captures] : input.captures.map { [$0] }
         for (i, files) in groups.enumerated() {
             var options = input
             options.captures = files
@@ -132,26 +132,29 @@ final class ProgressBar {
     private var lastDrawn = -1
     private var lastTime = Date.distantPast
 
+    /// `sizes`: bytes of each group of files analysed together.
     init(sizes: [Int64]) {
         self.sizes = sizes
         total = max(sizes.reduce(0, +), 1)
     }
 
-    static func forCaptures(_ paths: [String], enabled: Bool) -> ProgressBar? {
+    static func forGroups(_ groups: [[String]], enabled: Bool) -> ProgressBar? {
         guard enabled, isatty(2) == 1 else { return nil }
-        let sizes = paths.map { (try? FileManager.default.attributesOfItem(atPath: $0)[.size] as? NSNumber)?.int64Value ?? 0 }
+        let sizes = groups.map { files in
+            files.reduce(Int64(0)) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? NSNumber)?.int64Value ?? 0) }
+        }
         guard sizes.reduce(0, +) > threshold else { return nil }
         return ProgressBar(sizes: sizes)
     }
 
-    /// Bytes read so far in the file (or merged set) `file`.
+    /// Bytes read so far in group `file` (an estimate: record sizes).
     func update(file: Int, bytes: Int64) {
-        current = bytes
+        current = file < sizes.count ? min(bytes, sizes[file]) : bytes
         draw()
     }
 
     func finish(file: Int) {
-        done += current
+        done += file < sizes.count ? sizes[file] : current
         current = 0
         draw(force: true)
     }
