@@ -37,21 +37,17 @@ final class PcapngReader {
             throw CaptureError.cannotOpen(file: path, reason: String(cString: strerror(errno)))
         }
         file = fp
-        do {
-            guard let first = try readBlock(), first.type == 0x0A0D_0D0A else {
-                throw CaptureError.notACapture(file: path, reason: "pcapng file without a section header block")
+        // Fully initialised from here: a throw runs deinit, which closes the file.
+        guard let first = try readBlock(), first.type == 0x0A0D_0D0A else {
+            throw CaptureError.notACapture(file: path, reason: "pcapng file without a section header block")
+        }
+        try section(first)
+        // The first interface description names the file's link type.
+        while interfaces.isEmpty {
+            guard let block = try readBlock() else {
+                throw CaptureError.notACapture(file: path, reason: "pcapng file has no interface description block")
             }
-            try section(first)
-            // The first interface description names the file's link type.
-            while interfaces.isEmpty {
-                guard let block = try readBlock() else {
-                    throw CaptureError.notACapture(file: path, reason: "pcapng file has no interface description block")
-                }
-                try handle(block)
-            }
-        } catch {
-            fclose(fp)
-            throw error
+            try handle(block)
         }
     }
 
