@@ -160,7 +160,9 @@ public final class SessionReconstructor {
                          "\(e.count) ICMP error(s) (\(e.meaning)) from \(e.reporter) for \(flow.transport) \(flow.source) -> \(flow.destination): the destination did not accept the STUN/TURN traffic.",
                          frames: e.frames)
         }
-        let unanswered = doc.transactions.filter { $0.state == "unanswered" || $0.state == "timed-out" }
+        // Relayed checks (nested in ChannelData / DATA) are the ICE reconstructor's to judge: their
+        // carrier flow names the TURN server, not the peer that did not answer.
+        let unanswered = doc.transactions.filter { !$0.nested && ($0.state == "unanswered" || $0.state == "timed-out") }
         if !unanswered.isEmpty {
             var byPair: [String: [TransactionSummary]] = [:]
             var pairOrder: [String] = []

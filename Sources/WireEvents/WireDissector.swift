@@ -16,7 +16,9 @@ public final class WireDissector: TransportSink {
         public var turnServerPorts: Set<UInt16> = [3478, 5349]
         public var maxKnownTurnFlows = 65_536
         public var turnFlowIdleTimeoutSeconds = 3_600.0
-        public var maxTCPStreams = 16_384
+        /// At least PacketDecoding's own connection bound, so that its evictions
+        /// (reported as `closed`) normally come first.
+        public var maxTCPStreams = 65_536
         public var maxIntegrityTransactions = 65_536
         /// ChannelData in DATA in ChannelData ... is dissected this deep.
         public var maxNestingDepth = 2
