@@ -150,7 +150,7 @@ public struct HTMLReportRenderer {
     }
 
     func factTable(_ facts: [(String, String)], rawValues: Bool) -> String {
-        "<table class=\"facts\"><tbody>" + facts.map { "<tr><th>\(e($0.0))</th><td>\(rawValues ? $0.1 : e($0.1))</td></tr>" }.joined() + "</tbody></table>"
+        "<dl class=\"facts\">" + facts.map { "<dt>\(e($0.0))</dt><dd>\(rawValues ? $0.1 : e($0.1))</dd>" }.joined() + "</dl>"
     }
 
     func countTable(_ counts: [String: Int]) -> String {
@@ -294,8 +294,8 @@ public struct HTMLReportRenderer {
     h2{border-bottom:2px solid var(--line);padding-bottom:4px;margin-top:28px;word-break:break-all}h3{margin:22px 0 8px}
     code{font:12px ui-monospace,"DejaVu Sans Mono",monospace;word-break:break-all}
     table{border-collapse:collapse;margin:6px 0 10px}th,td{text-align:left;vertical-align:top;padding:3px 8px}
-    table.facts th{color:var(--muted);font-weight:600;white-space:nowrap}table.facts td{word-break:break-word}
-    table.grid{width:100%}table.grid th{background:#f2f4f7;border-bottom:1px solid var(--line)}table.grid td{border-bottom:1px solid #eef0f4;word-break:break-word}
+    dl.facts{display:grid;grid-template-columns:max-content minmax(0,1fr) max-content minmax(0,1fr);gap:2px 12px;margin:6px 0 10px}dl.facts dt{color:var(--muted);font-weight:600;white-space:nowrap}dl.facts dd{margin:0;word-break:break-word}
+    table.grid{width:100%}table.grid th{background:#f2f4f7;border-bottom:1px solid var(--line)}table.grid td{border-bottom:1px solid #eef0f4;word-break:break-word}table.grid td:first-child{white-space:nowrap}
     td.num{text-align:right;font-variant-numeric:tabular-nums}tr.selected td{background:#ecfdf3}
     .badge{display:inline-block;white-space:nowrap;border-radius:9px;padding:0 8px;font-size:12px;font-weight:600;color:#fff}.badge.error{background:var(--err)}.badge.warning{background:var(--warn)}.badge.info{background:var(--info)}
     details.session{border:1px solid var(--line);border-radius:6px;margin:10px 0;padding:6px 12px}details.session>summary{font-weight:600;cursor:pointer;padding:4px 0;word-break:break-all}

@@ -10,16 +10,32 @@ public struct LadderSVG {
     /// Unique per document (marker ids must not collide between diagrams).
     public var idPrefix: String
 
+    /// Column width: wider when there are few columns, so labels fit.
+    public var laneWidth: Double
+
     public init(ladder: Ladder, idPrefix: String) {
         self.ladder = ladder
         self.idPrefix = idPrefix
+        laneWidth = max(196, min(300, 1020 / Double(max(ladder.lanes.count, 1))))
     }
 
     static let left = 124.0
-    static let laneWidth = 196.0
     static let headerHeight = 60.0
 
-    func x(_ lane: Int) -> Double { Self.left + Self.laneWidth * Double(lane) + Self.laneWidth / 2 }
+    var width: Double { Self.left + laneWidth * Double(max(ladder.lanes.count, 1)) + 16 }
+
+    func x(_ lane: Int) -> Double { Self.left + laneWidth * Double(lane) + laneWidth / 2 }
+
+    /// A text of `chars` characters (`perChar` px each) centred near `mid`,
+    /// kept inside the drawing area: the x to anchor it at and the characters that fit.
+    func place(_ text: String, mid: Double, span: Double, perChar: Double) -> (x: Double, text: String) {
+        let room = width - Self.left - 8
+        let maxChars = Int(min(max(span, laneWidth * 2.6), room) / perChar)
+        let fitted = Self.fit(text, maxChars)
+        let w = Double(fitted.count) * perChar
+        let lo = Self.left + 4 + w / 2, hi = width - 8 - w / 2
+        return (lo > hi ? (Self.left + width) / 2 : min(max(mid, lo), hi), fitted)
+    }
 
     static func height(_ kind: Ladder.RowKind) -> Double {
         switch kind {
@@ -53,7 +69,6 @@ public struct LadderSVG {
 
     public func render() -> String {
         let lanes = ladder.lanes
-        let width = Self.left + Self.laneWidth * Double(max(lanes.count, 1)) + 16
         let bodyHeight = ladder.rows.reduce(0) { $0 + Self.height($1.kind) } + (ladder.omitted > 0 ? 30 : 0)
         let height = Self.headerHeight + 12 + bodyHeight + 16
         var s: [String] = []
@@ -68,7 +83,7 @@ public struct LadderSVG {
         for (i, lane) in lanes.enumerated() {
             let cx = x(i)
             s.append("<g class=\"lane-head k-\(lane.kind.rawValue)\"><title>\(e(lane.role + " " + lane.address))</title>")
-            s.append("<rect x=\"\(Self.fmt(cx - Self.laneWidth / 2 + 6))\" y=\"6\" width=\"\(Self.fmt(Self.laneWidth - 12))\" height=\"46\" rx=\"5\"/>")
+            s.append("<rect x=\"\(Self.fmt(cx - laneWidth / 2 + 6))\" y=\"6\" width=\"\(Self.fmt(laneWidth - 12))\" height=\"46\" rx=\"5\"/>")
             s.append("<text class=\"role\" x=\"\(Self.fmt(cx))\" y=\"25\" text-anchor=\"middle\">\(e(Self.fit(lane.role, 26)))</text>")
             s.append("<text class=\"addr\" x=\"\(Self.fmt(cx))\" y=\"42\" text-anchor=\"middle\">\(e(Self.fit(lane.address, 27)))</text></g>")
             s.append("<line class=\"lifeline\" x1=\"\(Self.fmt(cx))\" y1=\"52\" x2=\"\(Self.fmt(cx))\" y2=\"\(Self.fmt(height - 8))\"/>")
@@ -99,15 +114,26 @@ public struct LadderSVG {
         let h = Self.height(row.kind)
         switch row.kind {
         case .note:
-            let lo = min(x1, x2) - Self.laneWidth / 2 + 10, hi = max(x1, x2) + Self.laneWidth / 2 - 10
-            g.append("<rect x=\"\(Self.fmt(lo))\" y=\"\(Self.fmt(top + 4))\" width=\"\(Self.fmt(hi - lo))\" height=\"\(Self.fmt(h - 8))\" rx=\"4\"/>")
+            // The note covers its columns, widened (within the drawing) to fit its text.
+            var lo = min(x1, x2) - laneWidth / 2 + 10, hi = max(x1, x2) + laneWidth / 2 - 10
             let text = row.detail.isEmpty ? row.label : row.label + " — " + row.detail
-            g.append("<text class=\"label\" x=\"\(Self.fmt((lo + hi) / 2))\" y=\"\(Self.fmt(top + h / 2 + 4))\" text-anchor=\"middle\">\(e(Self.fit(text, Int((hi - lo) / 6.6))))</text>")
+            let minLo = Self.left + 2, maxHi = width - 10
+            let fitted = Self.fit(text, Int((maxHi - minLo - 16) / 6.6))
+            let need = Double(fitted.count) * 6.6 + 16
+            if hi - lo < need {
+                let grow = (need - (hi - lo)) / 2
+                lo -= grow; hi += grow
+                if lo < minLo { hi += minLo - lo; lo = minLo }
+                if hi > maxHi { lo -= hi - maxHi; hi = maxHi }
+                lo = max(lo, minLo)
+            }
+            g.append("<rect x=\"\(Self.fmt(lo))\" y=\"\(Self.fmt(top + 4))\" width=\"\(Self.fmt(hi - lo))\" height=\"\(Self.fmt(h - 8))\" rx=\"4\"/>")
+            g.append("<text class=\"label\" x=\"\(Self.fmt((lo + hi) / 2))\" y=\"\(Self.fmt(top + h / 2 + 4))\" text-anchor=\"middle\">\(e(Self.fit(fitted, Int((hi - lo - 8) / 6.6))))</text>")
             g.append(timeText(row, y: top + h / 2 + 4))
         case .message, .band, .hop:
             let ya = top + (row.kind == .hop ? 14 : 24)
             let dir: Double = x2 >= x1 ? 1 : -1
-            let span = max(abs(x2 - x1), Self.laneWidth)
+            let span = max(abs(x2 - x1), laneWidth)
             if row.kind == .band {
                 let lo = min(x1, x2), hi = max(x1, x2)
                 g.append("<rect class=\"bar\" x=\"\(Self.fmt(lo))\" y=\"\(Self.fmt(ya - 7))\" width=\"\(Self.fmt(max(hi - lo, 4)))\" height=\"14\" rx=\"3\"/>")
@@ -124,15 +150,16 @@ public struct LadderSVG {
             var label = row.label
             if row.kind == .band, let c = row.count { label = "×\(c) " + label }
             let mid = (x1 + x2) / 2 + (x1 == x2 ? 60 : 0)
-            let chars = Int(span / 7.2)
-            g.append("<text class=\"label\" x=\"\(Self.fmt(mid))\" y=\"\(Self.fmt(ya - (row.kind == .hop ? 4 : 6)))\" text-anchor=\"middle\">\(e(Self.fit(row.kind == .hop ? label + " " + row.detail : label, chars)))</text>")
+            let top = place(row.kind == .hop ? label + " " + row.detail : label, mid: mid, span: span, perChar: 7.2)
+            g.append("<text class=\"label\" x=\"\(Self.fmt(top.x))\" y=\"\(Self.fmt(ya - (row.kind == .hop ? 4 : 6)))\" text-anchor=\"middle\">\(e(top.text))</text>")
             if row.kind != .hop && !row.detail.isEmpty {
-                g.append("<text class=\"detail\" x=\"\(Self.fmt(mid))\" y=\"\(Self.fmt(ya + (row.kind == .band ? 19 : 14)))\" text-anchor=\"middle\">\(e(Self.fit(row.detail, Int(span / 6.2))))</text>")
+                let below = place(row.detail, mid: mid, span: span, perChar: 6.2)
+                g.append("<text class=\"detail\" x=\"\(Self.fmt(below.x))\" y=\"\(Self.fmt(ya + (row.kind == .band ? 19 : 16)))\" text-anchor=\"middle\">\(e(below.text))</text>")
             }
             if let step = row.step {
-                let w = 10 + 6 * Double(step.count)
+                let w = 8 + 5.5 * Double(step.count)
                 let sx = x1 + dir * (w / 2 + 6)
-                g.append("<g class=\"step\"><rect x=\"\(Self.fmt(sx - w / 2))\" y=\"\(Self.fmt(ya - 8))\" width=\"\(Self.fmt(w))\" height=\"16\" rx=\"8\"/><text x=\"\(Self.fmt(sx))\" y=\"\(Self.fmt(ya + 3.5))\" text-anchor=\"middle\">\(e(step))</text></g>")
+                g.append("<g class=\"step\"><rect x=\"\(Self.fmt(sx - w / 2))\" y=\"\(Self.fmt(ya - 7))\" width=\"\(Self.fmt(w))\" height=\"14\" rx=\"7\"/><text x=\"\(Self.fmt(sx))\" y=\"\(Self.fmt(ya + 3))\" text-anchor=\"middle\">\(e(step))</text></g>")
             }
             g.append(timeText(row, y: ya))
         }
