@@ -50,7 +50,8 @@ final class TrackedStream {
 }
 
 /// The TCP connections being framed, bounded in number: when full, the
-/// least recently active connection is dropped (and counted).
+/// least recently active eighth is dropped at once (so a flood of new
+/// connections costs one sort per many inserts), and counted.
 final class TCPStreamTable {
     let capacity: Int
     private(set) var evicted = 0
@@ -78,8 +79,11 @@ final class TCPStreamTable {
     var all: [TrackedStream] { Array(streams.values) }
 
     private func evictLeastRecent() {
-        guard let victim = streams.min(by: { $0.value.lastSeen < $1.value.lastSeen })?.key else { return }
-        streams.removeValue(forKey: victim)
-        evicted &+= 1
+        var times = streams.values.map(\.lastSeen)
+        times.sort()
+        let cutoff = times[max(0, times.count / 8 - 1)]
+        let before = streams.count
+        streams = streams.filter { $0.value.lastSeen > cutoff }
+        evicted &+= before &- streams.count
     }
 }

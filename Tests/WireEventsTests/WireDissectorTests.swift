@@ -207,6 +207,7 @@ struct WireDissectorTCPTests {
             h.tcpOpen(stream, "10.0.0.1:\(30_000 + stream)", tcpServer)
             h.tcp(stream, "10.0.0.1:\(30_000 + stream)", tcpServer, message(.allocate, .request, id: UInt8(stream)))
         }
+        // Each time the table is full the oldest eighth (here: one stream) goes.
         #expect(h.dissector.statistics.tcpStreamsEvicted == 6)
         #expect(h.log.stun.count == 10)
     }
