@@ -144,7 +144,13 @@ public struct HTMLReportRenderer {
         h.append(extra)
         h.append("<figure class=\"ladder-wrap\">")
         h.append(LadderSVG(ladder: ladder, idPrefix: "l\(ci + 1)-" + ladder.session.replacingOccurrences(of: ":", with: "-")).render())
-        h.append("<figcaption>Ladder of \(e(ladder.session)): \(ladder.rows.count) row(s)\(ladder.omitted > 0 ? ", \(ladder.omitted) more not drawn" : ""). Numbers in circles on relay arrows are the steps of the relay exchange: peer → relayed port (1-2), the server wraps (3), Data indication / ChannelData to the client (4-5), Send indication / ChannelData from the client (6-7), the server unwraps (8), relayed port → peer (9-10).</figcaption>")
+        var caption = "Ladder of \(e(ladder.session)): \(ladder.rows.count) row(s)\(ladder.omitted > 0 ? ", \(ladder.omitted) more not drawn" : "")."
+        if ladder.session.hasPrefix("allocation:") {
+            caption += " Numbered relay arrows are the steps of the relay exchange: peer → relayed port (1-2), the server wraps (3), Data indication / ChannelData to the client (4-5), Send indication / ChannelData from the client (6-7), the server unwraps (8), relayed port → peer (9-10). Dots mark where the client's NAT translates."
+        } else if ladder.session.hasPrefix("ice:") {
+            caption += " Numbered arrows are the steps of each pair's 4-way handshake (check, response, triggered check, response); dashed steps were not seen at this vantage point; green marks nomination (USE-CANDIDATE) and the selected pair."
+        }
+        h.append("<figcaption>\(caption)</figcaption>")
         h.append("</figure></details>")
         return h.joined(separator: "\n")
     }

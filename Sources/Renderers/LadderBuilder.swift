@@ -215,7 +215,7 @@ public enum LadderBuilder {
         if b.requests > 1 || b.indications > 0 {
             var d = "\(b.requests) requests, \(b.responses) responses, \(b.indications) indications"
             if let k = b.keepaliveInterval { d += ", every " + ExportSupport.seconds(k.median) }
-            rows.append(.init(kind: .band, time: nil, frame: nil, from: 0, to: server, label: "keepalives", detail: d,
+            rows.append(.init(kind: .band, time: nil, frame: nil, from: 0, to: server, label: "requests and indications in the session", detail: d,
                               count: b.requests + b.indications, via: via))
         }
         for t in b.natTests {

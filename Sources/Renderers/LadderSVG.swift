@@ -151,7 +151,7 @@ public struct LadderSVG {
             if row.kind == .band, let c = row.count { label = "×\(c) " + label }
             let mid = (x1 + x2) / 2 + (x1 == x2 ? 60 : 0)
             let top = place(row.kind == .hop ? label + " " + row.detail : label, mid: mid, span: span, perChar: 7.2)
-            g.append("<text class=\"label\" x=\"\(Self.fmt(top.x))\" y=\"\(Self.fmt(ya - (row.kind == .hop ? 4 : 6)))\" text-anchor=\"middle\">\(e(top.text))</text>")
+            g.append("<text class=\"label\" x=\"\(Self.fmt(top.x))\" y=\"\(Self.fmt(ya - (row.kind == .hop ? 4 : row.kind == .band ? 10 : 6)))\" text-anchor=\"middle\">\(e(top.text))</text>")
             if row.kind != .hop && !row.detail.isEmpty {
                 let below = place(row.detail, mid: mid, span: span, perChar: 6.2)
                 g.append("<text class=\"detail\" x=\"\(Self.fmt(below.x))\" y=\"\(Self.fmt(ya + (row.kind == .band ? 19 : 16)))\" text-anchor=\"middle\">\(e(below.text))</text>")
