@@ -70,7 +70,6 @@ def apply_options(s, fam, ipopts=False, hopopts=False, dstopts=False):
 
 
 def cmd_echo_udp(a):
-    socks = []
     s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s4.bind(("0.0.0.0", a.port))
     s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
