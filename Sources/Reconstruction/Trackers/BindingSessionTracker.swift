@@ -146,10 +146,14 @@ struct BindingSessionTracker {
 
     /// One local endpoint mapped to different reflexive addresses by different
     /// servers means the NAT's mapping depends on the destination: symmetric.
+    /// RFC 5780 section 4.3: when two ports of one server IP already see
+    /// different mappings, it depends on address and port.
     func natMappings(findings: inout FindingCollector) -> [NatMappingSummary] {
         var out: [NatMappingSummary] = []
+        var described = Set<Endpoint>()
         for local in localOrder {
             guard let obs = reflexiveByLocal[local], !obs.isEmpty else { continue }
+            described.insert(local)
             let servers = Set(obs.map(\.server))
             let reflexives = Set(obs.map(\.reflexive))
             let behavior: String
@@ -166,28 +170,40 @@ struct BindingSessionTracker {
                 behavior = "endpoint-independent"
                 explanation = "\(servers.count) servers saw \(local) as the same \(obs[0].reflexive): the NAT maps independently of the destination, so server-reflexive candidates work."
             } else {
-                behavior = "address-dependent"
-                explanation = "\(servers.count) servers saw \(local) as \(reflexives.count) different addresses: the NAT's mapping depends on the destination (symmetric NAT); server-reflexive candidates from it will fail and ICE needs a relay or peer-reflexive candidates."
+                let portDependent = obs.contains { a in
+                    obs.contains { b in a.server.address == b.server.address && a.server.port != b.server.port && a.reflexive != b.reflexive }
+                }
+                behavior = portDependent ? "address-and-port-dependent" : "address-dependent"
+                explanation = "\(servers.count) servers saw \(local) as \(reflexives.count) different addresses: the NAT's mapping depends on the destination \(portDependent ? "address and port" : "address") (symmetric NAT); server-reflexive candidates from it will fail and ICE needs a relay or peer-reflexive candidates."
                 findings.add(.warning, "nat.symmetric",
-                             "\(local) is behind a symmetric (address-dependent mapping) NAT: " + obs.map { "\($0.server) saw \($0.reflexive)" }.joined(separator: ", ") + ". Its srflx candidates will fail; expect relay or prflx pairs.",
+                             "\(local) is behind a symmetric (\(behavior) mapping) NAT: " + obs.map { "\($0.server) saw \($0.reflexive)" }.joined(separator: ", ") + ". Its srflx candidates will fail; expect relay or prflx pairs.",
                              frames: obs.map(\.frame), session: nil)
             }
             out.append(NatMappingSummary(local: local.description,
                                          observations: obs.map { .init(server: $0.server.description, reflexive: $0.reflexive.description, frame: $0.frame) },
-                                         mappingBehavior: behavior, filteringBehavior: filtering(for: local), explanation: explanation))
+                                         mappingBehavior: behavior, filteringBehavior: filtering(for: local.address), explanation: explanation))
+        }
+        // Hosts that only ran CHANGE-REQUEST probes (RFC 3489 tests II/III come from their own socket).
+        for s in sessions where !s.natTests.isEmpty && !described.contains(s.flow.source) {
+            described.insert(s.flow.source)
+            guard let f = filtering(for: s.flow.source.address) else { continue }
+            out.append(NatMappingSummary(local: s.flow.source.description, observations: [], mappingBehavior: "unknown",
+                                         filteringBehavior: f,
+                                         explanation: "CHANGE-REQUEST probes from \(s.flow.source): the NAT's filtering is \(f)."))
         }
         return out
     }
 
-    /// RFC 5780 section 4.4 / RFC 3489 tests: which CHANGE-REQUEST probes came back.
-    private func filtering(for local: Endpoint) -> String? {
-        let tests = sessions.filter { $0.flow.source == local }.flatMap(\.natTests)
-        guard !tests.isEmpty else { return nil }
-        let both = tests.filter { $0.changeIP && $0.changePort }
+    /// RFC 5780 section 4.4 / RFC 3489 tests II and III, for every socket of a host:
+    /// an answer from another IP means endpoint-independent filtering; only from
+    /// another port, address-dependent; neither, address-and-port-dependent.
+    private func filtering(for host: IPAddress) -> String? {
+        let tests = sessions.filter { $0.flow.source.address == host }.flatMap(\.natTests)
+        let ipChange = tests.filter(\.changeIP)
         let portOnly = tests.filter { !$0.changeIP && $0.changePort }
-        if both.contains(where: \.answered) { return "endpoint-independent" }
-        if !both.isEmpty && portOnly.contains(where: \.answered) { return "address-dependent" }
-        if !both.isEmpty && !portOnly.isEmpty { return "address-and-port-dependent" }
+        if ipChange.contains(where: \.answered) { return "endpoint-independent" }
+        if portOnly.contains(where: \.answered) { return "address-dependent" }
+        if !ipChange.isEmpty && !portOnly.isEmpty { return "address-and-port-dependent" }
         return nil
     }
 }
