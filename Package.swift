@@ -56,3 +56,25 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// Hardening (docs/SECURITY.md). FuzzHarness holds the bodies of the libFuzzer
+// targets; FuzzRegressionTests runs the committed corpora and crash
+// reproducers through them in every `swift test`.
+package.targets += [
+    .target(name: "FuzzHarness", dependencies: [
+        "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents", "Reconstruction", "Renderers",
+    ], path: "Tests/Fuzz/Harness"),
+    .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness"]),
+]
+
+// The libFuzzer executables only build with -sanitize=fuzzer (they call
+// libFuzzer's LLVMFuzzerRunDriver), so they exist only when STUNSCOPE_FUZZ is
+// set: `scripts/fuzz TARGET SECONDS` builds them into .build-fuzz.
+if Context.environment["STUNSCOPE_FUZZ"] != nil {
+    package.targets.append(.target(name: "FuzzDriver", path: "Tests/Fuzz/Driver"))
+    for name in ["FuzzStun", "FuzzFraming", "FuzzSip", "FuzzPackets", "FuzzCapture"] {
+        package.targets.append(.executableTarget(name: name, dependencies: ["FuzzDriver", "FuzzHarness"],
+                                                 path: "Tests/Fuzz/Targets/\(name)"))
+        package.products.append(.executable(name: name, targets: [name]))
+    }
+}

@@ -1,0 +1,353 @@
+import CaptureSource
+import Foundation
+import PacketDecoding
+import Reconstruction
+import Renderers
+import SipWire
+import StunWire
+import WireEvents
+
+/// The bodies of the libFuzzer targets (docs/SECURITY.md, `scripts/fuzz`).
+///
+/// One function per target; each takes arbitrary bytes and must return
+/// without trapping, hanging or leaking state into the next call. The thin
+/// `LLVMFuzzerTestOneInput` wrappers live in `Tests/Fuzz/Targets/` and are
+/// built only when `STUNSCOPE_FUZZ` is set; the always-built
+/// `FuzzRegressionTests` runs every file of `Tests/Fuzz/corpus/<target>/`
+/// and `Tests/Fuzz/regressions/<target>/` through the same functions, so a
+/// crash once found stays fixed in a plain `swift test`.
+///
+/// Input layouts (the seed script `Tests/Fuzz/make_seeds.py` writes them):
+/// - `stun`: one UDP payload.
+/// - `framing`: flags (1), split count n (1), n big-endian 16-bit split
+///   points (bit 15: a TCP gap before that chunk), then the stream bytes.
+/// - `sip`: flags (1: bit 0 = stream framing), then one payload / stream.
+/// - `packets`: link-type selector (1), then records of length (2, BE),
+///   time step (2, BE signed, 1/10 s units), bytes.
+/// - `capture`: a whole pcap or pcapng file body.
+public enum FuzzHarness {
+    public static let targets = ["stun", "framing", "sip", "packets", "capture"]
+
+    /// Runs `target` on `data`; false for an unknown target name.
+    @discardableResult
+    public static func run(_ target: String, _ data: UnsafeRawBufferPointer) -> Bool {
+        switch target {
+        case "stun": stun(data)
+        case "framing": framing(data)
+        case "sip": sip(data)
+        case "packets": packets(data)
+        case "capture": capture(data)
+        default: return false
+        }
+        return true
+    }
+
+    // MARK: stun
+
+    /// Credentials so that MESSAGE-INTEGRITY(-SHA256) is computed, not skipped
+    /// (the corpus's coturn user and an ICE-style short-term pair).
+    /// Built once: the store is only read during dissection.
+    nonisolated(unsafe) static let sharedCredentials: CredentialStore = {
+        let store = CredentialStore()
+        store.addLongTerm(user: "alice", realm: "example.org", password: "secret")
+        store.addShortTerm(username: "fuzz", password: "fuzzpassword")
+        return store
+    }()
+
+    static func credentials() -> CredentialStore { sharedCredentials }
+
+    /// STUN recognition, attribute decoding, FINGERPRINT and MESSAGE-INTEGRITY
+    /// checks and ChannelData on the bytes directly; then the bytes as a UDP
+    /// datagram to a TURN port (both ways) through the dissector, the
+    /// `messages` renderers and the reconstructor.
+    public static func stun(_ data: UnsafeRawBufferPointer) {
+        let verifier = IntegrityVerifier(credentials: credentials(), transactionCapacity: 4)
+        for view in [StunMessageView.recognize(data), StunMessageView.recognizePrefix(data)].compactMap({ $0 }) {
+            precondition(view.attributesEnd <= view.bytes.count, "attribute walk beyond the bytes")
+            var message = StunMessage(view)
+            // Twice: a request remembers its keys, the second pass looks them up as a response would.
+            verifier.verify(view, &message)
+            verifier.verify(view, &message)
+            _ = StunFingerprint.check(view)
+            _ = (message.username, message.realm, message.nonce, message.software, message.lifetime,
+                 message.errorCode, message.errorReason, message.xorRelayedAddresses, message.peerAddresses,
+                 message.data, message.methodName, message.isTURN)
+            for attribute in view.attributes {
+                precondition(attribute.offset + 4 + attribute.value.count <= view.bytes.count)
+            }
+        }
+        if let frame = ChannelDataView.datagram(data) {
+            precondition(frame.payload.count <= data.count)
+        }
+        if let frame = ChannelDataView.streamFrame(data) {
+            precondition(frame.frameLength <= data.count)
+        }
+
+        // The same bytes as a datagram 198.51.100.2:50000 -> 198.51.100.10:3478 (and back).
+        let payload = UnsafeRawBufferPointer(rebasing: data[0..<min(data.count, 65_535 - 28)])
+        let pipeline = Pipeline(small: false)
+        for (frame, reverse) in [(1, false), (2, true)] {
+            let packet = ipv4UDP(payload, reverse: reverse)
+            packet.withUnsafeBytes { bytes in
+                pipeline.decode(CapturedPacket(frameNumber: frame, fileIndex: 0,
+                                               time: CaptureTime(nanoseconds: 1_700_000_000_000_000_000 + Int64(frame) * 1_000_000),
+                                               linkType: .ipv4, originalLength: bytes.count, bytes: bytes))
+            }
+        }
+        pipeline.finish(files: [], render: false)
+    }
+
+    /// An IPv4 + UDP header (checksums zero) in front of `payload`.
+    static func ipv4UDP(_ payload: UnsafeRawBufferPointer, reverse: Bool) -> [UInt8] {
+        let total = 28 + payload.count
+        var (a, b): ([UInt8], [UInt8]) = ([198, 51, 100, 2], [198, 51, 100, 10])
+        var (pa, pb): (UInt16, UInt16) = (50_000, 3_478)
+        if reverse { swap(&a, &b); swap(&pa, &pb) }
+        var p: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1, 0, 0, 64, 17, 0, 0]
+        p += a + b
+        let udpLength = 8 + payload.count
+        p += [UInt8(pa >> 8), UInt8(pa & 0xFF), UInt8(pb >> 8), UInt8(pb & 0xFF),
+              UInt8(udpLength >> 8), UInt8(udpLength & 0xFF), 0, 0]
+        p += payload
+        return p
+    }
+
+    // MARK: framing
+
+    /// Chunks of a split input: (bytes, gap before it).
+    static func chunks(_ data: UnsafeRawBufferPointer) -> (flags: UInt8, body: UnsafeRawBufferPointer,
+                                                           cuts: [(offset: Int, gap: Bool)]) {
+        guard data.count >= 2 else { return (0, UnsafeRawBufferPointer(rebasing: data[data.count...]), []) }
+        let flags = data[0]
+        let n = Int(data[1] & 0x1F)
+        let headerEnd = min(data.count, 2 + 2 * n)
+        let body = UnsafeRawBufferPointer(rebasing: data[headerEnd...])
+        var cuts: [(Int, Bool)] = []
+        var i = 2
+        while i + 1 < headerEnd {
+            let raw = Int(data[i]) << 8 | Int(data[i + 1])
+            cuts.append((body.isEmpty ? 0 : (raw & 0x7FFF) % (body.count + 1), raw & 0x8000 != 0))
+            i += 2
+        }
+        cuts.sort { $0.0 < $1.0 }
+        return (flags, body, cuts)
+    }
+
+    /// The TCP framer fed the stream in fuzzer-chosen pieces, with gaps, then
+    /// every unit it cuts parsed as STUN / ChannelData.
+    public static func framing(_ data: UnsafeRawBufferPointer) {
+        let (flags, body, cuts) = chunks(data)
+        let framer = StunStreamFramer(channelDataAllowed: flags & 1 != 0, connectionStart: flags & 2 != 0,
+                                      maximumUnsyncedScan: flags & 4 != 0 ? 64 : 65_536)
+        var emitted = 0
+        let emit: (StreamUnit) -> Void = { unit in
+            switch unit {
+            case let .stun(bytes):
+                precondition(bytes.count >= StunHeader.length)
+                emitted += bytes.count
+                if let view = StunMessageView.recognize(bytes) { _ = StunMessage(view) }
+            case let .channelData(frame):
+                precondition(frame.payload.count <= frame.frameLength)
+                emitted += frame.frameLength
+                if let view = StunMessageView.recognize(frame.payload) { _ = StunMessage(view) }
+            case let .framedOther(bytes):
+                emitted += bytes.count + 2
+            case let .unframed(bytes):
+                emitted += bytes.count
+            case let .skipped(count, _):
+                precondition(count >= 0)
+                emitted += count
+            }
+            precondition(framer.bufferedCount <= StunStreamFramer.maximumFrame + 4_096)
+        }
+        var start = 0
+        for (offset, gap) in cuts + [(body.count, false)] {
+            if offset > start {
+                framer.feed(UnsafeRawBufferPointer(rebasing: body[start..<offset]), emit)
+                start = offset
+            }
+            if gap { framer.gap() }
+            if flags & 8 != 0 { framer.channelDataAllowed.toggle() }
+        }
+        framer.finish(emit)
+        precondition(emitted <= body.count, "the framer reported more bytes than it was fed")
+    }
+
+    // MARK: sip
+
+    /// SIP start line / message / SDP parsing, datagram and stream framing.
+    public static func sip(_ data: UnsafeRawBufferPointer) {
+        guard let flags = data.first else { return }
+        let body = UnsafeRawBufferPointer(rebasing: data[1...])
+        _ = SipRecognizer.startsWithSipLine(body)
+        if flags & 1 == 0 {
+            if let m = SipParser.parse(body, stream: flags & 2 != 0) { touch(m) }
+            _ = SdpParser.parse(Array(body))
+            return
+        }
+        let (_, stream, cuts) = chunks(data)
+        let framer = SipStreamFramer(synced: flags & 2 != 0)
+        var start = 0
+        for (offset, gap) in cuts + [(stream.count, false)] {
+            if offset > start {
+                framer.feed(UnsafeRawBufferPointer(rebasing: stream[start..<offset])) { touch($0) }
+                start = offset
+            }
+            if gap { framer.gap() }
+            precondition(framer.bufferedCount <= SipLimits.maximumHeaderBlock + SipLimits.maximumMessage)
+        }
+    }
+
+    static func touch(_ m: SipMessage) {
+        _ = (m.header("Call-ID"), m.headers("Via"), SipMessage.tag(of: m.header("From")))
+        if !m.body.isEmpty, let sdp = SdpParser.parse(m.body) {
+            for i in 0..<sdp.media.count { _ = (sdp.ufrag(media: i), sdp.password(media: i)) }
+        }
+    }
+
+    // MARK: packets
+
+    static let linkTypes: [LinkType] = [.ethernet, .linuxSLL, .linuxSLL2, .null, .rawLinktype, .raw,
+                                        .ipv4, .ipv6, .loop, .rawOpenBSD]
+
+    /// Frames straight into the decoder (link layer, IPv4/IPv6 with fragment
+    /// reassembly, TCP reassembly, ICMP), the dissector, the reconstructor
+    /// and every renderer of its result. Small caps so that the fuzzer
+    /// reaches the eviction paths.
+    public static func packets(_ data: UnsafeRawBufferPointer) {
+        guard let selector = data.first else { return }
+        let linkType = linkTypes[Int(selector & 0x0F) % linkTypes.count]
+        let small = selector & 0x10 != 0
+        let pipeline = Pipeline(small: small)
+        var time = CaptureTime(nanoseconds: 1_700_000_000_000_000_000)
+        var offset = 1
+        var frame = 0
+        while offset < data.count {
+            let header = UnsafeRawBufferPointer(rebasing: data[offset...])
+            guard header.count >= 4 else { break }
+            let length = min(Int(header.loadBE16(0)), header.count - 4)
+            let step = Int64(Int16(bitPattern: header.loadBE16(2))) * 100_000_000
+            time = CaptureTime(nanoseconds: time.nanoseconds &+ step)
+            frame += 1
+            let bytes = UnsafeRawBufferPointer(rebasing: header[4..<(4 + length)])
+            pipeline.decode(CapturedPacket(frameNumber: frame, fileIndex: 0, time: time, linkType: linkType,
+                                           originalLength: length, bytes: bytes))
+            offset += 4 + length
+        }
+        pipeline.finish(files: [])
+    }
+
+    // MARK: capture
+
+    /// A scratch file per process: libpcap reads files, and this is the path the CLI takes.
+    static let scratchPath: String = {
+        let dir = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+        return "\(dir)/stunscope-fuzz-\(getpid()).pcap"
+    }()
+
+    /// A whole capture file: libpcap's pcap/pcapng reader behind
+    /// `PcapFileReader` (damage must become a `CaptureError` naming the
+    /// offset), then the same pipeline as `packets`.
+    public static func capture(_ data: UnsafeRawBufferPointer) {
+        let path = scratchPath
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        precondition(fd >= 0, "cannot create \(path)")
+        var written = 0
+        while written < data.count {
+            let n = write(fd, data.baseAddress! + written, data.count - written)
+            precondition(n > 0, "cannot write \(path)")
+            written += n
+        }
+        close(fd)
+        defer { unlink(path) }
+
+        let reader: PcapFileReader
+        do {
+            reader = try PcapFileReader(path: path)
+        } catch let error as CaptureError {
+            precondition(error.description.hasPrefix(path), "error does not name the file: \(error)")
+            return
+        } catch {
+            preconditionFailure("unexpected error type: \(error)")
+        }
+        let pipeline = Pipeline(small: data.count & 1 == 1)
+        while true {
+            do {
+                guard let packet = try reader.nextPacket() else { break }
+                pipeline.decode(packet)
+            } catch let error as CaptureError {
+                precondition(error.isMidFile, "mid-file error of the wrong kind: \(error)")
+                precondition(error.description.contains("byte offset"), "error without an offset: \(error)")
+                break
+            } catch {
+                preconditionFailure("unexpected error type: \(error)")
+            }
+        }
+        pipeline.finish(files: [CaptureFileSummary(file: path, format: reader.format.rawValue,
+                                                   linkType: reader.linkType.name, packets: reader.packetsRead)])
+    }
+}
+
+/// decoder -> dissector -> (reconstructor, `messages` renderers), as the CLI wires them.
+final class Pipeline {
+    let events = EventTee()
+    let dissector: WireDissector
+    let decoder: PacketDecoder
+
+    init(small: Bool) {
+        var configuration = WireDissector.Configuration()
+        if small {
+            configuration.maxKnownTurnFlows = 4
+            configuration.maxTCPStreams = 3
+            configuration.maxIntegrityTransactions = 2
+        }
+        dissector = WireDissector(consumer: events, credentials: FuzzHarness.credentials(), configuration: configuration)
+        decoder = PacketDecoder(sink: dissector)
+        if small {
+            var limits = PacketDecoder.Limits()
+            limits.maxFragmentDatagrams = 3
+            limits.maxFragmentBytes = 4_096
+            limits.maxTCPConnections = 3
+            limits.maxTCPBufferPerDirection = 2_048
+            decoder.apply(limits)
+            decoder.maxTrackedFlows = 8
+        }
+    }
+
+    func decode(_ packet: CapturedPacket) { decoder.decode(packet) }
+
+    /// Ends the run as `AnalysisRun` does and renders the document.
+    func finish(files: [CaptureFileSummary], render: Bool = true) {
+        decoder.finish()
+        dissector.finish()
+        let stats = decoder.currentStatistics()
+        let wire = dissector.statistics
+        var lower = EvictionCounters()
+        lower.tcpStreams = stats.tcpStreamsEvicted + wire.tcpStreamsEvicted
+        lower.ipFragments = stats.fragmentDatagramsEvicted
+        lower.turnFiveTuples = wire.turnFlowsEvicted
+        events.reconstructor.lowerStageEvictions = lower
+        var document = events.reconstructor.finish(packets: stats.packets)
+        document.captures = files
+        guard render else { return }
+        _ = AnalysisTextRenderer(style: TerminalStyle(enabled: true)).render(document)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        _ = try? encoder.encode(document)
+    }
+}
+
+/// Every event to the reconstructor and to both `messages` renderers.
+final class EventTee: WireEventConsumer {
+    let reconstructor = SessionReconstructor()
+    let text = MessagesText(style: TerminalStyle(enabled: true))
+    let ndjson = MessagesNDJSON(includeFileIndex: false)
+    var writer = JSONByteWriter()
+
+    func wireEvent(_ event: WireEvent) {
+        _ = text.line(event)
+        writer.reset()
+        _ = ndjson.write(event, to: &writer)
+        reconstructor.wireEvent(event)
+    }
+}
