@@ -30,7 +30,7 @@ let package = Package(
         ]),
         .target(name: "SipWire", dependencies: ["PacketDecoding"]),
         .target(name: "WireEvents", dependencies: ["StunWire", "SipWire"]),
-        .target(name: "Reconstruction", dependencies: ["WireEvents"]),
+        .target(name: "Reconstruction", dependencies: ["WireEvents", "SipWire"]),
         .target(name: "Renderers", dependencies: [
             "Reconstruction",
             .product(name: "GRDB", package: "GRDB.swift"),

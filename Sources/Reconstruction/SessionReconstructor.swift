@@ -11,6 +11,9 @@ public final class SessionReconstructor {
     var bindings = BindingSessionTracker()
     var findings = FindingCollector()
     var stats = AnalysisStats()
+    /// ICE sessions and SIP calls (IceSessionTracker.swift, SipCallTracker.swift).
+    var ice = IceSessionTracker()
+    var sip = SipCallTracker()
     private var icmpByFlow: [FiveTuple: (count: Int, frames: [Int], meaning: String, reporter: String)] = [:]
     private var icmpOrder: [FiveTuple] = []
     private var integrityInvalid: [Int] = []
@@ -82,6 +85,7 @@ public final class SessionReconstructor {
         if m.methodNumber == 0x001 && !m.isIceCheck && m.carrier == nil && m.username.map({ !$0.contains(":") }) ?? true {
             bindings.handle(m, rtt: rtt, retransmission: retransmission)
         }
+        ice.handle(m, allocations: allocations)
     }
 
     public func channelData(_ c: ObservedChannelData) {
@@ -89,10 +93,12 @@ public final class SessionReconstructor {
         stats.channelDataFrames &+= 1
         allocations.handleChannelData(c, findings: &findings)
         allocations.countClientLeg(flow: c.flow, bytes: 4 &+ c.length)
+        ice.channelData(c, allocations: allocations)
     }
 
     public func datagram(_ d: ObservedDatagram) {
         tick(d.context.time)
+        ice.datagram(d)
         if d.flow.transport == .tcp, allocations.handleDataConnection(context: d.context, flow: d.flow, length: d.length) { return }
         allocations.handlePeerLeg(context: d.context, flow: d.flow, length: d.length, hash: d.payloadHash)
     }
@@ -124,6 +130,12 @@ public final class SessionReconstructor {
         allocations.tcpClosed(flow: flow, at: context)
     }
 
+    /// A SIP request or response (SipEventBridge.swift feeds these from the dissector).
+    public func sipMessage(_ o: ObservedSipMessage) {
+        tick(o.context.time)
+        sip.handle(o)
+    }
+
     // MARK: Result
 
     public func finish(packets: Int) -> AnalysisDocument {
@@ -143,9 +155,14 @@ public final class SessionReconstructor {
         ev.bindings = bindings.evicted
         doc.allocations = allocations.allocations.map { AllocationSummaryBuilder.summary(of: $0, findings: &findings) }
         ev.peerLegDatagrams = allocations.allocations.reduce(0) { $0 + $1.toPeer.evicted + $1.fromPeer.evicted }
+        ev.iceSessions = ice.evicted
         stats.evicted = ev
         doc.bindings = bindings.summaries(findings: &findings)
         doc.natMappings = bindings.natMappings(findings: &findings)
+        let iceBuilder = IceSessionSummaryBuilder(reflexiveByLocal: bindings.reflexiveByLocal, allocations: allocations.allocations,
+                                                  signalled: sip.signalled, natMappings: doc.natMappings, end: end)
+        doc.iceSessions = ice.sessions.map { iceBuilder.summary(of: $0, findings: &findings) }
+        doc.sipCalls = sip.summaries(ice: &doc.iceSessions, findings: &findings)
         doc.transactions = transactions.summaries
         addCaptureWideFindings(doc)
         doc.stats = stats

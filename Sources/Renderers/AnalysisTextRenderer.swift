@@ -56,6 +56,8 @@ public struct AnalysisTextRenderer {
                 out.append("    \(safe(n.explanation))")
             }
         }
+        for i in doc.iceSessions { out.append(""); out += iceSession(i, origin: s.firstTime ?? i.start) }
+        for c in doc.sipCalls { out.append(""); out += sipCall(c, origin: s.firstTime ?? c.messages.first?.time ?? 0) }
         let unanswered = doc.transactions.filter { $0.state == "unanswered" || $0.state == "timed-out" }
         if !unanswered.isEmpty {
             out.append("")

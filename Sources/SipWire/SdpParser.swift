@@ -211,6 +211,23 @@ public enum SdpParser {
         return session
     }
 
+    /// Every description in a text that may hold several (an offer and an
+    /// answer one after the other): each starts at a `v=` line.
+    public static func parseDocuments(_ text: String) -> [SdpSession] {
+        var documents: [String] = []
+        var current = ""
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).prefix(SipLimits.maximumSdpLines * 8) {
+            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            if line.hasPrefix("v="), !current.isEmpty {
+                documents.append(current)
+                current = ""
+            }
+            current += line + "\n"
+        }
+        if !current.isEmpty { documents.append(current) }
+        return documents.prefix(64).compactMap { parse($0) }.filter { $0.version != nil || !$0.media.isEmpty }
+    }
+
     static func connection(_ value: Substring) -> SdpConnection? {
         let parts = value.split(separator: " ", omittingEmptySubsequences: true)
         guard parts.count >= 3 else { return nil }

@@ -46,6 +46,12 @@ public final class CredentialStore {
         shortTerm[username] = StunKey(Array(password.utf8))
     }
 
+    /// Whether a short-term password is known for this ufrag / username
+    /// (the SIP stage does not replace passwords the user gave).
+    public func hasShortTerm(username: String) -> Bool {
+        shortTerm[username] != nil
+    }
+
     public enum FileError: Error, CustomStringConvertible {
         case unreadable(path: String, reason: String)
         /// The line's content is not echoed: it may hold a password.

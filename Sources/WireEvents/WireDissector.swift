@@ -32,6 +32,8 @@ public final class WireDissector: TransportSink {
     private var counters = WireStatistics()
     private let turnFlows: TurnFlowTable
     private let streams: TCPStreamTable
+    /// SIP and its SDP (SipDissection.swift): ice-pwd from SDP feeds `verifier.credentials`.
+    public let sip: SipDissection
 
     public init(consumer: WireEventConsumer, credentials: CredentialStore = CredentialStore(),
                 configuration: Configuration = Configuration()) {
@@ -43,6 +45,7 @@ public final class WireDissector: TransportSink {
                                        capacity: configuration.maxKnownTurnFlows,
                                        idleTimeoutSeconds: configuration.turnFlowIdleTimeoutSeconds)
         self.streams = TCPStreamTable(capacity: configuration.maxTCPStreams)
+        self.sip = SipDissection(credentials: credentials)
     }
 
     public var statistics: WireStatistics {
@@ -62,6 +65,7 @@ public final class WireDissector: TransportSink {
 
     public func tcpData(_ data: TCPStreamData) {
         counters.tcpChunks &+= 1
+        if sip.tcpData(data, consumer: consumer) { return }
         let now = data.context.time.nanoseconds
         let tracked = streams.stream(data.stream, flow: data.flow, connectionStart: data.streamOffset == 0, now: now)
         let direction = tracked.direction(for: data.flow, channelDataAllowed: false)
@@ -77,8 +81,10 @@ public final class WireDissector: TransportSink {
         case let .opened(sawHandshake):
             _ = streams.stream(event.stream, flow: event.flow, connectionStart: sawHandshake, now: now)
         case .gap:
+            sip.gap(stream: event.stream, flow: event.flow)
             streams.existing(event.stream)?.existingDirection(for: event.flow)?.framer.gap()
         case .closed:
+            sip.closed(stream: event.stream)
             if let tracked = streams.remove(event.stream) {
                 for direction in [tracked.forward, tracked.backward].compactMap({ $0 }) {
                     direction.framer.finish { unit in
@@ -129,6 +135,7 @@ public final class WireDissector: TransportSink {
                 return
             }
         }
+        if sip.datagram(payload, context: context, flow: flow, consumer: consumer) { return }
         counters.otherPayloads &+= 1
         consumer.wireEvent(.otherPayload(OtherPayloadEvent(context: context, flow: flow, tcpStream: nil,
                                                            payload: PayloadSummary(payload), framed: false)))

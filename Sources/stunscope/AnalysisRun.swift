@@ -18,8 +18,11 @@ struct AnalysisRun {
     /// Runs the pipeline; `exitCode` is 2 when a capture could not be fully read.
     func run() -> (document: AnalysisDocument, exitCode: Int32) {
         let store: CredentialStore
+        let sdp: SdpInput
         do {
             store = try credentialsFile.map { try CredentialStore(contentsOfFile: $0) } ?? CredentialStore()
+            sdp = try SdpInput(paths: sdpFiles)
+            sdp.addCredentials(to: store)
         } catch {
             StandardError.report("\(error)")
             return (AnalysisDocument(), 2)
@@ -27,6 +30,7 @@ struct AnalysisRun {
         let pipeline = CapturePipeline(options: input)
         guard pipeline.open() else { return (AnalysisDocument(), 2) }
         let reconstructor = SessionReconstructor()
+        for d in sdp.descriptions { reconstructor.signalledSdp(d.sdp, source: d.source) }
         var configuration = WireDissector.Configuration()
         configuration.turnServerPorts.formUnion(turnPorts)
         let dissector = WireDissector(consumer: reconstructor, credentials: store, configuration: configuration)

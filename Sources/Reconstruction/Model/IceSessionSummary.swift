@@ -1,25 +1,54 @@
 /// ICE sessions and SIP calls are rebuilt by the ICE reconstructor (issue 6);
 /// the shapes live here so every renderer sees one model.
+///
+/// Addresses in pairs are as seen at the vantage point (the wire); `local`
+/// is always the controlling agent's side (the first checker's when no role
+/// was seen). Candidate types are ICE's: `localType` / `remoteType` as the
+/// controlling agent sees them, `controlledLocalType` / `controlledRemoteType`
+/// as the controlled agent does (a NAT-mapped host is `host` to its owner
+/// and `srflx` or `prflx` to its peer).
 public struct IceSessionSummary: Codable, Sendable {
     public var id: Int
     public var ufrags: [String]
+    /// The controlling agent's address on the selected pair (else on its first check); nil when unknown.
     public var controlling: String?
     public var controlled: String?
+    public var controllingUfrag: String?
+    public var controlledUfrag: String?
+    /// How the roles were learnt: `ice-controlling` (a check carried it), `inferred` (only the other side's ICE-CONTROLLED was seen), or nil.
+    public var roleSource: String?
     public var tieBreakers: [String: String] = [:]
     public var roleConflicts: Int = 0
+    /// `regular`, `aggressive`, `renomination` or `none` (no nominating check seen).
     public var nomination: String
+    public var agents: [IceAgentSummary] = []
     public var candidates: [IceCandidateSummary] = []
     public var pairs: [IcePairSummary] = []
+    public var pairsDropped = 0
     public var selectedPair: IceSelectedPair?
+    /// `udp`, `tcp` (ICE-TCP, RFC 6544).
+    public var transports: [String] = []
+    public var checks = 0
+    public var responses = 0
     public var start: Double
     public var end: Double
+    /// Seconds from the first check to the selected pair's nomination.
     public var connectTime: Double?
+    /// Epoch seconds of the first non-STUN packet on the selected pair.
     public var firstMediaTime: Double?
+    /// Seconds from the first check to that packet.
+    public var firstMediaDelay: Double?
     public var consent: ConsentSummary?
+    /// `valid` when every check and response with MESSAGE-INTEGRITY verified,
+    /// `invalid` when any failed, `unchecked` when no password was known, nil without integrity.
     public var integrity: String?
+    public var integrityCounts: [String: Int] = [:]
+    /// The SIP Call-ID tied to this session by its ufrags.
     public var call: String?
+    /// What this vantage point could not see (one sentence each).
     public var visibility: [String] = []
     public var timeline: [TimelineEntry] = []
+    public var timelineDropped = 0
 
     public init(id: Int, ufrags: [String], nomination: String, start: Double, end: Double) {
         self.id = id
@@ -30,12 +59,43 @@ public struct IceSessionSummary: Codable, Sendable {
     }
 }
 
+public struct IceAgentSummary: Codable, Sendable {
+    public var ufrag: String
+    /// `controlling`, `controlled`, or nil when none of its checks was seen.
+    public var role: String?
+    public var initialRole: String?
+    public var tieBreaker: String?
+    /// Wire addresses of this agent's side of the pairs.
+    public var addresses: [String] = []
+    public var checksSent = 0
+    public var roleSwitches: [IceRoleSwitch] = []
+    /// The SIP/SDP that signalled this agent's candidates, when one did.
+    public var signalledBy: String?
+}
+
+public struct IceRoleSwitch: Codable, Sendable {
+    public var frame: Int
+    public var time: Double
+    public var from: String
+    public var to: String
+    /// Frame of the 487 Role Conflict that preceded it, when seen.
+    public var conflictFrame: Int?
+}
+
 public struct IceCandidateSummary: Codable, Sendable {
     public var address: String
+    /// `host`, `srflx`, `relay`, `prflx` (or `unknown`).
     public var type: String
+    /// prflx only: `symmetric-nat`, `nested-nat`, `unknown-nat`, `unsignalled`.
     public var reason: String?
+    /// A sentence saying how the type was decided (and for prflx, why the address was new).
+    public var explanation: String?
+    /// `signalled` (SDP in the capture or `--sdp`) or `observed`.
     public var source: String
+    /// The ufrag of the agent the candidate belongs to.
     public var agent: String?
+    /// prflx: the ufrag of the agent that learnt it.
+    public var learntBy: String?
     public var transport: String?
     public var priority: UInt32?
     public var foundation: String?
@@ -63,21 +123,43 @@ public struct IcePairSummary: Codable, Sendable {
     public var remote: String
     public var localType: String
     public var remoteType: String
+    public var controlledLocalType: String?
+    public var controlledRemoteType: String?
+    /// The local side as the remote agent saw it (XOR-MAPPED-ADDRESS of its responses), and vice versa.
+    public var localSeenByRemote: String?
+    public var remoteSeenByLocal: String?
     public var transport: String
     public var viaRelay: Bool
+    /// `waiting`, `in-progress`, `succeeded`, `failed`.
     public var state: String
     public var nominated: Bool
+    /// Counts over both directions (distinct transactions; retransmissions apart).
     public var requestsSent: Int
     public var responsesReceived: Int
     public var errorResponses: Int
     public var retransmissions: Int
+    /// Per direction: local -> remote, remote -> local.
+    public var checksFromLocal = 0
+    public var checksFromRemote = 0
+    public var responsesToLocal = 0
+    public var responsesToRemote = 0
+    public var useCandidateChecks = 0
+    public var errorCodes: [Int] = []
     public var firstRequest: Double?
     public var lastRequest: Double?
     public var firstResponse: Double?
     public var lastResponse: Double?
     public var rtt: DelayStatistics?
-    /// Which of the 4-way handshake's steps the capture saw: check, response, triggered check, response.
+    /// Which of the 4-way handshake's steps the capture saw, in the seed's
+    /// order: check, response, triggered check, response (the first checker
+    /// of the pair is `handshakeInitiator`).
     public var handshake: [Bool]
+    public var handshakeFrames: [Int?] = []
+    /// `local` or `remote`.
+    public var handshakeInitiator: String?
+    public var nominationFrame: Int?
+    public var mediaPackets = 0
+    public var mediaBytes = 0
 }
 
 public struct IceSelectedPair: Codable, Sendable {
@@ -85,28 +167,57 @@ public struct IceSelectedPair: Codable, Sendable {
     public var remote: String
     public var localType: String
     public var remoteType: String
+    public var controlledLocalType: String?
+    public var controlledRemoteType: String?
+    public var viaRelay: Bool = false
+    /// How the pair was chosen: `nominated`, `nominated+media`, `media` (no nomination seen).
+    public var basis: String?
+    public var nominationFrame: Int?
 }
 
 public struct ConsentSummary: Codable, Sendable {
+    /// Checks on the selected pair after its nomination (RFC 7675 consent freshness).
     public var checks: Int
+    public var responses: Int = 0
+    /// Binding indications on the selected pair (keepalives).
     public var indications: Int
     public var interval: DelayStatistics?
     public var longestGap: Double?
+    public var longestGapFrame: Int?
 }
 
 public struct SipCallSummary: Codable, Sendable {
     public var callId: String
     public var from: String?
     public var to: String?
+    public var caller: String?
+    public var callee: String?
+    public var transport: String?
+    /// `attempted`, `ringing`, `established`, `ended`, `failed`, `cancelled`.
+    public var state: String?
     public var messages: [SipMessageSummary] = []
+    public var messagesDropped = 0
     public var offer: SdpSummary?
     public var answer: SdpSummary?
     public var iceSession: Int?
     public var signalledCandidates = 0
     public var checkedCandidates = 0
     public var neverChecked: [String] = []
+    public var candidates: [SipCandidateCheck] = []
+    /// The selected pair of the tied ICE session, when there is one.
+    public var selectedPair: IceSelectedPair?
 
     public init(callId: String) { self.callId = callId }
+}
+
+public struct SipCandidateCheck: Codable, Sendable {
+    public var address: String
+    public var type: String
+    /// `offer` or `answer`.
+    public var side: String
+    public var ufrag: String?
+    public var checked: Bool
+    public var selected: Bool = false
 }
 
 public struct SipMessageSummary: Codable, Sendable {
@@ -116,14 +227,19 @@ public struct SipMessageSummary: Codable, Sendable {
     public var dst: String
     public var line: String
     public var cseq: String?
+    public var hasSdp: Bool = false
 }
 
 public struct SdpSummary: Codable, Sendable {
     public var iceUfrag: String?
     public var hasIcePwd: Bool
     public var iceOptions: String?
+    public var iceLite: Bool = false
     public var setup: String?
     public var connection: String?
     public var media: [String]
     public var candidates: [String]
+    /// Where it came from: the SIP message (`INVITE`, `200`), or `--sdp FILE`.
+    public var carriedIn: String?
+    public var frame: Int?
 }

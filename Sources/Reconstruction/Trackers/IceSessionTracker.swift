@@ -1,0 +1,528 @@
+import CaptureSource
+import PacketDecoding
+
+/// One candidate pair of an ICE session, keyed by the two sides' addresses
+/// as seen at the vantage point: `e0` belongs to the session's agent 0,
+/// `e1` to agent 1 (for checks through TURN, the relayed address and the peer).
+struct IcePairKey: Hashable {
+    var e0: Endpoint
+    var e1: Endpoint
+    var transport: TransportProtocol
+
+    func side(_ i: Int) -> Endpoint { i == 0 ? e0 : e1 }
+}
+
+/// What one agent's checks on a pair did.
+struct IceDirectionState {
+    var requests = 0
+    var retransmissions = 0
+    var successes = 0
+    var errors = 0
+    var errorCodes: [Int] = []
+    var firstRequest: CaptureTime?
+    var lastRequest: CaptureTime?
+    var firstResponse: CaptureTime?
+    var lastResponse: CaptureTime?
+    var firstRequestFrame: Int?
+    var firstSuccessFrame: Int?
+    var firstSuccessTime: CaptureTime?
+    var rtts: [Double] = []
+    var useCandidate = 0
+    var firstUseCandidateTime: CaptureTime?
+    var useCandidateSuccessFrame: Int?
+    var useCandidateSuccessTime: CaptureTime?
+    /// Highest NOMINATION (0xC001) value sent, and when its check succeeded.
+    var nomination: UInt32?
+    var nominationSuccessTime: CaptureTime?
+    var nominationSuccessFrame: Int?
+    /// A check without USE-CANDIDATE succeeded before the first one with it (regular nomination).
+    var plainSuccessBeforeUseCandidate = false
+    /// XOR-MAPPED-ADDRESS of the success responses: this side as the other agent saw it.
+    var mapped: Endpoint?
+    /// Request send times (first transmissions), bounded: consent cadence.
+    var requestTimes: [CaptureTime] = []
+    var requestFrames: [Int] = []
+    var integrity: [String: Int] = [:]
+}
+
+final class IcePairState {
+    let key: IcePairKey
+    let firstSeen: CaptureTime
+    /// Side i reached the other through its own TURN allocation (its candidate is a relayed address).
+    var relaySide = [false, false]
+    var dir = [IceDirectionState(), IceDirectionState()]
+    /// The agent index whose check came first (the seed's "A" of the 4-way handshake).
+    var initiator: Int?
+    /// Frames of: A's check, B's response, B's (triggered) check, A's response.
+    var handshakeFrames: [Int?] = [nil, nil, nil, nil]
+    /// Media per sending agent and leg (0: as is, 1: inside ChannelData): a relay
+    /// capture shows one packet twice, so the larger leg counts.
+    var mediaLegPackets = [[0, 0], [0, 0]]
+    var mediaLegBytes = [[0, 0], [0, 0]]
+    var mediaPackets: [Int] { [max(mediaLegPackets[0][0], mediaLegPackets[0][1]), max(mediaLegPackets[1][0], mediaLegPackets[1][1])] }
+    var mediaBytes: [Int] { [max(mediaLegBytes[0][0], mediaLegBytes[0][1]), max(mediaLegBytes[1][0], mediaLegBytes[1][1])] }
+    var firstMedia: (time: CaptureTime, frame: Int)?
+    var indicationTimes: [CaptureTime] = []
+    var indications = 0
+
+    init(key: IcePairKey, firstSeen: CaptureTime) {
+        self.key = key
+        self.firstSeen = firstSeen
+    }
+
+    static let maxSamples = 4_096
+}
+
+final class IceAgentState {
+    let ufrag: String
+    var role: String?
+    var initialRole: String?
+    var tieBreaker: UInt64?
+    var checksSent = 0
+    var roleSwitches: [IceRoleSwitch] = []
+    var lastConflictFrame: Int?
+
+    init(ufrag: String) { self.ufrag = ufrag }
+}
+
+/// What a viewer (agent index) did with one remote address: when it first
+/// sent a check to it, when a check first came from it, and from which of
+/// its own addresses it checked it (evidence that the address was signalled,
+/// not learnt from an incoming check).
+struct IceContact {
+    var firstSent: CaptureTime?
+    var firstReceived: CaptureTime?
+    var locals: [Endpoint] = []
+}
+
+struct IceContactKey: Hashable {
+    var viewer: Int
+    var address: Endpoint
+}
+
+final class IceSessionState {
+    let id: Int
+    /// Agent 0 and agent 1 ufrags (sorted; a single element for checks without USERNAME).
+    let ufrags: [String]
+    let agents: [IceAgentState]
+    let start: CaptureTime
+    var last: CaptureTime
+    var firstCheck: CaptureTime?
+    var pairs: [IcePairKey: IcePairState] = [:]
+    var pairOrder: [IcePairKey] = []
+    var pairsDropped = 0
+    var timeline: [TimelineEntry] = []
+    var timelineDropped = 0
+    var roleConflictFrames: [Int] = []
+    var integrity: [String: Int] = [:]
+    var contacts: [IceContactKey: IceContact] = [:]
+    var transports: Set<TransportProtocol> = []
+    var checks = 0
+    var responses = 0
+    /// Wire addresses each agent sent checks from (bounded).
+    var checkSources: [[Endpoint]] = [[], []]
+    var relayedWithoutAllocation = 0
+    var unresolvedCarrierChecks = 0
+
+    init(id: Int, ufrags: [String], start: CaptureTime) {
+        self.id = id
+        self.ufrags = ufrags
+        self.agents = ufrags.map(IceAgentState.init)
+        self.start = start
+        self.last = start
+    }
+
+    func index(of ufrag: String) -> Int { ufrags.firstIndex(of: ufrag) ?? 0 }
+
+    static let maxPairs = 1_000
+    static let maxTimeline = 2_000
+    static let maxContacts = 4_096
+
+    func log(_ ctx: FrameContext, from: Endpoint, to: Endpoint, _ event: String, _ detail: String, rtt: Double? = nil) {
+        guard timeline.count < IceSessionState.maxTimeline else {
+            timelineDropped &+= 1
+            return
+        }
+        timeline.append(TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
+                                      direction: "\(from)->\(to)", event: event, detail: detail, rtt: rtt))
+    }
+
+    func contact(viewer: Int, address: Endpoint, _ change: (inout IceContact) -> Void) {
+        let key = IceContactKey(viewer: viewer, address: address)
+        if var c = contacts[key] {
+            change(&c)
+            contacts[key] = c
+        } else if contacts.count < IceSessionState.maxContacts {
+            var c = IceContact()
+            change(&c)
+            contacts[key] = c
+        }
+    }
+}
+
+/// Rebuilds ICE sessions (RFC 8445) from connectivity checks: sessions by
+/// ufrag pair, candidate pairs with their checks, responses, RTTs and
+/// 4-way handshakes, roles and 487 conflicts, nominations, consent
+/// freshness (RFC 7675) and the media on each pair. Checks that travelled
+/// through TURN (ChannelData, Send/Data DATA attributes) are put on the pair
+/// (relayed address, peer). Types, selection and findings are worked out at
+/// the end (`IceSessionSummaryBuilder`), when the STUN server and TURN
+/// observations of the whole capture are known.
+struct IceSessionTracker {
+    struct OpenCheck {
+        var session: Int
+        var key: IcePairKey
+        var sender: Int
+        var time: CaptureTime
+        var frame: Int
+        var useCandidate: Bool
+        var nomination: UInt32?
+        /// Bit 0: seen directly, bit 1: seen inside TURN (the two legs of one relayed send).
+        var legs: UInt8
+        var answered: Bool
+    }
+
+    struct FlowKey: Hashable {
+        var src: Endpoint
+        var dst: Endpoint
+        var transport: TransportProtocol
+    }
+
+    private(set) var sessions: [IceSessionState] = []
+    private var byKey: [String: IceSessionState] = [:]
+    private var byId: [Int: IceSessionState] = [:]
+    private var open: [TransactionKeyBits: OpenCheck] = [:]
+    private var openOrder: [TransactionKeyBits] = []
+    private var openOldest = 0
+    /// Logical flow -> (session, pair, sending agent), for indications and media.
+    private var flows: [FlowKey: (session: Int, key: IcePairKey, sender: Int)] = [:]
+    private var lastChannelMedia: (frame: Int, session: Int, key: IcePairKey, sender: Int, bytes: Int)?
+    private var nextId = 1
+    var maxSessions = 10_000
+    var maxOpenChecks = 65_536
+    var maxFlows = 200_000
+    private(set) var evicted = 0
+
+    // MARK: Session lookup
+
+    private static func sessionKey(_ a: String, _ b: String) -> String {
+        a <= b ? a + "\u{0}" + b : b + "\u{0}" + a
+    }
+
+    private mutating func session(receiver: String, sender: String, at t: CaptureTime) -> IceSessionState {
+        let key = IceSessionTracker.sessionKey(receiver, sender)
+        if let s = byKey[key] { return s }
+        if sessions.count >= maxSessions, let victim = sessions.min(by: { $0.last < $1.last }) {
+            sessions.removeAll { $0 === victim }
+            byKey = byKey.filter { $0.value !== victim }
+            byId.removeValue(forKey: victim.id)
+            evicted &+= 1
+        }
+        let ufrags = receiver == sender ? [receiver] : [min(receiver, sender), max(receiver, sender)]
+        let s = IceSessionState(id: nextId, ufrags: ufrags, start: t)
+        nextId += 1
+        sessions.append(s)
+        byKey[key] = s
+        byId[s.id] = s
+        return s
+    }
+
+    /// Receiver and sender ufrags of a check: USERNAME is "receiver:sender"
+    /// (RFC 8445 7.2.2). Without a colon (old Google ICE, vendor stacks) the
+    /// USERNAME names the session and the sender is its address.
+    static func ufrags(of m: ObservedStunMessage) -> (receiver: String, sender: String) {
+        if let u = m.username, let colon = u.firstIndex(of: ":") {
+            let r = String(u[..<colon].prefix(256))
+            let s = String(u[u.index(after: colon)...].prefix(256))
+            return (r, s)
+        }
+        if let u = m.username, !u.isEmpty {
+            return (String(u.prefix(256)), "@" + m.flow.source.description)
+        }
+        return ("@" + m.flow.destination.description, "@" + m.flow.source.description)
+    }
+
+    static func isCheck(_ m: ObservedStunMessage) -> Bool {
+        guard m.methodNumber == 0x001, m.messageClass == .request, !m.classic else { return false }
+        return m.isIceCheck || (m.username?.contains(":") ?? false)
+    }
+
+    // MARK: Endpoints
+
+    /// The pair's two addresses for a message, and whether each is a TURN
+    /// relayed address. Nil when a carrier's channel is unknown.
+    static func resolve(_ m: ObservedStunMessage, allocations: TurnAllocationTracker)
+        -> (src: Endpoint, dst: Endpoint, srcRelay: Bool, dstRelay: Bool, relayKnown: Bool)? {
+        guard let c = m.carrier else {
+            let src = m.flow.source, dst = m.flow.destination
+            return (src, dst, allocations.allocation(relayed: src) != nil, allocations.allocation(relayed: dst) != nil, true)
+        }
+        let alloc = allocations.allocation(for: c.flow)
+        let toServer: Bool
+        if let alloc {
+            toServer = c.flow == alloc.flow
+        } else if let method = c.carrierMethod {
+            toServer = method == 0x006
+        } else {
+            toServer = [3478, 5349, 443, 80].contains(c.flow.destination.port)
+        }
+        let peer = c.peer ?? c.channel.flatMap { alloc?.channels[$0]?.peer }
+        guard let peer else { return nil }
+        let relayed = alloc?.relayed.first
+        // Without the Allocate in the capture, the server's address stands in for the relayed one.
+        let relay = relayed ?? (toServer ? c.flow.destination : c.flow.source)
+        return toServer ? (relay, peer, true, false, relayed != nil) : (peer, relay, false, true, relayed != nil)
+    }
+
+    // MARK: Events
+
+    /// Returns true when the message was part of an ICE session.
+    @discardableResult
+    mutating func handle(_ m: ObservedStunMessage, allocations: TurnAllocationTracker) -> Bool {
+        if let c = m.carrier, c.kind == .channelData, let last = lastChannelMedia, last.frame == c.frame {
+            // The ChannelData frame carried this STUN message: it was not media.
+            undoChannelMedia(last)
+        }
+        guard m.methodNumber == 0x001 else { return false }
+        switch m.messageClass {
+        case .request:
+            guard IceSessionTracker.isCheck(m) else { return false }
+            check(m, allocations: allocations)
+            return true
+        case .success, .error:
+            return response(m)
+        case .indication:
+            guard let ep = IceSessionTracker.resolve(m, allocations: allocations),
+                  let f = flows[FlowKey(src: ep.src, dst: ep.dst, transport: m.flow.transport)],
+                  let s = byId[f.session], let p = s.pairs[f.key] else { return false }
+            p.indications &+= 1
+            if p.indicationTimes.count < IcePairState.maxSamples { p.indicationTimes.append(m.context.time) }
+            s.last = max(s.last, m.context.time)
+            return true
+        }
+    }
+
+    private mutating func check(_ m: ObservedStunMessage, allocations: TurnAllocationTracker) {
+        let t = m.context.time
+        let names = IceSessionTracker.ufrags(of: m)
+        let s = session(receiver: names.receiver, sender: names.sender, at: t)
+        s.last = max(s.last, t)
+        guard let ep = IceSessionTracker.resolve(m, allocations: allocations) else {
+            s.unresolvedCarrierChecks &+= 1
+            return
+        }
+        if !ep.relayKnown { s.relayedWithoutAllocation &+= 1 }
+        let sender = s.ufrags.count == 1 ? 0 : s.index(of: names.sender)
+        let receiver = s.ufrags.count == 1 ? 0 : 1 - sender
+        let key = sender == 0 ? IcePairKey(e0: ep.src, e1: ep.dst, transport: m.flow.transport)
+            : IcePairKey(e0: ep.dst, e1: ep.src, transport: m.flow.transport)
+        let pair: IcePairState
+        if let p = s.pairs[key] {
+            pair = p
+        } else {
+            guard s.pairs.count < IceSessionState.maxPairs else {
+                s.pairsDropped &+= 1
+                return
+            }
+            pair = IcePairState(key: key, firstSeen: t)
+            s.pairs[key] = pair
+            s.pairOrder.append(key)
+        }
+        if ep.srcRelay { pair.relaySide[sender] = true }
+        if ep.dstRelay { pair.relaySide[receiver] = true }
+        s.transports.insert(m.flow.transport)
+        if !ep.srcRelay, s.checkSources[sender].count < 64, !s.checkSources[sender].contains(ep.src) {
+            s.checkSources[sender].append(ep.src)
+        }
+        let flowKey = FlowKey(src: ep.src, dst: ep.dst, transport: m.flow.transport)
+        if flows[flowKey] == nil, flows.count < maxFlows {
+            flows[flowKey] = (s.id, key, sender)
+            flows[FlowKey(src: ep.dst, dst: ep.src, transport: m.flow.transport)] = (s.id, key, receiver)
+        }
+        let leg: UInt8 = m.carrier == nil ? 1 : 2
+        if var o = open[m.transactionKey], o.session == s.id {
+            if o.legs & leg != 0 {
+                pair.dir[sender].retransmissions &+= 1
+            } else {
+                o.legs |= leg
+                open[m.transactionKey] = o
+            }
+            return
+        }
+
+        // A new check (first transmission).
+        s.checks &+= 1
+        if s.firstCheck == nil { s.firstCheck = t }
+        let agent = s.agents[sender]
+        agent.checksSent &+= 1
+        var role: String?
+        if let tb = m.iceControlling {
+            role = "controlling"
+            agent.tieBreaker = tb
+        } else if let tb = m.iceControlled {
+            role = "controlled"
+            agent.tieBreaker = tb
+        }
+        if let role {
+            if agent.initialRole == nil { agent.initialRole = role }
+            if let old = agent.role, old != role {
+                agent.roleSwitches.append(IceRoleSwitch(frame: m.context.frame, time: t.epochSeconds, from: old, to: role,
+                                                        conflictFrame: agent.lastConflictFrame))
+                s.log(m.context, from: ep.src, to: ep.dst, "role switch", "\(agent.ufrag): \(old) -> \(role)")
+            }
+            agent.role = role
+        }
+        var d = pair.dir[sender]
+        d.requests &+= 1
+        if d.firstRequest == nil {
+            d.firstRequest = t
+            d.firstRequestFrame = m.context.frame
+        }
+        d.lastRequest = t
+        if m.useCandidate {
+            d.useCandidate &+= 1
+            if d.firstUseCandidateTime == nil { d.firstUseCandidateTime = t }
+        }
+        if let n = m.nomination { d.nomination = max(d.nomination ?? 0, n) }
+        if d.requestTimes.count < IcePairState.maxSamples {
+            d.requestTimes.append(t)
+            d.requestFrames.append(m.context.frame)
+        }
+        let integrity = m.integrity ?? "none"
+        d.integrity[integrity, default: 0] &+= 1
+        pair.dir[sender] = d
+        s.integrity[integrity, default: 0] &+= 1
+
+        if pair.initiator == nil { pair.initiator = sender }
+        let step = pair.initiator == sender ? 0 : 2
+        if pair.handshakeFrames[step] == nil { pair.handshakeFrames[step] = m.context.frame }
+
+        s.contact(viewer: sender, address: ep.dst) { c in
+            if c.firstSent == nil { c.firstSent = t }
+            if c.locals.count < 8, !c.locals.contains(ep.src) { c.locals.append(ep.src) }
+        }
+        s.contact(viewer: receiver, address: ep.src) { c in
+            if c.firstReceived == nil { c.firstReceived = t }
+        }
+
+        var parts: [String] = []
+        if let r = role { parts.append(r == "controlling" ? "ICE-CONTROLLING" : "ICE-CONTROLLED") }
+        if m.useCandidate { parts.append("USE-CANDIDATE") }
+        if let n = m.nomination { parts.append("NOMINATION \(n)") }
+        if let p = m.priority { parts.append("PRIORITY \(p)") }
+        if m.carrier != nil { parts.append(m.carrier!.kind == .channelData ? "in ChannelData" : "in Send/Data") }
+        if let i = m.integrity { parts.append("integrity \(i)") }
+        s.log(m.context, from: ep.src, to: ep.dst, "check", parts.joined(separator: ", "))
+
+        insertOpen(m.transactionKey, OpenCheck(session: s.id, key: key, sender: sender, time: t, frame: m.context.frame,
+                                               useCandidate: m.useCandidate, nomination: m.nomination, legs: leg,
+                                               answered: false))
+    }
+
+    private mutating func insertOpen(_ key: TransactionKeyBits, _ o: OpenCheck) {
+        if open.updateValue(o, forKey: key) != nil { return }
+        if openOrder.count < maxOpenChecks {
+            openOrder.append(key)
+            return
+        }
+        open.removeValue(forKey: openOrder[openOldest])
+        openOrder[openOldest] = key
+        openOldest = (openOldest + 1) % maxOpenChecks
+    }
+
+    private mutating func response(_ m: ObservedStunMessage) -> Bool {
+        guard var o = open[m.transactionKey], let s = byId[o.session], let pair = s.pairs[o.key] else { return false }
+        let t = m.context.time
+        s.last = max(s.last, t)
+        guard !o.answered else { return true }
+        o.answered = true
+        open[m.transactionKey] = o
+        s.responses &+= 1
+        let sender = o.sender
+        let responder = s.ufrags.count == 1 ? 0 : 1 - sender
+        let from = o.key.side(responder), to = o.key.side(sender)
+        var d = pair.dir[sender]
+        let rtt = Double(t.nanoseconds - o.time.nanoseconds) / 1e9
+        if d.firstResponse == nil { d.firstResponse = t }
+        d.lastResponse = t
+        let integrity = m.integrity ?? "none"
+        d.integrity[integrity, default: 0] &+= 1
+        s.integrity[integrity, default: 0] &+= 1
+        var detail: [String] = []
+        if m.messageClass == .success {
+            d.successes &+= 1
+            if rtt >= 0, d.rtts.count < IcePairState.maxSamples { d.rtts.append(rtt) }
+            if d.firstSuccessFrame == nil {
+                d.firstSuccessFrame = m.context.frame
+                d.firstSuccessTime = t
+            }
+            if o.useCandidate, d.useCandidateSuccessFrame == nil {
+                d.useCandidateSuccessFrame = m.context.frame
+                d.useCandidateSuccessTime = t
+            }
+            if o.nomination != nil {
+                d.nominationSuccessTime = t
+                d.nominationSuccessFrame = m.context.frame
+            }
+            if !o.useCandidate, d.firstUseCandidateTime == nil { d.plainSuccessBeforeUseCandidate = true }
+            if let x = m.xorMapped ?? m.mapped {
+                d.mapped = x
+                detail.append("XOR-MAPPED-ADDRESS \(x)")
+            }
+            let step = pair.initiator == sender ? 1 : 3
+            if pair.handshakeFrames[step] == nil { pair.handshakeFrames[step] = m.context.frame }
+            if o.useCandidate { detail.append("nominates the pair (USE-CANDIDATE)") }
+        } else {
+            d.errors &+= 1
+            let code = m.errorCode ?? 0
+            if d.errorCodes.count < 16, !d.errorCodes.contains(code) { d.errorCodes.append(code) }
+            detail.append("error \(code)\(m.errorReason.map { " " + $0 } ?? "")")
+            if code == 487 {
+                s.roleConflictFrames.append(m.context.frame)
+                s.agents[sender].lastConflictFrame = m.context.frame
+                detail.append("role conflict: \(s.agents[sender].ufrag) must switch role")
+            }
+        }
+        if let i = m.integrity { detail.append("integrity \(i)") }
+        pair.dir[sender] = d
+        s.log(m.context, from: from, to: to, m.messageClass == .success ? "success" : "error response",
+              detail.joined(separator: ", "), rtt: m.messageClass == .success && rtt >= 0 ? rtt : nil)
+        return true
+    }
+
+    /// A non-STUN datagram (media, DTLS): counted on the pair whose addresses it uses.
+    mutating func datagram(_ d: ObservedDatagram) {
+        guard let f = flows[FlowKey(src: d.flow.source, dst: d.flow.destination, transport: d.flow.transport)],
+              let s = byId[f.session], let p = s.pairs[f.key] else { return }
+        countMedia(p, s, sender: f.sender, leg: 0, bytes: d.length, ctx: d.context)
+    }
+
+    /// ChannelData: media on the pair (relayed address, channel peer), unless
+    /// a STUN message inside it follows (then `handle` takes it back).
+    mutating func channelData(_ c: ObservedChannelData, allocations: TurnAllocationTracker) {
+        lastChannelMedia = nil
+        guard let alloc = allocations.allocation(for: c.flow), let relayed = alloc.relayed.first,
+              let peer = alloc.channels[c.channel]?.peer else { return }
+        let toServer = c.flow == alloc.flow
+        let key = toServer ? FlowKey(src: relayed, dst: peer, transport: .udp) : FlowKey(src: peer, dst: relayed, transport: .udp)
+        guard let f = flows[key] ?? flows[FlowKey(src: key.src, dst: key.dst, transport: c.flow.transport)],
+              let s = byId[f.session], let p = s.pairs[f.key] else { return }
+        countMedia(p, s, sender: f.sender, leg: 1, bytes: c.length, ctx: c.context)
+        lastChannelMedia = (c.context.frame, s.id, f.key, f.sender, c.length)
+    }
+
+    private func countMedia(_ p: IcePairState, _ s: IceSessionState, sender: Int, leg: Int, bytes: Int, ctx: FrameContext) {
+        p.mediaLegPackets[sender][leg] &+= 1
+        p.mediaLegBytes[sender][leg] &+= bytes
+        if p.firstMedia == nil { p.firstMedia = (ctx.time, ctx.frame) }
+        s.last = max(s.last, ctx.time)
+    }
+
+    private mutating func undoChannelMedia(_ last: (frame: Int, session: Int, key: IcePairKey, sender: Int, bytes: Int)) {
+        lastChannelMedia = nil
+        guard let s = byId[last.session], let p = s.pairs[last.key] else { return }
+        p.mediaLegPackets[last.sender][1] = max(0, p.mediaLegPackets[last.sender][1] - 1)
+        p.mediaLegBytes[last.sender][1] = max(0, p.mediaLegBytes[last.sender][1] - last.bytes)
+        if let f = p.firstMedia, f.frame == last.frame { p.firstMedia = nil }
+    }
+}
