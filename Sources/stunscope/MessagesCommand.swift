@@ -48,6 +48,11 @@ struct MessagesCommand: ParsableCommand {
                                valueName: "file"))
     var sdp: [String] = []
 
+    @Option(name: .customLong("sdp"),
+            help: ArgumentHelp("Offer/answer SDP text from outside the capture (repeatable): its ice-ufrag/ice-pwd verify the ICE checks.",
+                               valueName: "file"))
+    var sdp: [String] = []
+
     @Option(name: .customLong("turn-port"),
             help: ArgumentHelp("A TURN server port: ChannelData is accepted on it from the first packet. Repeatable; 3478 and 5349 always count.",
                                valueName: "port"))
@@ -59,6 +64,7 @@ struct MessagesCommand: ParsableCommand {
         let store: CredentialStore
         do {
             store = try credentials.map { try CredentialStore(contentsOfFile: $0) } ?? CredentialStore()
+            try SdpInput(paths: sdp).addCredentials(to: store)
             try SdpInput(paths: sdp).addCredentials(to: store)
         } catch {
             throw ValidationError("\(error)")
