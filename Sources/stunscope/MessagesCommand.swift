@@ -34,19 +34,12 @@ struct MessagesCommand: ParsableCommand {
 
     @OptionGroup var input: CaptureOptions
 
-    @OptionGroup var parallel: JobsOption
-
     @Option(help: "Output format: text or ndjson.")
     var format: MessagesFormat = .text
 
     @Option(help: ArgumentHelp("Passwords for MESSAGE-INTEGRITY checks (user:realm:password or ufrag:password per line).",
                                valueName: "file"))
     var credentials: String?
-
-    @Option(name: .customLong("sdp"),
-            help: ArgumentHelp("Offer/answer SDP text from outside the capture (repeatable): its ice-ufrag/ice-pwd verify the ICE checks.",
-                               valueName: "file"))
-    var sdp: [String] = []
 
     @Option(name: .customLong("sdp"),
             help: ArgumentHelp("Offer/answer SDP text from outside the capture (repeatable): its ice-ufrag/ice-pwd verify the ICE checks.",
@@ -65,16 +58,8 @@ struct MessagesCommand: ParsableCommand {
         do {
             store = try credentials.map { try CredentialStore(contentsOfFile: $0) } ?? CredentialStore()
             try SdpInput(paths: sdp).addCredentials(to: store)
-            try SdpInput(paths: sdp).addCredentials(to: store)
         } catch {
             throw ValidationError("\(error)")
-        }
-        if parallel.count > 1 && input.captures.count > 1 {
-            // --jobs: one worker per file, lines merged by capture time.
-            let status = ParallelMessages.run(input, jobs: parallel.count, format: format, store: store,
-                                              turnPorts: turnPorts, out: OutputStream.standardOutput)
-            if status != 0 { throw ExitCode(status) }
-            return
         }
         let pipeline = CapturePipeline(options: input)
         guard pipeline.open() else { throw ExitStatus.captureError }
