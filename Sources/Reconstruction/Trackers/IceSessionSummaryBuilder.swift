@@ -10,6 +10,8 @@ struct SignalledCandidate {
     var priority: UInt32
     var foundation: String
     var related: String?
+    /// ICE-TCP (RFC 6544): `active` candidates are signalled with port 9 and connect from any port.
+    var tcpType: String? = nil
 }
 
 /// One SDP's ICE information: whose ufrag, which candidates, from where.
@@ -306,6 +308,9 @@ struct IceSessionSummaryBuilder {
         if let sc = signalledByAddress[x], sc.ufrag == nil || sc.ufrag == ownerUfrag || !s.ufrags.contains(sc.ufrag ?? "") {
             return Classified(type: sc.candidate.type, explanation: "signalled in \(sc.source)", address: x)
         }
+        if x == wire, let sc = activeTcpCandidate(x.address, owner: ownerUfrag), w.s.transports.contains(.tcp) {
+            return Classified(type: sc.candidate.type, explanation: "an ICE-TCP active candidate signalled in \(sc.source) (port 9: it connects from an ephemeral port)", address: x)
+        }
         if let locals = mappedTo[x]?.filter({ $0 != x }), let base = locals.first {
             return Classified(type: "srflx", explanation: "a STUN server returned it to \(base) (server-reflexive)", address: x)
         }
@@ -344,6 +349,16 @@ struct IceSessionSummaryBuilder {
         c.explanation = "peer-reflexive, learnt by \(s.ufrags[safe: viewer] ?? "?") from \(p_how(x, wire))" + ": " + text
         if let u = ownerUfrag { c.explanation += " (owner \(u))" }
         return c
+    }
+
+    /// A signalled ICE-TCP active candidate on this IP (RFC 6544 section 4.5: its port is 9).
+    func activeTcpCandidate(_ ip: IPAddress, owner: String?) -> (candidate: SignalledCandidate, source: String)? {
+        for d in signalled where owner == nil || d.ufrag == nil || d.ufrag == owner {
+            if let c = d.candidates.first(where: { $0.transport == "tcp" && $0.tcpType == "active" && $0.endpoint?.address == ip }) {
+                return (c, d.source)
+            }
+        }
+        return nil
     }
 
     private func p_how(_ x: Endpoint, _ wire: Endpoint) -> String {
@@ -613,10 +628,13 @@ struct IceSessionSummaryBuilder {
             // Signalled candidates first: they are what the agent said it had.
             for d in signalled where d.ufrag == ufrag {
                 for c in d.candidates {
+                    // An ICE-TCP active candidate (port 9) is used from an ephemeral port of its address.
+                    let activeUsed = c.transport == "tcp" && c.tcpType == "active"
+                        && pairs.contains { $0.key.transport == .tcp && $0.key.side(owner).address == c.endpoint?.address }
                     var sum = IceCandidateSummary(address: c.endpoint?.description ?? "\(c.address)", type: c.type, source: "signalled",
                                                   agent: ufrag, transport: c.transport, priority: c.priority,
                                                   foundation: c.foundation, relatedAddress: c.related,
-                                                  checked: checked.contains(c.endpoint?.description ?? c.address))
+                                                  checked: checked.contains(c.endpoint?.description ?? c.address) || activeUsed)
                     sum.explanation = "signalled in \(d.source)"
                     add(sum)
                 }

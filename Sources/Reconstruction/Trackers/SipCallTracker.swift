@@ -131,7 +131,7 @@ struct SipCallTracker {
         sdp.allCandidates.prefix(512).map { c in
             SignalledCandidate(address: c.address, endpoint: c.endpoint, type: c.type, transport: c.transport,
                                priority: c.priority, foundation: c.foundation,
-                               related: c.relatedEndpoint?.description ?? c.relatedAddress)
+                               related: c.relatedEndpoint?.description ?? c.relatedAddress, tcpType: c.tcpType)
         }
     }
 
@@ -147,7 +147,7 @@ struct SipCallTracker {
             let cands = m.candidates.map { c in
                 SignalledCandidate(address: c.address, endpoint: c.endpoint, type: c.type, transport: c.transport,
                                    priority: c.priority, foundation: c.foundation,
-                                   related: c.relatedEndpoint?.description ?? c.relatedAddress)
+                                   related: c.relatedEndpoint?.description ?? c.relatedAddress, tcpType: c.tcpType)
             }
             if let j = out.firstIndex(where: { $0.ufrag == u }) { out[j].candidates += cands } else {
                 out.append(SignalledDescription(ufrag: u, candidates: cands, source: source, callId: callId))
@@ -211,6 +211,7 @@ struct SipCallTracker {
             if let o = c.offer { sides.append(("offer", o.sdp, o.sdp.iceUfrags.first)) }
             if let a = c.answer { sides.append(("answer", a.sdp, a.sdp.iceUfrags.first)) }
             var checkedSet = Set<String>()
+            var tcpIPs = Set<String>()
             var selected = Set<String>()
             if let i = match {
                 s.iceSession = ice[i].id
@@ -219,6 +220,9 @@ struct SipCallTracker {
                 for p in ice[i].pairs {
                     checkedSet.insert(p.local)
                     checkedSet.insert(p.remote)
+                    if p.transport == "tcp" {
+                        for e in [p.local, p.remote] { if let ep = Endpoint(e) { tcpIPs.insert(ep.address.description) } }
+                    }
                     if let x = p.localSeenByRemote { checkedSet.insert(x) }
                     if let x = p.remoteSeenByLocal { checkedSet.insert(x) }
                 }
@@ -233,7 +237,9 @@ struct SipCallTracker {
             for (side, sdp, ufrag) in sides {
                 for cand in sdp.allCandidates.prefix(256) {
                     let address = cand.endpoint?.description ?? "\(cand.address):\(cand.port)"
+                    // An ICE-TCP active candidate (port 9) is used from an ephemeral port.
                     let checked = checkedSet.contains(address)
+                        || (cand.transport == "tcp" && cand.tcpType == "active" && tcpIPs.contains(cand.endpoint?.address.description ?? cand.address))
                     s.candidates.append(SipCandidateCheck(address: address, type: cand.type, side: side, ufrag: ufrag,
                                                           checked: checked, selected: selected.contains(address)))
                     s.signalledCandidates += 1
