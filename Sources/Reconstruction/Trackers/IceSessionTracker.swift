@@ -212,12 +212,7 @@ struct IceSessionTracker {
     private mutating func session(receiver: String, sender: String, at t: CaptureTime) -> IceSessionState {
         let key = IceSessionTracker.sessionKey(receiver, sender)
         if let s = byKey[key] { return s }
-        if sessions.count >= maxSessions, let victim = sessions.min(by: { $0.last < $1.last }) {
-            sessions.removeAll { $0 === victim }
-            byKey = byKey.filter { $0.value !== victim }
-            byId.removeValue(forKey: victim.id)
-            evicted &+= 1
-        }
+        if sessions.count >= maxSessions { evictOldest() }
         let ufrags = receiver == sender ? [receiver] : [min(receiver, sender), max(receiver, sender)]
         let s = IceSessionState(id: nextId, ufrags: ufrags, start: t)
         nextId += 1
@@ -225,6 +220,19 @@ struct IceSessionTracker {
         byKey[key] = s
         byId[s.id] = s
         return s
+    }
+
+    /// Drops the least recently active eighth of the sessions at once (so a
+    /// flood of new ufrag pairs costs O(log n) per session, not O(n)).
+    private mutating func evictOldest() {
+        let drop = max(1, sessions.count / 8)
+        let victims = sessions.sorted { $0.last < $1.last }.prefix(drop)
+        let ids = Set(victims.map(\.id))
+        sessions.removeAll { ids.contains($0.id) }
+        byKey = byKey.filter { !ids.contains($0.value.id) }
+        for id in ids { byId.removeValue(forKey: id) }
+        flows = flows.filter { !ids.contains($0.value.session) }
+        evicted &+= ids.count
     }
 
     /// Receiver and sender ufrags of a check: USERNAME is "receiver:sender"
