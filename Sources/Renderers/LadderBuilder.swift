@@ -281,8 +281,28 @@ public enum LadderBuilder {
         // Timeline entries whose endpoints resolve to columns are drawn as they are.
         var resolved = 0
         var timelineRows: [Ladder.Row] = []
+        // Frames of the 4-way handshake steps and of the nominations, from the pairs.
+        var stepOfFrame: [Int: Int] = [:]
+        var nominationFrames = Set<Int>()
+        for p in s.pairs {
+            for (i, f) in p.handshakeFrames.enumerated() { if let f = f { stepOfFrame[f] = i + 1 } }
+            if let f = p.nominationFrame { nominationFrames.insert(f) }
+        }
+        if let f = s.selectedPair?.nominationFrame { nominationFrames.insert(f) }
+        // Timeline endpoints not among the pairs' addresses get columns too (up to 8 in all).
+        for e in s.timeline {
+            for a in e.direction.components(separatedBy: "->") where laneOf[a] == nil && lanes.count < 8 && a.contains(":") {
+                laneOf[a] = lanes.count
+                lanes.append(.init(role: "endpoint", address: a, kind: .other))
+            }
+        }
         for e in s.timeline {
             var row = Ladder.Row(kind: .message, time: e.time, frame: e.frame == 0 ? nil : e.frame, from: 0, to: 0, label: e.event, detail: e.detail)
+            if let step = stepOfFrame[e.frame], e.frame != 0 {
+                row.step = String(step)
+                row.style.insert(.handshake)
+            }
+            if nominationFrames.contains(e.frame) && e.frame != 0 { row.style.insert(.nominated) }
             if let rtt = e.rtt { row.detail += (row.detail.isEmpty ? "" : ", ") + "rtt " + ExportSupport.millis(rtt) }
             if let c = bandCount(e.detail), c > 1 { row.kind = .band; row.count = c }
             let text = (e.event + " " + e.detail).lowercased()
