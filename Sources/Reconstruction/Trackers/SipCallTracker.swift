@@ -130,9 +130,14 @@ struct SipCallTracker {
 
     // MARK: Signalling for the ICE builder
 
+    /// ICE's four types; anything else an SDP says is `unknown`.
+    static func candidateType(_ t: String) -> String {
+        ["host", "srflx", "prflx", "relay"].contains(t) ? t : "unknown"
+    }
+
     static func candidates(_ sdp: SdpSession) -> [SignalledCandidate] {
         sdp.allCandidates.prefix(512).map { c in
-            SignalledCandidate(address: c.address, endpoint: c.endpoint, type: c.type, transport: c.transport,
+            SignalledCandidate(address: c.address, endpoint: c.endpoint, type: SipCallTracker.candidateType(c.type), transport: c.transport,
                                priority: c.priority, foundation: c.foundation,
                                related: c.relatedEndpoint?.description ?? c.relatedAddress, tcpType: c.tcpType)
         }
@@ -148,7 +153,7 @@ struct SipCallTracker {
         for (i, m) in sdp.media.enumerated() {
             let u = sdp.ufrag(media: i)
             let cands = m.candidates.map { c in
-                SignalledCandidate(address: c.address, endpoint: c.endpoint, type: c.type, transport: c.transport,
+                SignalledCandidate(address: c.address, endpoint: c.endpoint, type: SipCallTracker.candidateType(c.type), transport: c.transport,
                                    priority: c.priority, foundation: c.foundation,
                                    related: c.relatedEndpoint?.description ?? c.relatedAddress, tcpType: c.tcpType)
             }
@@ -243,7 +248,7 @@ struct SipCallTracker {
                     // An ICE-TCP active candidate (port 9) is used from an ephemeral port.
                     let checked = checkedSet.contains(address)
                         || (cand.transport == "tcp" && cand.tcpType == "active" && tcpIPs.contains(cand.endpoint?.address.description ?? cand.address))
-                    s.candidates.append(SipCandidateCheck(address: address, type: cand.type, side: side, ufrag: ufrag,
+                    s.candidates.append(SipCandidateCheck(address: address, type: SipCallTracker.candidateType(cand.type), side: side, ufrag: ufrag,
                                                           checked: checked, selected: selected.contains(address)))
                     s.signalledCandidates += 1
                     if checked { s.checkedCandidates += 1 } else { s.neverChecked.append(address) }
