@@ -793,9 +793,15 @@ struct IceSessionSummaryBuilder {
                          frames: pairs.compactMap { $0.dir.compactMap(\.firstRequestFrame).min() }, session: session)
         }
         // All pairs toward server-reflexive candidates failed while a symmetric NAT is in evidence.
-        let srflxPairs = out.pairs.filter { $0.remoteType == "srflx" || $0.controlledRemoteType == "srflx" }
         let symmetricPrflx = out.candidates.filter { $0.reason == "symmetric-nat" }
         let symmetricNat = natMappings.filter { $0.mappingBehavior == "address-dependent" }
+        // Pairs toward the symmetric agent's srflx candidates (as its peer saw them).
+        let owners = Set(symmetricPrflx.compactMap(\.agent))
+        let srflxPairs = out.pairs.filter { p in
+            if owners.isEmpty { return p.remoteType == "srflx" || p.controlledRemoteType == "srflx" }
+            return (owners.contains(out.controlledUfrag ?? "") && p.remoteType == "srflx")
+                || (owners.contains(out.controllingUfrag ?? "") && p.controlledRemoteType == "srflx")
+        }
         if !srflxPairs.isEmpty, !srflxPairs.contains(where: { $0.state == "succeeded" }), !symmetricPrflx.isEmpty || !symmetricNat.isEmpty {
             let who = symmetricPrflx.first.map { "\($0.agent ?? "?") (\($0.address))" } ?? symmetricNat.first!.local
             findings.add(.warning, "ice.srflx.symmetric-nat",
