@@ -62,7 +62,7 @@ def test_consent_gap(capture):
     _, exp, doc, _, _ = capture
     s = doc["iceSessions"][0]
     c = s["consent"]
-    assert c["checks"] == exp["consent_checks"]
+    assert c["checks"] == exp["consent_checks"] and c["responses"] == exp["consent_checks"]
     assert 39.9 < c["longestGap"] < 40.2
     assert "ice.consent.gap" in {f["code"] for f in doc["findings"]}
 

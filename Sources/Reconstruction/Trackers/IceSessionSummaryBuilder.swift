@@ -586,7 +586,7 @@ struct IceSessionSummaryBuilder {
         guard checks + indications > 0 else { return nil }
         var c = ConsentSummary(checks: checks, indications: indications, interval: DelayStatistics(samples: intervals),
                                longestGap: longest?.gap, longestGapFrame: longest?.frame)
-        c.responses = 0
+        c.responses = p.dir.reduce(0) { $0 + $1.successTimes.filter { $0 > start }.count }
         if let l = longest, l.gap > 30 {
             findings.add(.warning, "ice.consent.gap",
                          String(format: "ICE session %d: %.1f s without a consent check on the selected pair (up to frame %d); RFC 7675 revokes consent after 30 s without a response, so media would have stopped.", w.s.id, l.gap, l.frame),

@@ -42,6 +42,8 @@ struct IceDirectionState {
     /// Request send times (first transmissions), bounded: consent cadence.
     var requestTimes: [CaptureTime] = []
     var requestFrames: [Int] = []
+    /// Success response times (bounded): consent responses.
+    var successTimes: [CaptureTime] = []
     var integrity: [String: Int] = [:]
 }
 
@@ -460,6 +462,7 @@ struct IceSessionTracker {
         if m.messageClass == .success {
             d.successes &+= 1
             if rtt >= 0, d.rtts.count < IcePairState.maxSamples { d.rtts.append(rtt) }
+            if d.successTimes.count < IcePairState.maxSamples { d.successTimes.append(t) }
             if d.firstSuccessFrame == nil {
                 d.firstSuccessFrame = m.context.frame
                 d.firstSuccessTime = t
