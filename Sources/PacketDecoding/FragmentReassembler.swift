@@ -70,6 +70,7 @@ struct FragmentReassembler {
             table[key] = pending
             order.append((key, nextGeneration))
             nextGeneration &+= 1
+            compactOrder()
         }
         // Exact duplicates are retransmissions; any other overlap poisons the datagram.
         for piece in pending.pieces {
@@ -154,6 +155,13 @@ struct FragmentReassembler {
     private mutating func compactOrder() {
         if orderHead > 1024 && orderHead * 2 > order.count {
             order.removeFirst(orderHead)
+            orderHead = 0
+        }
+        // Completed datagrams leave stale entries behind a live oldest one that does
+        // not expire (capture time standing still or going backwards): drop them
+        // so the queue stays proportional to the table.
+        if order.count - orderHead > 2 * maxDatagrams + 1024 {
+            order = order[orderHead...].filter { entry in table[entry.key]?.generation == entry.generation }
             orderHead = 0
         }
     }

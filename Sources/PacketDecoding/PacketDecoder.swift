@@ -25,6 +25,7 @@ public final class PacketDecoder {
         public var maxFragmentBytes = 16 << 20
         public var maxTCPConnections = 65_536
         public var maxTCPBufferPerDirection = 256 << 10
+        public var maxTCPBufferTotal = 64 << 20
         public init() {}
     }
 
@@ -33,6 +34,7 @@ public final class PacketDecoder {
         fragments.maxBufferedBytes = limits.maxFragmentBytes
         tcp.maxConnections = limits.maxTCPConnections
         tcp.maxBufferedPerDirection = limits.maxTCPBufferPerDirection
+        tcp.maxBufferedTotal = limits.maxTCPBufferTotal
     }
 
     public func decode(_ packet: CapturedPacket) {

@@ -49,6 +49,10 @@ struct TCPReassembler {
 
     var maxConnections = 65_536
     var maxBufferedPerDirection = 256 << 10
+    /// Out-of-order bytes buffered over all connections: without it, every
+    /// connection of a full table could hold `maxBufferedPerDirection` twice.
+    var maxBufferedTotal = 64 << 20
+    private(set) var bufferedTotal = 0
     var idleTimeoutNanoseconds: Int64 = 600_000_000_000
 
     private var connections: [ConnectionKey: Connection] = [:]
@@ -90,6 +94,11 @@ struct TCPReassembler {
             streamsCreated &+= 1
             connections[key] = connection
             creationOrder.append((key, connection.stream))
+            if creationOrder.count - creationHead > 2 * maxConnections + 4096 {
+                // Connections closed and swept never reach the head: keep only live entries.
+                creationOrder = creationOrder[creationHead...].filter { connections[$0.0]?.stream == $0.1 }
+                creationHead = 0
+            }
             sink.tcpEvent(TCPStreamEvent(context: s.context, stream: connection.stream, flow: clientFlow,
                                          kind: .opened(sawHandshake: s.syn)))
         }
@@ -130,7 +139,8 @@ struct TCPReassembler {
             return
         }
         outOfOrderSegments &+= 1
-        if c.directions[d].pendingBytes &+ payload.count > maxBufferedPerDirection {
+        if c.directions[d].pendingBytes &+ payload.count > maxBufferedPerDirection
+            || bufferedTotal &+ payload.count > maxBufferedTotal {
             // Buffer full: give up on the hole before the earliest buffered data.
             skipToEarliest(c, d, orAt: sequence, context: context, flow: flow, sink: sink)
             accept(c, d, sequence: sequence, payload: payload, context: context, flow: flow, sink: sink)
@@ -140,6 +150,7 @@ struct TCPReassembler {
         while i > 0 && Int32(bitPattern: c.directions[d].pending[i - 1].sequence &- sequence) > 0 { i -= 1 }
         c.directions[d].pending.insert((sequence, [UInt8](payload)), at: i)
         c.directions[d].pendingBytes &+= payload.count
+        bufferedTotal &+= payload.count
     }
 
     private mutating func skipToEarliest(_ c: Connection, _ d: Int, orAt sequence: UInt32,
@@ -177,6 +188,7 @@ struct TCPReassembler {
             guard relative <= 0 else { return }
             c.directions[d].pending.removeFirst()
             c.directions[d].pendingBytes &-= first.bytes.count
+            bufferedTotal &-= first.bytes.count
             let skip = Int(-relative)
             if skip < first.bytes.count {
                 first.bytes.withUnsafeBytes { raw in

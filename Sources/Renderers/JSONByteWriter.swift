@@ -43,9 +43,35 @@ public struct JSONByteWriter {
         bytes.append(UInt8(ascii: "\""))
         var copy = value
         copy.withUTF8 { utf8 in
-            for byte in utf8 { escapeByte(byte) }
+            var i = 0
+            while i < utf8.count {
+                let byte = utf8[i]
+                // C1 controls (U+0080-U+009F: NEL among them) and U+2028/U+2029 are legal raw
+                // in JSON but end lines for readers that split on Unicode line boundaries
+                // (Python's splitlines, JavaScript): one NDJSON record must stay one line.
+                if byte == 0xC2, i + 1 < utf8.count, utf8[i + 1] & 0xE0 == 0x80 {
+                    escapeCodePoint(UInt16(utf8[i + 1]))
+                    i &+= 2
+                    continue
+                }
+                if byte == 0xE2, i + 2 < utf8.count, utf8[i + 1] == 0x80, utf8[i + 2] == 0xA8 || utf8[i + 2] == 0xA9 {
+                    escapeCodePoint(0x2000 | UInt16(utf8[i + 2] - 0xA8 + 0x28))
+                    i &+= 3
+                    continue
+                }
+                escapeByte(byte)
+                i &+= 1
+            }
         }
         bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// `\uXXXX`.
+    private mutating func escapeCodePoint(_ v: UInt16) {
+        bytes.append(contentsOf: [0x5C, 0x75])
+        for shift in [12, 8, 4, 0] as [UInt16] {
+            bytes.append(JSONByteWriter.hexDigits[Int((v >> shift) & 0xF)])
+        }
     }
 
     /// A string of ASCII the program made (no escaping needed).

@@ -309,6 +309,7 @@ final class Pipeline {
             limits.maxFragmentBytes = 4_096
             limits.maxTCPConnections = 3
             limits.maxTCPBufferPerDirection = 2_048
+            limits.maxTCPBufferTotal = 3_000
             decoder.apply(limits)
             decoder.maxTrackedFlows = 8
         }
