@@ -18,6 +18,8 @@ public final class PcapFileReader: PacketSource {
     private var handle: OpaquePointer?
     private var file: UnsafeMutablePointer<FILE>?
     private var pcapng: PcapngReader?
+    /// Classic pcap records are read by `PcapClassicReader` once libpcap has validated the header.
+    private var classic: PcapClassicReader?
     private var frameNumber = 0
 
     public static let supportedLinkTypes: Set<Int32> = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276]
@@ -58,6 +60,11 @@ public final class PcapFileReader: PacketSource {
             handle = nil
             throw CaptureError.unsupportedLinkType(file: path, linkType: LinkType(dlt).name, dlt: dlt)
         }
+        classic = try PcapClassicReader(path: path, snapLength: snapLength, swapped: pcap_is_swapped(h) != 0,
+                                        nanoseconds: format == .pcapNanoseconds)
+        pcap_close(h)
+        handle = nil
+        file = nil
     }
 
     deinit { close() }
@@ -67,6 +74,7 @@ public final class PcapFileReader: PacketSource {
         handle = nil
         file = nil
         pcapng = nil
+        classic = nil
     }
 
     /// Byte offset where the next record (pcapng: block) starts. libpcap reads
@@ -87,6 +95,20 @@ public final class PcapFileReader: PacketSource {
             frameNumber &+= 1
             return CapturedPacket(frameNumber: frameNumber, fileIndex: fileIndex, time: p.time,
                                   linkType: p.linkType, originalLength: p.originalLength, bytes: bytes)
+        }
+        if let reader = classic {
+            let next: (time: CaptureTime, originalLength: Int, bytes: UnsafeRawBufferPointer)?
+            do { next = try reader.next() } catch {
+                close()
+                throw error
+            }
+            guard let (time, originalLength, bytes) = next else {
+                close()
+                return nil
+            }
+            frameNumber &+= 1
+            return CapturedPacket(frameNumber: frameNumber, fileIndex: fileIndex, time: time,
+                                  linkType: linkType, originalLength: originalLength, bytes: bytes)
         }
         guard let h = handle else { return nil }
         let recordOffset = currentOffset

@@ -15,20 +15,30 @@ final class TurnFlowTable {
     private var lastSeen: [FiveTuple: Int64] = [:]
     private var lastSweep: Int64 = .min
 
+    /// `serverPorts` as a 65,536-bit map: checked for every datagram, so no hashing.
+    private let portBits: [UInt64]
+
     init(serverPorts: Set<UInt16>, capacity: Int, idleTimeoutSeconds: Double) {
         self.serverPorts = serverPorts
+        var bits = [UInt64](repeating: 0, count: 1024)
+        for p in serverPorts { bits[Int(p >> 6)] |= 1 << UInt64(p & 63) }
+        self.portBits = bits
         self.capacity = max(1, capacity)
         self.idleTimeoutNanoseconds = Int64(idleTimeoutSeconds * 1e9)
     }
 
     var count: Int { lastSeen.count }
 
+    @inline(__always) func isServerPort(_ p: UInt16) -> Bool {
+        portBits[Int(p >> 6)] & (1 << UInt64(p & 63)) != 0
+    }
+
     /// True when ChannelData may appear on `flow`; refreshes its idle timer.
     func isTurn(_ flow: FiveTuple, at time: CaptureTime) -> Bool {
-        if serverPorts.contains(flow.source.port) || serverPorts.contains(flow.destination.port) { return true }
+        if isServerPort(flow.source.port) || isServerPort(flow.destination.port) { return true }
         let key = flow.canonical
-        guard lastSeen[key] != nil else { return false }
-        lastSeen[key] = time.nanoseconds
+        guard let i = lastSeen.index(forKey: key) else { return false }
+        lastSeen.values[i] = time.nanoseconds
         return true
     }
 

@@ -30,6 +30,8 @@ struct AnalyzeCommand: ParsableCommand {
 
     @OptionGroup var input: CaptureOptions
 
+    @OptionGroup var parallel: JobsOption
+
     @Option(help: "Output format: text or json.")
     var format: AnalyzeFormat = .text
 
@@ -45,15 +47,15 @@ struct AnalyzeCommand: ParsableCommand {
     enum AnalyzeFormat: String, ExpressibleByArgument { case text, json }
 
     func run() throws {
-        let (doc, status) = AnalysisRun(input: input, credentialsFile: credentials, sdpFiles: sdp).run()
+        let (doc, status) = ParallelRuns.analyze(input, jobs: parallel.count) { options in
+            AnalysisRun(input: options, credentialsFile: credentials, sdpFiles: sdp).run()
+        }
         if doc.captures.isEmpty && status != 0 { throw ExitCode(status) }
         let out = OutputStream.standardOutput
         switch format {
         case .json:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            let data = (try? encoder.encode(doc)) ?? Data()
-            out.write(String(decoding: data, as: UTF8.self) + "\n")
+            // Streamed: same bytes as one JSONEncoder call, without the whole document in memory twice.
+            try AnalysisJSONWriter.write(doc, to: out)
         case .text:
             let style = TerminalStyle(enabled: out.isTerminal && !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
             out.write(AnalysisTextRenderer(style: style).render(doc))

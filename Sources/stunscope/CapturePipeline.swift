@@ -12,6 +12,9 @@ final class CapturePipeline {
     private(set) var errors: [CaptureError] = []
     private(set) var filter: PacketFilter?
 
+    /// Added to every file's index (`--jobs`: one pipeline per file keeps the file's place in the list).
+    var fileIndexBase = 0
+
     init(options: CaptureOptions) {
         self.options = options
     }
@@ -20,7 +23,7 @@ final class CapturePipeline {
     func open() -> Bool {
         for (index, path) in options.captures.enumerated() {
             do {
-                readers.append(try PcapFileReader(path: path, fileIndex: index))
+                readers.append(try PcapFileReader(path: path, fileIndex: fileIndexBase + index))
             } catch let error as CaptureError {
                 record(error)
             } catch {

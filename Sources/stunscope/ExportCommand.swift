@@ -35,6 +35,8 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var input: CaptureOptions
 
+    @OptionGroup var parallel: JobsOption
+
     @Option(help: "Output format: json, ndjson, csv, sqlite, html or mermaid.")
     var format: ExportFormat
 
@@ -69,13 +71,19 @@ struct ExportCommand: ParsableCommand {
         let progress = ProgressBar.forGroups(groups, enabled: !noProgress)
         var exports: [ExportCapture] = []
         var status: Int32 = 0
-        for (i, files) in groups.enumerated() {
+        // --jobs: captures exported one by one are analysed in parallel (no progress bar then).
+        let jobs = merge || groups.count < 2 ? 1 : parallel.count
+        let runs = ParallelRuns.map(groups.count, jobs: jobs) { i -> (document: AnalysisDocument, exitCode: Int32) in
             var options = input
-            options.captures = files
+            options.captures = groups[i]
             let run = AnalysisRun(input: options, credentialsFile: credentials, sdpFiles: sdp,
-                                  progress: progress.map { bar in { bytes in bar.update(file: i, bytes: bytes) } })
-            var (doc, code) = run.run()
-            progress?.finish(file: i)
+                                  progress: jobs > 1 ? nil : progress.map { bar in { bytes in bar.update(file: i, bytes: bytes) } })
+            let result = run.run()
+            if jobs <= 1 { progress?.finish(file: i) }
+            return result
+        }
+        for (i, files) in groups.enumerated() {
+            var (doc, code) = runs[i]
             if code != 0 { status = code }
             if doc.captures.isEmpty { continue }
             ExportSupport.complete(&doc)

@@ -34,6 +34,8 @@ struct MessagesCommand: ParsableCommand {
 
     @OptionGroup var input: CaptureOptions
 
+    @OptionGroup var parallel: JobsOption
+
     @Option(help: "Output format: text or ndjson.")
     var format: MessagesFormat = .text
 
@@ -60,6 +62,13 @@ struct MessagesCommand: ParsableCommand {
             try SdpInput(paths: sdp).addCredentials(to: store)
         } catch {
             throw ValidationError("\(error)")
+        }
+        if parallel.count > 1 && input.captures.count > 1 {
+            // --jobs: one worker per file, lines merged by capture time.
+            let status = ParallelMessages.run(input, jobs: parallel.count, format: format, store: store,
+                                              turnPorts: turnPorts, out: OutputStream.standardOutput)
+            if status != 0 { throw ExitCode(status) }
+            return
         }
         let pipeline = CapturePipeline(options: input)
         guard pipeline.open() else { throw ExitStatus.captureError }

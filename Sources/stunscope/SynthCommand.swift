@@ -10,13 +10,16 @@ import Foundation
 /// the server, its own transaction ids and channel numbers, and a start time
 /// spread over a window, so that instances interleave as a busy server sees
 /// them. The relay phase of a session (ChannelData, Send/Data indications
-/// and the peer-leg datagrams) is repeated in rounds to make up the relay
-/// share; each round changes a few bytes of the application data (the same
-/// way on both legs, so relay-leg pairing still works) and gets fresh
-/// transaction ids for the STUN it carries (relayed ICE checks). The rest of
-/// the traffic is the sessions' own control plus, during the relay phase,
-/// replays of their in-session exchanges (Refresh, CreatePermission,
-/// ChannelBind, Binding keepalives) with new transaction ids.
+/// and the peer-leg datagrams) is repeated in rounds (0.5 s apart at most);
+/// each round changes a few bytes of the application data (the same way on
+/// both legs, so relay-leg pairing still works) and gets fresh transaction
+/// ids for the STUN it carries (relayed ICE checks, like consent freshness).
+/// Every 10 s of relay phase a session also replays one of its own
+/// in-session exchanges (Refresh, CreatePermission, ChannelBind) with a new
+/// transaction id, as clients refresh. `--relay-share` is the share of relay
+/// packets carrying application data; the rest are the sessions' control and
+/// the relayed ICE checks, whose share is set by how often the ICE templates
+/// are drawn.
 ///
 /// Fields are kept valid: XOR-mapped addresses are re-XORed for the new
 /// transaction id, FINGERPRINT is recomputed (also in nested messages),
@@ -40,7 +43,7 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "At least this many TURN allocations (client 5-tuples sending Allocate).")
     var allocations = 2_000
 
-    @Option(help: "Share of relay traffic (ChannelData, Send/Data, peer leg), 0..1.")
+    @Option(help: "Share of relay packets carrying application data (ChannelData, Send/Data, peer leg), 0..1; the rest is STUN control and relayed ICE checks.")
     var relayShare = 0.85
 
     @Option(help: "Seconds over which session starts are spread.")
@@ -90,10 +93,11 @@ struct SynthCommand: ParsableCommand {
         let summary = try generator.write(to: output)
         if !quiet {
             var report = "synth: \(summary.packets) packets, \(summary.instances) sessions, \(summary.allocations) allocations, "
-            report += "\(summary.relayPackets) relay (\(String(format: "%.1f", 100 * Double(summary.relayPackets) / Double(max(1, summary.packets)))) %), "
+            report += "\(summary.relayPackets) relay data (\(String(format: "%.1f", 100 * Double(summary.relayPackets) / Double(max(1, summary.packets)))) %), "
+            report += "\(summary.relayedChecks) relayed ICE checks, \(summary.packets - summary.relayPackets - summary.relayedChecks) control, "
             report += "\(summary.rounds) relay rounds, \(String(format: "%.1f", summary.duration)) s -> \(output)\n"
             for t in loaded {
-                report += "  template \(t.name): \(t.packets.count) packets, \(t.relayIndices.count) relay, \(t.allocations) allocations, \(t.pool.count) control pairs\n"
+                report += "  template \(t.name): \(t.packets.count) packets, \(t.relayIndices.count) relay (\(t.relayChecks) ICE checks), \(t.allocations) allocations, \(t.pool.count) control pairs, drawn \(generator.drawn[t.name] ?? 0) times\n"
             }
             for s in skipped { report += "  skipped \(s)\n" }
             FileHandle.standardError.write(report.data(using: .utf8)!)
@@ -121,6 +125,8 @@ final class SynthTemplate {
     private(set) var relayEndpoints: [UInt64: Int] = [:]
     private(set) var allocations = 0
     private(set) var relayIndices: [Int] = []
+    /// Relay packets whose application data is a STUN message (relayed ICE checks).
+    private(set) var relayChecks = 0
     /// Request/response pairs replayed with new ids during the relay phase.
     private(set) var pool: [(request: Int, response: Int)] = []
     private(set) var relayStart: Int64 = 0
@@ -211,6 +217,7 @@ final class SynthTemplate {
             packets[i].relay = relay
             if relay {
                 relayIndices.append(i)
+                if SynthTemplate.carriesStun(f, payload, f.count) { relayChecks += 1 }
                 if SynthTemplate.serverPorts.contains(dport) { relayFlows.insert(SynthTemplate.flowKey(f, packets[i].ip, u, reversed: false)) }
             }
         }
@@ -240,6 +247,23 @@ final class SynthTemplate {
                 pool.append((r, i))
             }
         }
+    }
+
+    /// True when the relayed application data (ChannelData body, DATA value or peer-leg payload) is STUN.
+    static func carriesStun(_ f: [UInt8], _ start: Int, _ end: Int) -> Bool {
+        if let h = SynthStun.header(f, start, end) {
+            guard h.method == 0x006 || h.method == 0x007 else { return true }
+            var inner = false
+            SynthStun.forEachAttribute(f, start, end) { type, v, len in
+                if type == 0x0013, SynthStun.header(f, v, v + len) != nil { inner = true }
+            }
+            return inner
+        }
+        if end - start >= 4, (0x40...0x7f).contains(f[start]) {
+            let len = Int(SynthBytes.be16(f, start + 2))
+            return start + 4 + len <= end && SynthStun.header(f, start + 4, start + 4 + len) != nil
+        }
+        return false
     }
 
     static func flowKey(_ f: [UInt8], _ ip: Int, _ udp: Int, reversed: Bool) -> [UInt8] {
@@ -310,6 +334,7 @@ struct SynthSummary {
     var instances = 0
     var allocations = 0
     var relayPackets = 0
+    var relayedChecks = 0
     var rounds = 0
     var duration = 0.0
 }
@@ -364,7 +389,8 @@ struct SynthGenerator {
 
     private var instances: [Instance] = []
     private var rounds = 1
-    private var poolRate = 0.0
+    /// One in-session control exchange per this much relay-phase time.
+    static let controlEvery: Int64 = 10_000_000_000
 
     init(templates: [SynthTemplate], packets: Int, allocations: Int, relayShare: Double, spread: Double, seed: UInt64) {
         self.templates = templates
@@ -375,18 +401,39 @@ struct SynthGenerator {
         self.seed = seed
     }
 
-    /// Relay templates (the ones with ChannelData/Send/Data) are drawn three times as often.
-    private func weight(_ t: SynthTemplate) -> Int { t.relayIndices.isEmpty ? 1 : 3 }
+    private(set) var drawn: [String: Int] = [:]
+
+    /// How often each template is drawn: control-only templates 1, relay templates 3, and the
+    /// templates whose relay phase carries ICE checks as often as it takes for the relayed
+    /// checks to make up (1 - relayShare) of the relay rounds.
+    private func weights() -> [Double] {
+        let checking = templates.filter { $0.relayChecks > 0 }
+        let plain = templates.filter { $0.relayChecks == 0 && !$0.relayIndices.isEmpty }
+        let c = Double(checking.reduce(0) { $0 + $1.relayChecks })
+        let a = Double(checking.reduce(0) { $0 + $1.relayIndices.count - $1.relayChecks })
+        let r = Double(plain.reduce(0) { $0 + $1.relayIndices.count })
+        let share = 1 - relayShare
+        var w = 1.0
+        if c > 0 {
+            let denominator = c - share * (c + a)
+            w = denominator > 0 ? max(0.05, share * r / denominator) : 100
+        }
+        return templates.map { t in t.relayIndices.isEmpty ? 1 : t.relayChecks > 0 ? 3 * w : 3 }
+    }
 
     mutating func plan() {
         var rng = SynthRandom(state: seed)
-        var bag: [SynthTemplate] = []
-        for t in templates { for _ in 0..<weight(t) { bag.append(t) } }
+        let w = weights()
+        let totalWeight = w.reduce(0, +)
         var allocations = 0
         var relayBase = 0
         var id = 0
         while allocations < allocationsWanted || instances.isEmpty {
-            let t = bag[Int(rng.next() % UInt64(bag.count))]
+            var pick = rng.unit() * totalWeight
+            var k = 0
+            while k < w.count - 1 && pick >= w[k] { pick -= w[k]; k += 1 }
+            let t = templates[k]
+            drawn[t.name, default: 0] += 1
             let start = Int64(rng.unit() * spread * 1e9)
             instances.append(Instance(id: id, template: t, start: start, relayBase: relayBase))
             relayBase += t.relayEndpoints.count
@@ -395,13 +442,9 @@ struct SynthGenerator {
         }
         let oneTime = instances.reduce(0) { $0 + $1.template.packets.count - $1.template.relayIndices.count }
         let relayPerRound = instances.reduce(0) { $0 + $1.template.relayIndices.count }
-        let relayInstances = instances.filter { !$0.template.relayIndices.isEmpty && !$0.template.pool.isEmpty }.count
-        let control = (1 - relayShare) * Double(packets)
-        let pool = relayInstances == 0 ? 0 : max(0, control - Double(oneTime))
         if relayPerRound > 0 {
-            rounds = max(1, Int((Double(packets) - Double(oneTime) - pool) / Double(relayPerRound) + 0.999))
+            rounds = max(1, Int(Double(packets - oneTime) / Double(relayPerRound) + 0.999))
         }
-        poolRate = relayInstances == 0 ? 0 : pool / Double(rounds * relayInstances)
         for inst in instances { inst.poolEpoch = 1_000_000 }
     }
 
@@ -452,9 +495,9 @@ struct SynthGenerator {
                     inst.batch.append((roundStart + Int64(Double(t.packets[i].time - t.relayStart) * s), i, r + 1))
                 }
                 if !t.pool.isEmpty {
-                    inst.poolDebt += poolRate
+                    inst.poolDebt += Double(period) / Double(SynthGenerator.controlEvery)
                     var at = roundStart + span + SynthGenerator.roundGap / 4
-                    while inst.poolDebt >= 2 {
+                    while inst.poolDebt >= 1 {
                         let pair = t.pool[inst.poolNext % t.pool.count]
                         inst.poolNext += 1
                         inst.poolEpoch += 1
@@ -462,7 +505,7 @@ struct SynthGenerator {
                         inst.batch.append((at, pair.request, inst.poolEpoch))
                         inst.batch.append((at + max(rtt, 1000), pair.response, inst.poolEpoch))
                         at += 2000
-                        inst.poolDebt -= 2
+                        inst.poolDebt -= 1
                     }
                 }
             }
@@ -536,7 +579,9 @@ struct SynthGenerator {
                 out.removeAll(keepingCapacity: true)
             }
             summary.packets += 1
-            if tp.relay { summary.relayPackets += 1 }
+            if tp.relay {
+                if SynthTemplate.carriesStun(tp.frame, tp.udp + 8, tp.frame.count) { summary.relayedChecks += 1 } else { summary.relayPackets += 1 }
+            }
             inst.cursor += 1
             if inst.cursor == inst.batch.count && !refill(inst) {
                 heap[0] = heap[heap.count - 1]

@@ -11,8 +11,14 @@ public struct ObservedStunMessage {
     public var methodNumber: UInt16
     public var methodName: String
     public var messageClass: ObservedClass
-    /// Lowercase hex, 24 digits (32 for classic).
-    public var transactionId: String
+    /// Lowercase hex, 24 digits (32 for classic). Made from `transactionKey` when read
+    /// (most messages never need it as text), unless set explicitly.
+    public var transactionId: String {
+        get { explicitTransactionId ?? ObservedStunMessage.hex(transactionKey, classic: classic) }
+        set { explicitTransactionId = newValue }
+    }
+    /// An id given as text (hand-made observations); nil when it is the key's.
+    var explicitTransactionId: String?
     public var transactionKey: TransactionKeyBits
     public var classic: Bool
     /// Hash of the whole UDP payload / framed message, to pair relay legs.
@@ -67,7 +73,7 @@ public struct ObservedStunMessage {
         self.methodNumber = methodNumber
         self.methodName = methodName
         self.messageClass = messageClass
-        self.transactionId = transactionId
+        self.explicitTransactionId = transactionId
         self.transactionKey = transactionKey
         self.classic = classic
         self.payloadHash = payloadHash

@@ -22,11 +22,12 @@ extension ObservedStunMessage {
             }
         }
         self.init(context: context, flow: flow, methodNumber: method, methodName: message.methodName,
-                  messageClass: cls, transactionId: message.transactionID.hex,
+                  messageClass: cls, transactionId: "",
                   transactionKey: TransactionKeyBits(high: message.transactionID.high,
                                                      low: message.transactionID.low ^ (message.transactionID.isClassic ? 1 : 0)),
                   classic: message.isClassic, payloadHash: payloadHash, payloadLength: payloadLength)
         self.carrier = carrier
+        explicitTransactionId = nil    // the text comes from transactionKey when it is read
         // One pass over the attributes, by type (the dialect decides what 0x0014-0x0016 mean). Same results as the StunMessage lookups by name:
         // "first" lookups take the first attribute of that meaning, whatever its value.
         let rfc = message.dialect == .rfc5389
@@ -118,3 +119,10 @@ extension ObservedStunMessage {
 }
 
 import Foundation
+
+extension ObservedStunMessage {
+    /// The id as lowercase hex from its key bits (24 digits, 32 for classic).
+    static func hex(_ key: TransactionKeyBits, classic: Bool) -> String {
+        StunTransactionID(high: key.high, low: classic ? key.low ^ 1 : key.low, isClassic: classic).hex
+    }
+}

@@ -4,6 +4,7 @@ import CaptureSource
 /// only visible at the end (never-forwarded data, expiry while in use).
 enum AllocationSummaryBuilder {
     static func summary(of a: TurnAllocation, findings: inout FindingCollector) -> TurnAllocationSummary {
+        a.finalizeTimeline()
         let end = a.endTime ?? a.last
         let outcome: TurnAllocationSummary.Outcome
         switch a.state {
@@ -30,8 +31,8 @@ enum AllocationSummaryBuilder {
         var peers: [PeerSummary] = []
         for e in a.peerOrder {
             guard var p = a.peers[e] else { continue }
-            p.forwardingDelayToPeer = DelayStatistics(samples: a.toPeer.delays[e] ?? [])
-            p.forwardingDelayFromPeer = DelayStatistics(samples: a.fromPeer.delays[e] ?? [])
+            p.forwardingDelayToPeer = a.toPeer.delays[e]?.statistics
+            p.forwardingDelayFromPeer = a.fromPeer.delays[e]?.statistics
             if a.peerLegSeen {
                 p.neverForwardedToPeer = a.toPeer.neverForwarded[e] ?? 0
                 p.neverForwardedFromPeer = a.fromPeer.neverForwarded[e] ?? 0

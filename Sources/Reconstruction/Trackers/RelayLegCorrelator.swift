@@ -24,7 +24,7 @@ struct RelayLegCorrelator {
 
     private var queue: [Arrival] = []
     private var head = 0
-    private(set) var delays: [Endpoint: [Double]] = [:]
+    private(set) var delays: [Endpoint: DelayReservoir] = [:]
     private(set) var neverForwarded: [Endpoint: Int] = [:]
     private(set) var evicted = 0
 
@@ -49,7 +49,7 @@ struct RelayLegCorrelator {
             if queue[i].hash == hash {
                 let delay = time.seconds(since: queue[i].time)
                 queue.remove(at: i)
-                if delays[peer, default: []].count < 100_000 { delays[peer, default: []].append(delay) }
+                delays[peer, default: DelayReservoir()].add(delay)
                 return delay
             }
             i &+= 1
@@ -77,5 +77,41 @@ struct RelayLegCorrelator {
         ageOut(now: end)
         queue.removeAll()
         head = 0
+    }
+}
+
+/// Forwarding delays of one peer, in bounded memory: the count and maximum are
+/// exact; median and p95 come from a uniform reservoir sample of at most
+/// `capacity` delays (exact while there are no more than that), so a long
+/// relay phase costs no more memory than a short one. Deterministic.
+struct DelayReservoir {
+    static let capacity = 1_024
+    private(set) var count = 0
+    private(set) var maximum = 0.0
+    private(set) var kept: [Double] = []
+    private var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    mutating func add(_ delay: Double) {
+        count &+= 1
+        if count == 1 || delay > maximum { maximum = delay }
+        if kept.count < DelayReservoir.capacity {
+            kept.append(delay)
+            return
+        }
+        // Algorithm R with splitmix64: the new delay replaces a kept one with probability capacity/count.
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        let j = Int(z % UInt64(count))
+        if j < DelayReservoir.capacity { kept[j] = delay }
+    }
+
+    var statistics: DelayStatistics? {
+        guard var s = DelayStatistics(samples: kept) else { return nil }
+        s.samples = count
+        s.max = maximum
+        return s
     }
 }

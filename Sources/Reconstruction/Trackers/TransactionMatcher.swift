@@ -1,5 +1,6 @@
 import CaptureSource
 import PacketDecoding
+import StunWire
 
 /// Matches requests to responses by (client -> server 5-tuple, transaction
 /// id, method). tshark matches by id alone; requiring the method too keeps a
@@ -16,22 +17,36 @@ struct TransactionMatcher {
         var method: UInt16
     }
 
+    /// Kept small (tens of thousands can be pending): the id text is made when the
+    /// summary is, and retransmissions only allocate when there are some.
     final class Pending {
         let key: Key
-        let transactionId: String
+        let classic: Bool
+        /// Set only for ids that do not come from the key bits (hand-made observations).
+        let explicitTransactionId: String?
         let methodName: String
         let nested: Bool
-        var frames: [Int]
-        var times: [CaptureTime]
-        let generation: Int
-        init(key: Key, transactionId: String, methodName: String, nested: Bool, frame: Int, time: CaptureTime, generation: Int) {
+        let firstFrame: Int
+        let firstTime: CaptureTime
+        var moreFrames: [Int] = []
+        var moreTimes: [CaptureTime] = []
+        /// Answered, timed out or evicted: no longer in `pending`.
+        var done = false
+        init(key: Key, classic: Bool, explicitTransactionId: String?, methodName: String, nested: Bool, frame: Int, time: CaptureTime) {
             self.key = key
-            self.transactionId = transactionId
+            self.classic = classic
+            self.explicitTransactionId = explicitTransactionId
             self.methodName = methodName
             self.nested = nested
-            self.frames = [frame]
-            self.times = [time]
-            self.generation = generation
+            self.firstFrame = frame
+            self.firstTime = time
+        }
+
+        var frames: [Int] { [firstFrame] + moreFrames }
+        var times: [CaptureTime] { [firstTime] + moreTimes }
+        var lastTime: CaptureTime { moreTimes.last ?? firstTime }
+        var transactionId: String {
+            explicitTransactionId ?? ObservedStunMessage.hex(key.id, classic: classic)
         }
     }
 
@@ -50,9 +65,9 @@ struct TransactionMatcher {
     var maxKeptSummaries = 50_000
 
     private var pending: [Key: Pending] = [:]
-    private var order: [(Key, Int)] = []
+    /// Pending transactions in arrival order (entries already answered are skipped).
+    private var order: [Pending] = []
     private var orderHead = 0
-    private var generation = 0
     private(set) var summaries: [TransactionSummary] = []
     private(set) var total = 0
     private(set) var unanswered = 0
@@ -65,16 +80,16 @@ struct TransactionMatcher {
         expire(now: m.context.time)
         let key = Key(flow: m.flow, id: m.transactionKey, method: m.methodNumber)
         if let p = pending[key] {
-            p.frames.append(m.context.frame)
-            p.times.append(m.context.time)
+            p.moreFrames.append(m.context.frame)
+            p.moreTimes.append(m.context.time)
             retransmissions &+= 1
             return true
         }
         if pending.count >= maxPending { evictOldest() }
-        generation &+= 1
-        pending[key] = Pending(key: key, transactionId: m.transactionId, methodName: m.methodName,
-                               nested: m.carrier != nil, frame: m.context.frame, time: m.context.time, generation: generation)
-        order.append((key, generation))
+        let p = Pending(key: key, classic: m.classic, explicitTransactionId: m.explicitTransactionId, methodName: m.methodName,
+                        nested: m.carrier != nil, frame: m.context.frame, time: m.context.time)
+        pending[key] = p
+        order.append(p)
         total &+= 1
         return false
     }
@@ -83,10 +98,11 @@ struct TransactionMatcher {
     mutating func response(_ m: ObservedStunMessage) -> Match? {
         let key = Key(flow: m.flow.reversed, id: m.transactionKey, method: m.methodNumber)
         guard let p = pending.removeValue(forKey: key) else { return nil }
-        let rtt = m.context.time.seconds(since: p.times[0])
+        p.done = true
+        let rtt = m.context.time.seconds(since: p.firstTime)
         record(p, state: m.messageClass == .success ? "success" : "error", response: m, rtt: rtt)
-        return Match(firstRequest: p.times[0], lastRequest: p.times[p.times.count - 1], requestFrame: p.frames[0],
-                     retransmissions: p.frames.count - 1, rtt: rtt)
+        return Match(firstRequest: p.firstTime, lastRequest: p.lastTime, requestFrame: p.firstFrame,
+                     retransmissions: p.moreFrames.count, rtt: rtt)
     }
 
     private mutating func record(_ p: Pending, state: String, response: ObservedStunMessage?, rtt: Double?) {
@@ -96,28 +112,30 @@ struct TransactionMatcher {
             return
         }
         var spacing: [Double] = []
-        if p.times.count > 1 {
-            for i in 1..<p.times.count { spacing.append(p.times[i].seconds(since: p.times[i - 1])) }
+        let times = p.times
+        if times.count > 1 {
+            for i in 1..<times.count { spacing.append(times[i].seconds(since: times[i - 1])) }
         }
         summaries.append(TransactionSummary(
             transactionId: p.transactionId, method: p.methodName,
             client: p.key.flow.source.description, server: p.key.flow.destination.description,
             transport: p.key.flow.transport.description,
-            firstRequest: p.times[0].epochSeconds, lastRequest: p.times[p.times.count - 1].epochSeconds,
-            requestFrames: p.frames, retransmissions: p.frames.count - 1, retransmissionSpacing: spacing,
+            firstRequest: p.firstTime.epochSeconds, lastRequest: p.lastTime.epochSeconds,
+            requestFrames: p.frames, retransmissions: p.moreFrames.count, retransmissionSpacing: spacing,
             state: state, responseFrame: response?.context.frame, responseTime: response?.context.time.epochSeconds,
             errorCode: response?.errorCode, rtt: rtt, nested: p.nested))
     }
 
     private mutating func expire(now: CaptureTime) {
         while orderHead < order.count {
-            let (key, gen) = order[orderHead]
-            guard let p = pending[key], p.generation == gen else {
+            let p = order[orderHead]
+            guard !p.done else {
                 orderHead &+= 1
                 continue
             }
-            guard now.nanoseconds &- p.times[p.times.count - 1].nanoseconds > TransactionMatcher.timeoutNanoseconds else { break }
-            pending.removeValue(forKey: key)
+            guard now.nanoseconds &- p.lastTime.nanoseconds > TransactionMatcher.timeoutNanoseconds else { break }
+            pending.removeValue(forKey: p.key)
+            p.done = true
             record(p, state: "timed-out", response: nil, rtt: nil)
             orderHead &+= 1
         }
@@ -126,10 +144,11 @@ struct TransactionMatcher {
 
     private mutating func evictOldest() {
         while orderHead < order.count {
-            let (key, gen) = order[orderHead]
+            let p = order[orderHead]
             orderHead &+= 1
-            if let p = pending[key], p.generation == gen {
-                pending.removeValue(forKey: key)
+            if !p.done {
+                pending.removeValue(forKey: p.key)
+                p.done = true
                 evicted &+= 1
                 record(p, state: "unanswered", response: nil, rtt: nil)
                 break
@@ -138,19 +157,27 @@ struct TransactionMatcher {
         compact()
     }
 
+    /// Drops the consumed head and, when answered transactions behind a long-unanswered one
+    /// make up most of the queue, the answered ones too: the queue stays O(pending).
     private mutating func compact() {
-        if orderHead > 4096 && orderHead * 2 > order.count {
+        if orderHead > 1024 && orderHead * 2 > order.count {
             order.removeFirst(orderHead)
+            orderHead = 0
+        }
+        if order.count - orderHead > 2 * pending.count + 1024 {
+            order = order[orderHead...].filter { !$0.done }
             orderHead = 0
         }
     }
 
     /// End of capture: what is still pending was never answered.
     mutating func finish(at end: CaptureTime) {
-        let rest = pending.values.sorted { $0.generation < $1.generation }
+        let rest = order[orderHead...].filter { !$0.done }
         pending.removeAll()
+        order.removeAll()
+        orderHead = 0
         for p in rest {
-            let timedOut = end.nanoseconds &- p.times[p.times.count - 1].nanoseconds > TransactionMatcher.timeoutNanoseconds
+            let timedOut = end.nanoseconds &- p.lastTime.nanoseconds > TransactionMatcher.timeoutNanoseconds
             record(p, state: timedOut ? "timed-out" : "unanswered", response: nil, rtt: nil)
         }
         summaries.sort { $0.firstRequest < $1.firstRequest }

@@ -68,7 +68,10 @@ final class TurnAllocation {
     var timeline: [TimelineEntry] = []
     var timelineDropped = 0
     /// Index of the last timeline entry when it is a band of repeated relay data, with its counts.
-    private var band: (index: Int, key: String, count: Int, bytes: Int)?
+    private var band: RelayBand?
+    /// Bands that stay open once `individualRelayEntries` relay entries exist.
+    private var stickyBands: [RelayBand] = []
+    private var relayEntries = 0
     /// Requests waiting for their answer, by transaction, with what they asked for.
     var openRequests: [TransactionKeyBits: ObservedStunMessage] = [:]
     var lastClientPacket: CaptureTime?
@@ -99,7 +102,12 @@ final class TurnAllocation {
         return p
     }
 
+    /// One hash lookup and an in-place change (no copy of the summary) for a known peer.
     func updatePeer(_ e: Endpoint, _ change: (inout PeerSummary) -> Void) {
+        if let i = peers.index(forKey: e) {
+            change(&peers.values[i])
+            return
+        }
         var p = peer(e)
         change(&p)
         peers[e] = p
@@ -128,7 +136,7 @@ final class TurnAllocation {
     // MARK: Timeline
 
     func log(_ ctx: FrameContext, _ direction: String, _ event: String, _ detail: String, rtt: Double? = nil) {
-        band = nil
+        closeBand()
         if let o = observer, let kind = TurnAllocation.liveKind(direction: direction, event: event) {
             o.liveEvent(LiveEvent(time: ctx.time.epochSeconds, frame: ctx.frame, kind: kind, session: "allocation:\(id)",
                                   message: "allocation \(id) \(flow.source) -> \(flow.destination): \(event)\(detail.isEmpty ? "" : ", " + detail)",
@@ -138,20 +146,93 @@ final class TurnAllocation {
                              direction: direction, event: event, detail: detail, rtt: rtt))
     }
 
-    /// Repeated relay data of the same kind and direction collapses into one counted band.
-    func logRelay(_ ctx: FrameContext, _ direction: String, _ event: String, peer: String, bytes: Int, forwardedAfter: Double? = nil) {
-        let key = direction + "|" + event + "|" + peer
-        if let b = band, b.key == key, b.index == timeline.count - 1 {
-            let count = b.count + 1
-            let total = b.bytes + bytes
-            band = (b.index, key, count, total)
-            timeline[b.index].detail = "peer \(peer), \(count) frames, \(total) bytes, last frame \(ctx.frame)"
+    /// What a relay timeline entry is about; its text is built only when an entry is made.
+    enum RelayKind: Equatable {
+        case send, data, udp, tcp, tcpDataConnection
+        case channelData(UInt16)
+        case channelDataUnbound(UInt16)
+
+        var event: String {
+            switch self {
+            case .send: return "Send indication"
+            case .data: return "Data indication"
+            case .udp: return "UDP"
+            case .tcp: return "TCP"
+            case .tcpDataConnection: return "TCP data connection"
+            case let .channelData(c): return String(format: "ChannelData 0x%04x", c)
+            case let .channelDataUnbound(c): return String(format: "ChannelData 0x%04x (unbound)", c)
+            }
+        }
+    }
+
+    struct RelayBandKey: Equatable {
+        var direction: String
+        var kind: RelayKind
+        var peer: Endpoint?
+    }
+
+    /// A timeline entry that counts repeated relay data; its detail is written when it is read.
+    struct RelayBand {
+        var key: RelayBandKey
+        var index: Int
+        var count: Int
+        var bytes: Int
+        var lastFrame: Int
+
+        var detail: String {
+            "peer \(key.peer?.description ?? "?"), \(count) frames, \(bytes) bytes, last frame \(lastFrame)"
+        }
+    }
+
+    /// Relay data gets entries of its own (consecutive repeats banded) until this many
+    /// relay entries exist; after that each kind/direction/peer has one band that stays
+    /// open, so a long relay phase costs a few entries and no strings per packet.
+    static let individualRelayEntries = 32
+
+    /// Relay data: consecutive repeats of the same kind, direction and peer collapse into one counted
+    /// band; past `individualRelayEntries` relay entries, all further repeats join that key's band.
+    func logRelay(_ ctx: FrameContext, _ direction: String, _ kind: RelayKind, peer: Endpoint?, bytes: Int,
+                  forwardedAfter: Double? = nil) {
+        let key = RelayBandKey(direction: direction, kind: kind, peer: peer)
+        if relayEntries >= TurnAllocation.individualRelayEntries {
+            if let i = stickyBands.firstIndex(where: { $0.key == key }) {
+                stickyBands[i].count &+= 1
+                stickyBands[i].bytes &+= bytes
+                stickyBands[i].lastFrame = ctx.frame
+                return
+            }
+        } else if var b = band, b.key == key, b.index == timeline.count - 1 {
+            b.count &+= 1
+            b.bytes &+= bytes
+            b.lastFrame = ctx.frame
+            band = b
             return
         }
-        append(TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
-                             direction: direction, event: event,
-                             detail: "peer \(peer), 1 frame, \(bytes) bytes" + (forwardedAfter.map { String(format: ", forwarded by the server in %.3f ms", $0 * 1000) } ?? "")))
-        band = (timeline.count - 1, key, 1, bytes)
+        closeBand()
+        let entry = TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
+                                  direction: direction, event: kind.event,
+                                  detail: "peer \(peer?.description ?? "?"), 1 frame, \(bytes) bytes"
+                                      + (forwardedAfter.map { String(format: ", forwarded by the server in %.3f ms", $0 * 1000) } ?? ""))
+        guard append(entry) else { return }
+        let made = RelayBand(key: key, index: timeline.count - 1, count: 1, bytes: bytes, lastFrame: ctx.frame)
+        relayEntries &+= 1
+        if relayEntries > TurnAllocation.individualRelayEntries {
+            stickyBands.append(made)
+        } else {
+            band = made
+        }
+    }
+
+    /// Writes the counts of the open consecutive band into its entry.
+    private func closeBand() {
+        if let b = band, b.count > 1, b.index < timeline.count { timeline[b.index].detail = b.detail }
+        band = nil
+    }
+
+    /// Writes every band's counts into its entry; call before reading `timeline`.
+    func finalizeTimeline() {
+        closeBand()
+        for b in stickyBands where b.count > 1 && b.index < timeline.count { timeline[b.index].detail = b.detail }
     }
 
     /// Which timeline entries are live events.
@@ -168,11 +249,13 @@ final class TurnAllocation {
         }
     }
 
-    private func append(_ e: TimelineEntry) {
+    @discardableResult
+    private func append(_ e: TimelineEntry) -> Bool {
         guard timeline.count < TurnAllocation.maxTimelineEntries else {
             timelineDropped &+= 1
-            return
+            return false
         }
         timeline.append(e)
+        return true
     }
 }

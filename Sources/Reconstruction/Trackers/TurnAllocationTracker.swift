@@ -268,13 +268,13 @@ struct TurnAllocationTracker {
             if let h = m.dataHash {
                 a.toPeer.arrived(.init(hash: h, time: t, frame: m.context.frame, peer: peer))
             }
-            a.logRelay(m.context, "client->server", "Send indication", peer: peer.description, bytes: bytes)
+            a.logRelay(m.context, "client->server", .send, peer: peer, bytes: bytes)
         } else { // Data: peer -> server -> client
             a.traffic.dataIndications &+= 1
             a.traffic.dataIndicationBytes &+= bytes
             a.updatePeer(peer) { $0.dataIndications &+= 1; $0.bytesFromPeer &+= bytes }
             let delay = m.dataHash.flatMap { a.fromPeer.departed(hash: $0, time: t, peer: peer) }
-            a.logRelay(m.context, "server->client", "Data indication", peer: peer.description, bytes: bytes, forwardedAfter: delay)
+            a.logRelay(m.context, "server->client", .data, peer: peer, bytes: bytes, forwardedAfter: delay)
         }
     }
 
@@ -306,14 +306,14 @@ struct TurnAllocationTracker {
             a.last = context.time
             a.traffic.clientToServer &+= 1
             a.traffic.clientToServerBytes &+= length
-            a.logRelay(context, "client->server", "TCP data connection", peer: flow.source.description, bytes: length)
+            a.logRelay(context, "client->server", .tcpDataConnection, peer: flow.source, bytes: length)
             return true
         }
         if let a = byDataConnection[flow.reversed] {
             a.last = context.time
             a.traffic.serverToClient &+= 1
             a.traffic.serverToClientBytes &+= length
-            a.logRelay(context, "server->client", "TCP data connection", peer: flow.destination.description, bytes: length)
+            a.logRelay(context, "server->client", .tcpDataConnection, peer: flow.destination, bytes: length)
             return true
         }
         return false
@@ -329,36 +329,35 @@ struct TurnAllocationTracker {
             noteClientPacket(a, c.context, findings: &findings)
             a.traffic.channelDataToServer &+= 1
             a.traffic.channelDataToServerBytes &+= c.length
-            guard var ch = a.channels[c.channel], ch.expiresAt >= c.context.time else {
+            guard let chIndex = a.channels.index(forKey: c.channel), a.channels.values[chIndex].expiresAt >= c.context.time else {
                 findings.add(.warning, "turn.channel.unbound",
                              String(format: "Allocation %d sent ChannelData on channel 0x%04x, which is not bound (or its binding expired); the server drops it.", a.id, c.channel),
                              frames: [c.context.frame], session: "allocation:\(a.id)")
-                a.logRelay(c.context, "client->server", String(format: "ChannelData 0x%04x (unbound)", c.channel), peer: "?", bytes: c.length)
+                a.logRelay(c.context, "client->server", .channelDataUnbound(c.channel), peer: nil, bytes: c.length)
                 return true
             }
-            ch.framesToServer &+= 1
-            ch.bytesToServer &+= c.length
-            a.channels[c.channel] = ch
+            a.channels.values[chIndex].framesToServer &+= 1
+            a.channels.values[chIndex].bytesToServer &+= c.length
+            let ch = a.channels.values[chIndex]
             a.updatePeer(ch.peer) { $0.channelDataToServer &+= 1; $0.bytesToPeer &+= c.length }
             checkExpired(a, ctx: c.context, findings: &findings)
             a.toPeer.arrived(.init(hash: c.payloadHash, time: c.context.time, frame: c.context.frame, peer: ch.peer))
-            a.logRelay(c.context, "client->server", String(format: "ChannelData 0x%04x", c.channel), peer: ch.peer.description, bytes: c.length)
+            a.logRelay(c.context, "client->server", .channelData(c.channel), peer: ch.peer, bytes: c.length)
             return true
         }
         if let a = byFlow[c.flow.reversed] { // server -> client
             a.last = c.context.time
             a.traffic.channelDataFromServer &+= 1
             a.traffic.channelDataFromServerBytes &+= c.length
-            if var ch = a.channels[c.channel] {
-                ch.framesFromServer &+= 1
-                ch.bytesFromServer &+= c.length
-                a.channels[c.channel] = ch
+            if let chIndex = a.channels.index(forKey: c.channel) {
+                a.channels.values[chIndex].framesFromServer &+= 1
+                a.channels.values[chIndex].bytesFromServer &+= c.length
+                let ch = a.channels.values[chIndex]
                 a.updatePeer(ch.peer) { $0.channelDataFromServer &+= 1; $0.bytesFromPeer &+= c.length }
                 let delay = a.fromPeer.departed(hash: c.payloadHash, time: c.context.time, peer: ch.peer)
-                a.logRelay(c.context, "server->client", String(format: "ChannelData 0x%04x", c.channel), peer: ch.peer.description,
-                           bytes: c.length, forwardedAfter: delay)
+                a.logRelay(c.context, "server->client", .channelData(c.channel), peer: ch.peer, bytes: c.length, forwardedAfter: delay)
             } else {
-                a.logRelay(c.context, "server->client", String(format: "ChannelData 0x%04x", c.channel), peer: "?", bytes: c.length)
+                a.logRelay(c.context, "server->client", .channelData(c.channel), peer: nil, bytes: c.length)
             }
             return true
         }
@@ -376,7 +375,7 @@ struct TurnAllocationTracker {
             a.traffic.peerLegToPeerBytes &+= length
             a.updatePeer(peer) { $0.peerLegToPeer &+= 1 }
             let delay = a.toPeer.departed(hash: hash, time: context.time, peer: peer)
-            a.logRelay(context, "relay->peer", flow.transport == .udp ? "UDP" : "TCP", peer: peer.description, bytes: length, forwardedAfter: delay)
+            a.logRelay(context, "relay->peer", flow.transport == .udp ? .udp : .tcp, peer: peer, bytes: length, forwardedAfter: delay)
             return true
         }
         if let a = byRelayed[flow.destination] { // peer -> relay
@@ -389,7 +388,7 @@ struct TurnAllocationTracker {
             if a.hasLivePermission(for: peer.address, at: context.time) {
                 a.fromPeer.arrived(.init(hash: hash, time: context.time, frame: context.frame, peer: peer))
             }
-            a.logRelay(context, "peer->relay", flow.transport == .udp ? "UDP" : "TCP", peer: peer.description, bytes: length)
+            a.logRelay(context, "peer->relay", flow.transport == .udp ? .udp : .tcp, peer: peer, bytes: length)
             return true
         }
         return false
