@@ -36,10 +36,13 @@ public struct CaptureTime: Hashable, Comparable, Sendable {
 
     /// `2024-05-01T10:11:12.123456789Z`, the precision the capture holds.
     public var iso8601: String {
-        let secs = nanoseconds >= 0 ? nanoseconds / 1_000_000_000 : (nanoseconds - 999_999_999) / 1_000_000_000
-        let frac = nanoseconds - secs * 1_000_000_000
-        let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
-        let rem = secs - days * 86_400
+        // Floor division without overflow: pcapng timestamps can be anything, Int64.min included.
+        var secs = nanoseconds / 1_000_000_000
+        var frac = nanoseconds % 1_000_000_000
+        if frac < 0 { secs -= 1; frac += 1_000_000_000 }
+        var days = secs / 86_400
+        var rem = secs % 86_400
+        if rem < 0 { days -= 1; rem += 86_400 }
         let (y, m, d) = CaptureTime.civilFromDays(days)
         func pad(_ v: Int64, _ w: Int) -> String {
             let s = String(v)

@@ -110,12 +110,10 @@ public struct JSONByteWriter {
     /// Epoch seconds from nanoseconds, all nine decimals (tshark's frame.time_epoch).
     public mutating func epochSeconds(nanoseconds: Int64) {
         separate()
-        var n = nanoseconds
-        if n < 0 {
-            bytes.append(UInt8(ascii: "-"))
-            n = 0 &- n
-        }
-        digits(UInt64(n / 1_000_000_000))
+        if nanoseconds < 0 { bytes.append(UInt8(ascii: "-")) }
+        // The magnitude as UInt64: negating Int64.min (a pcapng timestamp can be anything) would trap.
+        let n = nanoseconds.magnitude
+        digits(n / 1_000_000_000)
         bytes.append(UInt8(ascii: "."))
         var fraction = n % 1_000_000_000
         var scratch: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0)

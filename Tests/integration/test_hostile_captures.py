@@ -182,6 +182,8 @@ def check(case: Case, path: str, intact_messages: list[str]) -> list[str]:
                 problems.append(f"{where}: {label} error after the file header without an offset: {line}")
         elif errors and case.damaged_record is not None and case.kind == "truncate-mid":
             problems.append(f"{where}: {label} unexpected stderr {errors}")
+        if case.kind == "time-chaos" and r.returncode != 0:
+            problems.append(f"{where}: {label} status {r.returncode} for a valid pcapng: {errors[:2]}")
         if case.kind in ("truncate-mid", "truncate-header") and r.returncode != 2:
             problems.append(f"{where}: {label} read a record cut short without reporting it (status 0)")
         if case.intact_packets is None:
@@ -246,6 +248,11 @@ def cases_for(path: str) -> list[Case]:
             data[pos] ^= 1 << rng.randrange(8)
         out.append(Case(lay, "bitflip", bytes(data), None, None, f"{flips} bit(s)"))
 
+    # Timestamps anywhere in the 64-bit range (pcapng allows it): the same packets re-wrapped
+    # in a pcapng whose timestamps jump between the extremes, zero and back.
+    if not lay.pcapng:
+        out.append(Case(lay, "time-chaos", time_chaos(lay, rng), None, None, "extreme 64-bit timestamps"))
+
     # Corrupted record lengths.
     e = lay.endian
     i, (o, lf, n, _p) = rng.choice(packets)
@@ -263,6 +270,25 @@ def cases_for(path: str) -> list[Case]:
         end = o + n
         data[end - 4:end] = struct.pack(e + "I", n + 4)
         out.append(Case(lay, "length-trailer", bytes(data), o, before, f"block at {o}: trailer {n} -> {n + 4}"))
+    return out
+
+
+def time_chaos(lay: Layout, rng: random.Random) -> bytes:
+    """The packets of a classic pcap as a pcapng with nanosecond timestamps from the extremes."""
+    e = lay.endian
+    linktype = struct.unpack(e + "I", lay.raw[20:24])[0] & 0x0FFFFFFF
+
+    def block(btype, body):
+        body += b"\0" * ((4 - len(body) % 4) % 4)
+        return struct.pack("<II", btype, 12 + len(body)) + body + struct.pack("<I", 12 + len(body))
+
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", linktype, 0, 0) + struct.pack("<HHB3x", 9, 1, 9) + struct.pack("<HH", 0, 0))
+    choices = [0, 1, 2**63 - 1, 2**63, 2**63 + 1, 2**64 - 1, 2**62, 1_790_000_000 * 10**9]
+    for (o, _lf, n, _p) in lay.records:
+        data = lay.raw[o + 16:o + 16 + n]
+        ts = rng.choice(choices) if rng.random() < 0.7 else rng.getrandbits(64)
+        out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(data), len(data)) + data)
     return out
 
 

@@ -164,11 +164,11 @@ struct IceSessionSummaryBuilder {
             sel.nominationFrame = ps.nominationFrame
             out.selectedPair = sel
             if let t = nominationTime(p, w), let first = s.firstCheck {
-                out.connectTime = Double(t.nanoseconds - first.nanoseconds) / 1e9
+                out.connectTime = Double(t.nanoseconds &- first.nanoseconds) / 1e9
             }
             if let m = p.firstMedia {
                 out.firstMediaTime = m.time.epochSeconds
-                if let first = s.firstCheck { out.firstMediaDelay = Double(m.time.nanoseconds - first.nanoseconds) / 1e9 }
+                if let first = s.firstCheck { out.firstMediaDelay = Double(m.time.nanoseconds &- first.nanoseconds) / 1e9 }
             }
             out.consent = consent(p, w, findings: &findings)
             summaries[i].state = summaries[i].state == "in-progress" ? "succeeded" : summaries[i].state
@@ -456,7 +456,7 @@ struct IceSessionSummaryBuilder {
         } else if errors > 0 && (dl.errorCodes + dr.errorCodes).contains(where: { $0 != 487 }) {
             state = "failed"
         } else if let last = [dl.lastRequest, dr.lastRequest].compactMap({ $0 }).max(),
-                  Double(end.nanoseconds - last.nanoseconds) / 1e9 >= 39.5 {
+                  Double(end.nanoseconds &- last.nanoseconds) / 1e9 >= 39.5 {
             state = "failed"
         } else {
             state = requests > 0 ? "in-progress" : "waiting"
@@ -575,7 +575,7 @@ struct IceSessionSummaryBuilder {
             for (t, frame) in zip(d.requestTimes, d.requestFrames) where t > start {
                 checks += 1
                 if let prev = previous {
-                    let gap = Double(t.nanoseconds - prev.nanoseconds) / 1e9
+                    let gap = Double(t.nanoseconds &- prev.nanoseconds) / 1e9
                     intervals.append(gap)
                     if longest == nil || gap > longest!.gap { longest = (gap, frame) }
                 }

@@ -452,7 +452,7 @@ struct IceSessionTracker {
         let responder = s.ufrags.count == 1 ? 0 : 1 - sender
         let from = o.key.side(responder), to = o.key.side(sender)
         var d = pair.dir[sender]
-        let rtt = Double(t.nanoseconds - o.time.nanoseconds) / 1e9
+        let rtt = Double(t.nanoseconds &- o.time.nanoseconds) / 1e9
         if d.firstResponse == nil { d.firstResponse = t }
         d.lastResponse = t
         let integrity = m.integrity ?? "none"

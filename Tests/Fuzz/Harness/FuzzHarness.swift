@@ -335,6 +335,13 @@ final class Pipeline {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         _ = try? encoder.encode(document)
+        // The export formats (SQLite aside: it needs a file and is the slowest).
+        let exports = [ExportCapture(file: files.first?.file ?? "fuzz.pcap", document: document)]
+        _ = try? JSONExportRenderer().render(exports)
+        _ = try? NDJSONExportRenderer().render(exports)
+        _ = CSVExportRenderer().render(exports)
+        _ = HTMLReportRenderer(nonce: "fuzz").render(exports)
+        _ = MermaidExportRenderer().render(exports)
     }
 }
 
