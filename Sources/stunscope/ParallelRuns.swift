@@ -51,6 +51,8 @@ enum ParallelRuns {
 
 /// Merges per-file analysis documents (in file order) into one.
 enum AnalysisMerge {
+    static let maxTransactions = 50_000
+
     static func merge(_ docs: [AnalysisDocument]) -> AnalysisDocument {
         guard docs.count > 1 else { return docs.first ?? AnalysisDocument() }
         var out = AnalysisDocument()
@@ -91,7 +93,10 @@ enum AnalysisMerge {
             bindingBase += doc.bindings.map(\.id).max() ?? 0
             iceBase += doc.iceSessions.map(\.id).max() ?? 0
         }
+        // One run keeps the first 50,000 transaction summaries (TransactionMatcher.maxKeptSummaries);
+        // so does the merge, or N files would print N times as many as one stream.
         out.transactions.sort { $0.firstRequest < $1.firstRequest }
+        if out.transactions.count > AnalysisMerge.maxTransactions { out.transactions.removeLast(out.transactions.count - AnalysisMerge.maxTransactions) }
         // FindingCollector's order: severity first (stable within a severity: file order).
         out.findings = findings.enumerated().sorted { a, b in
             a.element.severity != b.element.severity ? a.element.severity > b.element.severity : a.offset < b.offset

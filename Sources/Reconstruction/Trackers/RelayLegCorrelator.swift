@@ -82,10 +82,11 @@ struct RelayLegCorrelator {
 
 /// Forwarding delays of one peer, in bounded memory: the count and maximum are
 /// exact; median and p95 come from a uniform reservoir sample of at most
-/// `capacity` delays (exact while there are no more than that), so a long
+/// `capacity` delays (exact while there are no more than that: the median and p95
+/// of a long relay phase are estimates from 64 of its delays), so a long
 /// relay phase costs no more memory than a short one. Deterministic.
 struct DelayReservoir {
-    static let capacity = 1_024
+    static let capacity = 64
     private(set) var count = 0
     private(set) var maximum = 0.0
     private(set) var kept: [Double] = []
