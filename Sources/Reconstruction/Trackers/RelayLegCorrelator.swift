@@ -64,8 +64,10 @@ struct RelayLegCorrelator {
         }
     }
 
+    /// Drops the aged-out head once it is half the storage: memory follows the
+    /// window's content, not the number of arrivals so far.
     private mutating func compact() {
-        if head > 1024 && head * 2 > queue.count {
+        if head > 32 && head * 2 > queue.count {
             queue.removeFirst(head)
             head = 0
         }

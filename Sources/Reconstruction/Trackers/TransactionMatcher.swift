@@ -164,7 +164,7 @@ struct TransactionMatcher {
             order.removeFirst(orderHead)
             orderHead = 0
         }
-        if order.count - orderHead > 2 * pending.count + 1024 {
+        if order.count - orderHead > pending.count + pending.count / 2 + 1024 {
             order = order[orderHead...].filter { !$0.done }
             orderHead = 0
         }
