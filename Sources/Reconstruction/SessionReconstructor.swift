@@ -155,6 +155,7 @@ public final class SessionReconstructor {
         ev.bindings = bindings.evicted
         doc.allocations = allocations.allocations.map { AllocationSummaryBuilder.summary(of: $0, findings: &findings) }
         ev.peerLegDatagrams = allocations.allocations.reduce(0) { $0 + $1.toPeer.evicted + $1.fromPeer.evicted }
+        ev.allocationDetail = allocations.detailDropped + allocations.allocations.reduce(0) { $0 + $1.peersDropped }
         ev.iceSessions = ice.evicted
         stats.evicted = ev
         doc.bindings = bindings.summaries(findings: &findings)
@@ -214,7 +215,7 @@ public final class SessionReconstructor {
         let ev = stats.evicted
         if ev.total > 0 {
             findings.add(.info, "capture.state.evicted",
-                         "To stay within memory bounds, state was evicted: \(ev.transactions) transactions, \(ev.allocations) allocations, \(ev.bindings) binding sessions, \(ev.tcpStreams) TCP streams, \(ev.ipFragments) incomplete IP datagrams, \(ev.peerLegDatagrams) unmatched relay datagrams, \(ev.turnFiveTuples) TURN 5-tuples. Counts above are complete; per-session detail for evicted state is not.",
+                         "To stay within memory bounds, state was evicted: \(ev.transactions) transactions, \(ev.allocations) allocations, \(ev.bindings) binding sessions, \(ev.tcpStreams) TCP streams, \(ev.ipFragments) incomplete IP datagrams, \(ev.peerLegDatagrams) unmatched relay datagrams, \(ev.turnFiveTuples) TURN 5-tuples, \(ev.allocationDetail) per-allocation items (requests, permissions, peers, connections beyond their bounds). Counts above are complete; per-session detail for evicted state is not.",
                          frames: [])
         }
     }

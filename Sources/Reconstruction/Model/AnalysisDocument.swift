@@ -74,10 +74,14 @@ public struct EvictionCounters: Codable, Sendable, Equatable {
     public var tcpStreams = 0
     public var ipFragments = 0
     public var turnFiveTuples = 0
+    /// Per-allocation detail not kept beyond its bounds: open requests, permissions,
+    /// peers, TCP connections, refresh grants, connection-id index entries.
+    public var allocationDetail = 0
 
     public init() {}
 
     public var total: Int {
         transactions + allocations + bindings + iceSessions + peerLegDatagrams + tcpStreams + ipFragments + turnFiveTuples
+            + allocationDetail
     }
 }

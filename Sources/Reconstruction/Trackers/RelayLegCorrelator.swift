@@ -31,7 +31,7 @@ struct RelayLegCorrelator {
     mutating func arrived(_ a: Arrival) {
         ageOut(now: a.time)
         if queue.count - head >= capacity {
-            neverForwarded[queue[head].peer, default: 0] &+= 1
+            noteNeverForwarded(queue[head].peer)
             head &+= 1
             evicted &+= 1
         }
@@ -49,7 +49,11 @@ struct RelayLegCorrelator {
             if queue[i].hash == hash {
                 let delay = time.seconds(since: queue[i].time)
                 queue.remove(at: i)
-                delays[peer, default: DelayReservoir()].add(delay)
+                if delays[peer] != nil || delays.count < RelayLegCorrelator.maxPeers {
+                    delays[peer, default: DelayReservoir()].add(delay)
+                } else {
+                    evicted &+= 1
+                }
                 return delay
             }
             i &+= 1
@@ -57,9 +61,20 @@ struct RelayLegCorrelator {
         return nil
     }
 
+    /// Peers with their own delay and never-forwarded counts (the allocation's peer bound).
+    static let maxPeers = 4_096
+
+    private mutating func noteNeverForwarded(_ peer: Endpoint) {
+        if neverForwarded[peer] != nil || neverForwarded.count < RelayLegCorrelator.maxPeers {
+            neverForwarded[peer, default: 0] &+= 1
+        } else {
+            evicted &+= 1
+        }
+    }
+
     private mutating func ageOut(now: CaptureTime) {
         while head < queue.count, now.nanoseconds &- queue[head].time.nanoseconds > windowNanoseconds {
-            neverForwarded[queue[head].peer, default: 0] &+= 1
+            noteNeverForwarded(queue[head].peer)
             head &+= 1
         }
     }

@@ -61,6 +61,8 @@ final class TurnAllocation {
     var traffic = RelayTraffic()
     var peers: [Endpoint: PeerSummary] = [:]
     var peerOrder: [Endpoint] = []
+    /// Peer updates not kept because `peers` reached `maxPeers`.
+    var peersDropped = 0
     var toPeer = RelayLegCorrelator()
     var fromPeer = RelayLegCorrelator()
     var peerLegSeen = false
@@ -71,6 +73,8 @@ final class TurnAllocation {
     private var band: RelayBand?
     /// Bands that stay open once `individualRelayEntries` relay entries exist.
     private var stickyBands: [RelayBand] = []
+    /// Position of each key's band in `stickyBands` (a linear search per relayed packet would cost up to 1,000 compares).
+    private var stickyIndex: [RelayBandKey: Int] = [:]
     private var relayEntries = 0
     /// Requests waiting for their answer, by transaction, with what they asked for.
     var openRequests: [TransactionKeyBits: ObservedStunMessage] = [:]
@@ -96,8 +100,12 @@ final class TurnAllocation {
 
     func peer(_ e: Endpoint) -> PeerSummary {
         if let p = peers[e] { return p }
-        peerOrder.append(e)
         let p = PeerSummary(peer: e.description)
+        guard !peersFull else {
+            peersDropped &+= 1
+            return p
+        }
+        peerOrder.append(e)
         peers[e] = p
         return p
     }
@@ -106,6 +114,10 @@ final class TurnAllocation {
     func updatePeer(_ e: Endpoint, _ change: (inout PeerSummary) -> Void) {
         if let i = peers.index(forKey: e) {
             change(&peers.values[i])
+            return
+        }
+        guard !peersFull else {
+            peersDropped &+= 1
             return
         }
         var p = peer(e)
@@ -147,7 +159,7 @@ final class TurnAllocation {
     }
 
     /// What a relay timeline entry is about; its text is built only when an entry is made.
-    enum RelayKind: Equatable {
+    enum RelayKind: Hashable {
         case send, data, udp, tcp, tcpDataConnection
         case channelData(UInt16)
         case channelDataUnbound(UInt16)
@@ -165,7 +177,7 @@ final class TurnAllocation {
         }
     }
 
-    struct RelayBandKey: Equatable {
+    struct RelayBandKey: Hashable {
         var direction: String
         var kind: RelayKind
         var peer: Endpoint?
@@ -195,7 +207,7 @@ final class TurnAllocation {
                   forwardedAfter: Double? = nil) {
         let key = RelayBandKey(direction: direction, kind: kind, peer: peer)
         if relayEntries >= TurnAllocation.individualRelayEntries {
-            if let i = stickyBands.firstIndex(where: { $0.key == key }) {
+            if let i = stickyIndex[key] {
                 stickyBands[i].count &+= 1
                 stickyBands[i].bytes &+= bytes
                 stickyBands[i].lastFrame = ctx.frame
@@ -217,6 +229,7 @@ final class TurnAllocation {
         let made = RelayBand(key: key, index: timeline.count - 1, count: 1, bytes: bytes, lastFrame: ctx.frame)
         relayEntries &+= 1
         if relayEntries > TurnAllocation.individualRelayEntries {
+            stickyIndex[key] = stickyBands.count
             stickyBands.append(made)
         } else {
             band = made

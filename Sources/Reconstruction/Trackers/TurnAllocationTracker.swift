@@ -17,6 +17,13 @@ struct TurnAllocationTracker {
     private var lastSweep: CaptureTime?
     var maxAllocations = 20_000
     private(set) var evicted = 0
+    /// Expiry instants of active allocations, soonest first: a sweep costs
+    /// O(log n) per expiry instead of a scan of every allocation per second
+    /// of capture time (a LIFETIME of 2^32 s keeps allocations active forever).
+    private var expiries = ExpiryQueue()
+    /// Requests, permissions, peers, TCP connections and index entries not kept
+    /// because of the per-allocation and per-table bounds (`TurnAllocation.max...`).
+    private(set) var detailDropped = 0
     weak var observer: LiveEventObserver?
 
     /// True when `flow` (either direction) belongs to a known allocation.
@@ -53,10 +60,12 @@ struct TurnAllocationTracker {
             guard let a = owner(m) else { return }
             a.last = m.context.time
             let peer = m.xorPeers.first?.description ?? "?"
-            if let id = m.connectionId { byConnectionId[id] = a }
+            if let id = m.connectionId { Self.insert(&byConnectionId, id, a, dropped: &detailDropped) }
+            if a.tcpConnections.count >= TurnAllocation.maxTcpConnections { detailDropped &+= 1 } else {
             a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: m.connectionId, initiatedBy: "peer",
                                                        requested: m.context.time.epochSeconds, bound: nil,
                                                        dataConnection: nil, outcome: "attempted"))
+            }
             a.log(m.context, "server->client", "ConnectionAttempt", "peer \(peer), connection-id \(m.connectionId.map(String.init) ?? "?")")
         case 0x00B: // ConnectionBind on a new data connection
             handleConnectionBind(m, rtt: rtt)
@@ -101,7 +110,7 @@ struct TurnAllocationTracker {
             if let e = m.evenPort { alloc.evenPort = e }
             if let r = m.reservationToken { alloc.reservationToken = r }
             if m.dontFragment { alloc.dontFragment = true }
-            alloc.openRequests[m.transactionKey] = m
+            detailDropped &+= alloc.rememberRequest(m)
             var detail: [String] = []
             if let rt = m.requestedTransport { detail.append("transport \(rt == 17 ? "UDP" : rt == 6 ? "TCP" : String(rt))") }
             if let u = m.username { detail.append("user \(u)") }
@@ -117,8 +126,10 @@ struct TurnAllocationTracker {
             guard let alloc = byFlow[m.flow.reversed] else { return }
             alloc.last = t
             let request = alloc.openRequests.removeValue(forKey: m.transactionKey)
-            alloc.relayed = m.xorRelayed
-            for r in m.xorRelayed { byRelayed[r] = alloc }
+            // A new success replaces the relayed addresses: the index forgets the old ones.
+            for r in alloc.relayed where byRelayed[r] === alloc { byRelayed.removeValue(forKey: r) }
+            alloc.relayed = Array(m.xorRelayed.prefix(TurnAllocation.maxRelayedAddresses))
+            for r in alloc.relayed { byRelayed[r] = alloc }
             if let x = m.xorMapped ?? m.mapped { alloc.mapped = x }
             if let s = m.software { alloc.software = s }
             let lifetime = m.lifetime ?? 600
@@ -126,6 +137,7 @@ struct TurnAllocationTracker {
             let wasActive = alloc.state == .active
             alloc.state = .active
             alloc.expiresAt = t.adding(nanoseconds: Int64(lifetime) * 1_000_000_000)
+            expiries.push(alloc.expiresAt!, alloc)
             if request?.hasIntegrity ?? false, alloc.errorCounts[401] != nil { alloc.authRoundTrips = max(alloc.authRoundTrips, 1) }
             let relayedText = m.xorRelayed.map(\.description).joined(separator: ", ")
             alloc.log(m.context, "server->client", "Allocate success",
@@ -157,7 +169,7 @@ struct TurnAllocationTracker {
         switch m.messageClass {
         case .request, .indication:
             noteClientPacket(a, m.context, findings: &findings)
-            a.openRequests[m.transactionKey] = m
+            detailDropped &+= a.rememberRequest(m)
             var detail: [String] = []
             if m.methodNumber == 0x004 {
                 detail.append("lifetime \(m.lifetime.map(String.init) ?? "default")")
@@ -175,7 +187,7 @@ struct TurnAllocationTracker {
             switch m.methodNumber {
             case 0x004:
                 let granted = Int(m.lifetime ?? request?.lifetime ?? 600)
-                a.refreshes.append(granted)
+                if a.refreshes.count < TurnAllocation.maxRefreshes { a.refreshes.append(granted) } else { detailDropped &+= 1 }
                 a.lifetime = UInt32(granted)
                 if granted == 0 {
                     a.state = .deleted
@@ -185,13 +197,16 @@ struct TurnAllocationTracker {
                     a.log(m.context, "state", "allocation deleted", "allocation \(a.relayed.map(\.description).joined(separator: ", ")) deleted by Refresh lifetime 0")
                 } else {
                     a.expiresAt = t.adding(nanoseconds: Int64(granted) * 1_000_000_000)
+                    expiries.push(a.expiresAt!, a)
                     a.log(m.context, "server->client", "Refresh success", "lifetime \(granted) s", rtt: rtt)
                 }
             case 0x008:
                 let peers = request?.xorPeers ?? []
                 // Installed when the server handled the request, i.e. when the request arrived.
                 let installed = request?.context.time ?? t
-                for p in peers { a.installPermission(p.address, at: installed, implicit: false) }
+                for p in peers where a.mayTrackPermission(p.address, dropped: &detailDropped) {
+                    a.installPermission(p.address, at: installed, implicit: false)
+                }
                 a.log(m.context, "server->client", "CreatePermission success",
                       "permission for " + peers.map { $0.address.description }.joined(separator: ", "), rtt: rtt)
             case 0x009:
@@ -203,10 +218,12 @@ struct TurnAllocationTracker {
                 }
             case 0x00A:
                 let peer = request?.xorPeers.first?.description ?? "?"
-                if let id = m.connectionId { byConnectionId[id] = a }
+                if let id = m.connectionId { Self.insert(&byConnectionId, id, a, dropped: &detailDropped) }
+                if a.tcpConnections.count >= TurnAllocation.maxTcpConnections { detailDropped &+= 1 } else {
                 a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: m.connectionId, initiatedBy: "client",
                                                            requested: (request?.context.time ?? t).epochSeconds, bound: nil,
                                                            dataConnection: nil, outcome: "connected"))
+                }
                 a.log(m.context, "server->client", "Connect success", "peer \(peer), connection-id \(m.connectionId.map(String.init) ?? "?")", rtt: rtt)
             default:
                 break
@@ -222,9 +239,11 @@ struct TurnAllocationTracker {
             }
             if m.methodNumber == 0x00A {
                 let peer = request?.xorPeers.first?.description ?? "?"
+                if a.tcpConnections.count >= TurnAllocation.maxTcpConnections { detailDropped &+= 1 } else {
                 a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: nil, initiatedBy: "client",
                                                            requested: (request?.context.time ?? t).epochSeconds, bound: nil,
                                                            dataConnection: nil, outcome: "failed (\(code))"))
+                }
             }
             reportError(code, a, m, request: request, findings: &findings)
         }
@@ -249,7 +268,9 @@ struct TurnAllocationTracker {
             a.channels[number] = TurnAllocation.Channel(number: number, peer: peer, bound: t,
                                                         expiresAt: t.adding(nanoseconds: TurnAllocation.channelLifetime), refreshes: 0)
         }
-        a.installPermission(peer.address, at: t, implicit: true)
+        if a.mayTrackPermission(peer.address, dropped: &detailDropped) {
+            a.installPermission(peer.address, at: t, implicit: true)
+        }
         _ = a.peer(peer)
     }
 
@@ -282,7 +303,7 @@ struct TurnAllocationTracker {
         if m.messageClass == .request || m.messageClass == .indication {
             guard let id = m.connectionId, let a = byConnectionId[id] else { return }
             a.last = m.context.time
-            pendingBinds[m.transactionKey] = (a, id)
+            Self.insert(&pendingBinds, m.transactionKey, (a, id), dropped: &detailDropped)
             a.log(m.context, "client->server", "ConnectionBind request", "connection-id \(id) on data connection \(m.flow.source)")
             return
         }
@@ -295,7 +316,7 @@ struct TurnAllocationTracker {
             a.tcpConnections[i].dataConnection = dataFlow.source.description
             a.tcpConnections[i].outcome = m.messageClass == .success ? "bound" : "bind failed (\(m.errorCode ?? 0))"
         }
-        if m.messageClass == .success { byDataConnection[dataFlow] = a }
+        if m.messageClass == .success { Self.insert(&byDataConnection, dataFlow, a, dropped: &detailDropped) }
         a.log(m.context, "server->client", "ConnectionBind \(m.messageClass.rawValue)", "connection-id \(id)", rtt: rtt)
     }
 
@@ -496,8 +517,12 @@ struct TurnAllocationTracker {
     mutating func sweep(now: CaptureTime, findings: inout FindingCollector) {
         if let last = lastSweep, now.nanoseconds &- last.nanoseconds < 1_000_000_000 { return }
         lastSweep = now
-        for a in allocations where a.state == .active {
-            if let exp = a.expiresAt, exp < now { expire(a, at: exp) }
+        // Entries of refreshed, deleted or evicted allocations are stale: skipped here.
+        while let (exp, entry) = expiries.popDue(before: now) {
+            if let a = entry, a.state == .active, a.expiresAt == exp { expire(a, at: exp) }
+        }
+        if expiries.count > 4 * allocations.count + 1_024 {
+            expiries.rebuild(allocations.compactMap { a in a.state == .active ? a.expiresAt.map { ($0, a) } : nil })
         }
     }
 
@@ -508,13 +533,44 @@ struct TurnAllocationTracker {
               "lifetime \(a.lifetime.map(String.init) ?? "?") s ran out with no refresh")
     }
 
+    /// Frees an eighth of the table in one pass: ended allocations first (oldest
+    /// first), then the oldest live ones. One removal per new allocation would
+    /// scan and shift the whole array each time (quadratic under a flood).
     private mutating func evictOldestEnded() {
-        if let i = allocations.firstIndex(where: { !$0.isLive }) ?? allocations.indices.first {
-            let a = allocations.remove(at: i)
+        let batch = max(1, maxAllocations / 8)
+        var victim = [Bool](repeating: false, count: allocations.count)
+        var chosen = 0
+        for (i, a) in allocations.enumerated() where chosen < batch && !a.isLive {
+            victim[i] = true
+            chosen &+= 1
+        }
+        for i in allocations.indices where chosen < batch && !victim[i] {
+            victim[i] = true
+            chosen &+= 1
+        }
+        var kept: [TurnAllocation] = []
+        kept.reserveCapacity(allocations.count - chosen)
+        for (i, a) in allocations.enumerated() {
+            guard victim[i] else {
+                kept.append(a)
+                continue
+            }
             if byFlow[a.flow] === a { byFlow.removeValue(forKey: a.flow) }
             for r in a.relayed where byRelayed[r] === a { byRelayed.removeValue(forKey: r) }
+            a.state = .failed   // its expiry-queue entries are stale now
             evicted &+= 1
         }
+        allocations = kept
+    }
+
+    /// Inserts into a tracker-wide index bounded at `TurnAllocation.maxIndexEntries`:
+    /// a full index forgets an arbitrary entry, counted in `dropped`.
+    private static func insert<K: Hashable, V>(_ map: inout [K: V], _ key: K, _ value: V, dropped: inout Int) {
+        if map.count >= TurnAllocation.maxIndexEntries, map[key] == nil {
+            map.remove(at: map.startIndex)
+            dropped &+= 1
+        }
+        map[key] = value
     }
 
     var activeCount: Int { allocations.reduce(0) { $0 + ($1.state == .active ? 1 : 0) } }

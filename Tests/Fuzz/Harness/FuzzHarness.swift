@@ -22,7 +22,8 @@ import WireEvents
 /// - `framing`: flags (1), split count n (1), n big-endian 16-bit split
 ///   points (bit 15: a TCP gap before that chunk), then the stream bytes.
 /// - `sip`: flags (1: bit 0 = stream framing), then one payload / stream.
-/// - `packets`: link-type selector (1), then records of length (2, BE),
+/// - `packets`: selector (1: low nibble link type, 0x10 small table caps,
+///   0x20 an 8-byte start time follows), then records of length (2, BE),
 ///   time step (2, BE signed, 1/10 s units), bytes.
 /// - `capture`: a whole pcap or pcapng file body.
 public enum FuzzHarness {
@@ -221,6 +222,11 @@ public enum FuzzHarness {
         let pipeline = Pipeline(small: small)
         var time = CaptureTime(nanoseconds: 1_700_000_000_000_000_000)
         var offset = 1
+        if selector & 0x20 != 0, data.count >= 9 {
+            // Any start time (pcapng timestamps are 64-bit): the clock arithmetic must not trap.
+            time = CaptureTime(nanoseconds: Int64(bitPattern: UnsafeRawBufferPointer(rebasing: data[1..<9]).loadBE64(0)))
+            offset = 9
+        }
         var frame = 0
         while offset < data.count {
             let header = UnsafeRawBufferPointer(rebasing: data[offset...])
