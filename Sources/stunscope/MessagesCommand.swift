@@ -85,10 +85,14 @@ struct MessagesCommand: ParsableCommand {
         out.flush()
 
         let statistics = dissector.statistics
-        if statistics.turnFlowsEvicted > 0 || statistics.tcpStreamsEvicted > 0 || statistics.integrityTransactionsEvicted > 0 {
+        let decoded = decoder.currentStatistics()
+        let tcpStreams = statistics.tcpStreamsEvicted + decoded.tcpStreamsEvicted
+        if statistics.turnFlowsEvicted > 0 || tcpStreams > 0 || statistics.integrityTransactionsEvicted > 0
+            || decoded.fragmentDatagramsEvicted > 0 {
             StandardError.report("note: bounded tables forgot \(statistics.turnFlowsEvicted) TURN 5-tuples, "
-                + "\(statistics.tcpStreamsEvicted) TCP streams and \(statistics.integrityTransactionsEvicted) "
-                + "request keys; some later ChannelData or integrity results may be missing")
+                + "\(tcpStreams) TCP streams, \(decoded.fragmentDatagramsEvicted) incomplete IP datagrams and "
+                + "\(statistics.integrityTransactionsEvicted) request keys; some later messages, ChannelData or "
+                + "integrity results may be missing")
         }
         if pipeline.exitCode != 0 { throw ExitCode(pipeline.exitCode) }
     }

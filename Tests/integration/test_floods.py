@@ -119,3 +119,12 @@ def test_text_output_says_what_was_evicted(flood_dir):
     assert r.returncode == 0, r.stderr
     text = r.stdout.decode()
     assert "capture.state.evicted" in text and "incomplete IP datagrams" in text, text[:2000]
+
+
+def test_messages_says_what_its_tables_forgot(flood_dir):
+    pcap = str(flood_dir / "tcp-small.pcap")
+    floods.generate("tcp", 70_000, pcap)
+    r = subprocess.run([BIN, "messages", "--format", "ndjson", pcap], capture_output=True, timeout=TIME_LIMIT)
+    assert r.returncode == 0, r.stderr
+    note = [l for l in r.stderr.decode().splitlines() if "bounded tables forgot" in l]
+    assert note and " 0 TCP streams" not in note[0], r.stderr[:500]
