@@ -333,3 +333,22 @@ def test_hostile_captures():
     print(f"{total} damaged files from {len(CAPTURES)} captures, {len(commands('x'))} commands each")
     assert total >= 5 * len(CAPTURES)
     assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems[:40])
+
+
+def test_damage_in_one_file_of_several_ends_only_that_file(tmp_path):
+    """Rotated sets: a truncated file is reported (status 2, its name and offset) and the
+    other files are still read to the end."""
+    good = os.path.join(REPO, "captures", "turn-udp-channels.server.pcap")
+    other = os.path.join(REPO, "captures", "turn-udp-send.server.pcap")
+    lay = Layout(other)
+    cut = lay.records[len(lay.records) // 2][0] + 20
+    damaged = tmp_path / "damaged.pcap"
+    damaged.write_bytes(lay.raw[:cut])
+    r = run([BIN, "analyze", "--format", "json", good, str(damaged)])
+    assert r is not None and r.returncode == 2, r and r.stderr
+    errors = [l for l in r.stderr.decode().splitlines() if l.strip()]
+    assert len(errors) == 1 and str(damaged) in errors[0] and "byte offset" in errors[0], errors
+    doc = json.loads(r.stdout)
+    by_file = {c["file"]: c["packets"] for c in doc["captures"]}
+    assert by_file[good] == Layout(good).packets_before(len(Layout(good).raw))
+    assert by_file[str(damaged)] == lay.packets_before(cut)
