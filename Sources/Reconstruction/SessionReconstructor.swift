@@ -17,6 +17,9 @@ public final class SessionReconstructor {
     private var icmpByFlow: [FiveTuple: (count: Int, frames: [Int], meaning: String, reporter: String)] = [:]
     private var icmpOrder: [FiveTuple] = []
     private var integrityInvalid: [Int] = []
+    /// Transaction ids of ICE connectivity checks: their silence is judged by the ICE
+    /// reconstructor (per candidate pair), not reported again as an unreachable server.
+    private var iceCheckIds = Set<String>()
     private var fingerprintInvalid: [Int] = []
     private(set) var lastTime: CaptureTime?
     private(set) var firstTime: CaptureTime?
@@ -82,6 +85,7 @@ public final class SessionReconstructor {
                 bindings.noteReflexive(local: m.flow.destination, server: m.flow.source, reflexive: x, frame: m.context.frame)
             }
         }
+        if m.isIceCheck && iceCheckIds.count < 100_000 { iceCheckIds.insert(m.transactionId) }
         if m.methodNumber == 0x001 && !m.isIceCheck && m.carrier == nil && m.username.map({ !$0.contains(":") }) ?? true {
             bindings.handle(m, rtt: rtt, retransmission: retransmission)
         }
@@ -180,7 +184,9 @@ public final class SessionReconstructor {
         }
         // Relayed checks (nested in ChannelData / DATA) are the ICE reconstructor's to judge: their
         // carrier flow names the TURN server, not the peer that did not answer.
-        let unanswered = doc.transactions.filter { !$0.nested && ($0.state == "unanswered" || $0.state == "timed-out") }
+        let unanswered = doc.transactions.filter {
+            !$0.nested && !iceCheckIds.contains($0.transactionId) && ($0.state == "unanswered" || $0.state == "timed-out")
+        }
         if !unanswered.isEmpty {
             var byPair: [String: [TransactionSummary]] = [:]
             var pairOrder: [String] = []
