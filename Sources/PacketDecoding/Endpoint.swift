@@ -12,6 +12,17 @@ public struct Endpoint: Hashable, Comparable, Sendable, CustomStringConvertible 
         address.isIPv6 ? "[\(address)]:\(port)" : "\(address):\(port)"
     }
 
+    /// IPv4 endpoints hash as one word (address and port packed).
+    @inlinable public func hash(into hasher: inout Hasher) {
+        switch address {
+        case let .v4(a): hasher.combine(UInt64(a) << 16 | UInt64(port))
+        case let .v6(h, l):
+            hasher.combine(h)
+            hasher.combine(l)
+            hasher.combine(port)
+        }
+    }
+
     public static func < (a: Endpoint, b: Endpoint) -> Bool {
         a.address != b.address ? a.address < b.address : a.port < b.port
     }
@@ -48,6 +59,18 @@ public struct FiveTuple: Hashable, Sendable, CustomStringConvertible {
         self.source = source
         self.destination = destination
         self.transport = transport
+    }
+
+    /// Two words for IPv4 5-tuples: they key every per-flow table.
+    @inlinable public func hash(into hasher: inout Hasher) {
+        if case let .v4(s) = source.address, case let .v4(d) = destination.address {
+            hasher.combine(UInt64(s) << 32 | UInt64(d))
+            hasher.combine(UInt64(source.port) << 32 | UInt64(destination.port) << 8 | UInt64(transport.rawValue))
+        } else {
+            hasher.combine(source)
+            hasher.combine(destination)
+            hasher.combine(transport.rawValue)
+        }
     }
 
     public var reversed: FiveTuple { FiveTuple(source: destination, destination: source, transport: transport) }

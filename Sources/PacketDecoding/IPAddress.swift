@@ -6,6 +6,17 @@ public enum IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     public var isIPv6: Bool { if case .v6 = self { return true } else { return false } }
 
+    /// One or two words into the hasher (the synthesized hash adds the case tag
+    /// and more calls): flow tables hash addresses several times per packet.
+    @inlinable public func hash(into hasher: inout Hasher) {
+        switch self {
+        case let .v4(a): hasher.combine(UInt64(a))
+        case let .v6(h, l):
+            hasher.combine(h)
+            hasher.combine(l)
+        }
+    }
+
     /// Reads 4 or 16 network-order bytes.
     @inlinable public static func read(_ b: UnsafeRawBufferPointer, at offset: Int, ipv6: Bool) -> IPAddress {
         ipv6 ? .v6(b.loadBE64(offset), b.loadBE64(offset &+ 8)) : .v4(b.loadBE32(offset))
