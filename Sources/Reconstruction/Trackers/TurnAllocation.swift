@@ -181,6 +181,14 @@ final class TurnAllocation {
         var direction: String
         var kind: RelayKind
         var peer: Endpoint?
+
+        /// Hashed for every relayed packet: the direction is one of a few literals, told apart by
+        /// length and first byte, so the string itself is not hashed (equality still compares it).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(UInt64(direction.utf8.count) << 8 | UInt64(direction.utf8.first ?? 0))
+            hasher.combine(kind)
+            hasher.combine(peer)
+        }
     }
 
     /// A timeline entry that counts repeated relay data; its detail is written when it is read.
