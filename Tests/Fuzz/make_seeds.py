@@ -58,6 +58,30 @@ def read_pcap(path):
     return linktype, records, ends, raw
 
 
+def read_pcapng(path):
+    """(linktype of the first interface, [(ts, bytes)]) of a pcapng: enough for seeds."""
+    raw = open(path, "rb").read()
+    if raw[:4] != b"\x0a\x0d\x0d\x0a":
+        return None
+    e = "<" if raw[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    links, records, off = [], [], 0
+    while off + 12 <= len(raw):
+        btype, blen = struct.unpack(e + "II", raw[off:off + 8])
+        if blen < 12 or off + blen > len(raw):
+            break
+        body = raw[off + 8:off + blen - 4]
+        if btype == 1 and len(body) >= 2:
+            links.append(struct.unpack(e + "H", body[:2])[0])
+        elif btype == 6 and len(body) >= 20:
+            iface, _hi, _lo, incl, _orig = struct.unpack(e + "IIIII", body[:20])
+            if iface == 0:
+                records.append((0, body[20:20 + incl]))
+        elif btype == 3 and len(body) >= 4 and links:
+            records.append((0, body[4:]))
+        off += blen
+    return (links[0] if links else 1), records
+
+
 def network(linktype, b):
     """(ip version, offset of the IP header) or None."""
     if linktype == 1:
@@ -237,6 +261,33 @@ def main():
             add("framing", name, framing_input(head, [], flags))
             add("framing", name + "-split", framing_input(head, [(7, False), (len(head) // 2, False)], flags))
             add("framing", name + "-gap", framing_input(head, [(len(head) // 3, True)], flags))
+
+    # Optionally: single STUN messages from third-party captures (MS-TURN, WhatsApp,
+    # Zoom, hand-edited edge cases our own peers never produce). Only for `stun`, named
+    # 3p-<dir>-<file>-<frame>; Tests/Fuzz/README.md says which of them the corpus keeps.
+    third_party = os.environ.get("STUNSCOPE_SEEDS_THIRD_PARTY")
+    if third_party:
+        for path in sorted(glob.glob(os.path.join(third_party, "*", "*.pcap*"))):
+            if path.endswith(".gz"):
+                continue
+            parsed = read_pcap(path)
+            if parsed is not None:
+                linktype, records = parsed[0], parsed[1]
+            else:
+                got = read_pcapng(path)
+                if got is None:
+                    continue
+                linktype, records = got
+            rel = os.path.relpath(path, third_party).replace("/", "-").rsplit(".", 1)[0]
+            for i, (_ts, b) in enumerate(records, 1):
+                t = transport(linktype, b)
+                if not t or t[0] != "udp":
+                    continue
+                payload = t[7]
+                sig = stun_signature(payload)
+                if sig and sig not in seen_signatures and len(payload) <= 1024:
+                    seen_signatures.add(sig)
+                    add("stun", f"3p-{rel}-{i}", payload)
 
     for target, items in seeds.items():
         d = os.path.join(outdir, target)
