@@ -100,10 +100,15 @@ struct BindingSessionTracker {
 
     private mutating func session(for flow: FiveTuple, at t: CaptureTime) -> Session {
         if let s = byFlow[flow] { return s }
-        if sessions.count >= maxSessions, let oldest = sessions.first {
-            sessions.removeFirst()
-            byFlow.removeValue(forKey: oldest.flow)
-            evicted &+= 1
+        if sessions.count >= maxSessions {
+            // The oldest eighth at once: removing one from the front per new session
+            // shifts the whole array each time (quadratic under a flood).
+            let batch = min(sessions.count, max(1, maxSessions / 8))
+            for oldest in sessions[0..<batch] where byFlow[oldest.flow] === oldest {
+                byFlow.removeValue(forKey: oldest.flow)
+            }
+            sessions.removeFirst(batch)
+            evicted &+= batch
         }
         let s = Session(id: nextId, flow: flow, start: t)
         nextId &+= 1
