@@ -274,8 +274,11 @@ enum ParallelMessages {
         let lock = NSLock()
         var status: Int32 = 0
         var statistics = WireStatistics()
+        var fragmentsEvicted = 0
         var opened = 0
+        let finished = DispatchSemaphore(value: 0)
         let workers = Thread {
+            defer { finished.signal() }
             _ = ParallelRuns.map(files.count, jobs: jobs) { i -> Int in
                 var one = input
                 one.captures = [files[i]]
@@ -294,15 +297,18 @@ enum ParallelMessages {
                 pipeline.run(into: decoder)
                 dissector.finish()
                 printer.flush()
-                channels[i].close()
                 let s = dissector.statistics
+                let decoded = decoder.currentStatistics()
                 lock.lock()
                 opened += 1
                 if pipeline.exitCode != 0 { status = pipeline.exitCode }
                 statistics.turnFlowsEvicted += s.turnFlowsEvicted
-                statistics.tcpStreamsEvicted += s.tcpStreamsEvicted
+                statistics.tcpStreamsEvicted += s.tcpStreamsEvicted + decoded.tcpStreamsEvicted
+                fragmentsEvicted += decoded.fragmentDatagramsEvicted
                 statistics.integrityTransactionsEvicted += s.integrityTransactionsEvicted
                 lock.unlock()
+                // Closed only now: the merging thread may finish as soon as every channel is closed.
+                channels[i].close()
                 return 0
             }
         }
@@ -332,12 +338,16 @@ enum ParallelMessages {
             }
         }
         out.flush()
+        finished.wait()
         lock.lock()
         defer { lock.unlock() }
-        if statistics.turnFlowsEvicted > 0 || statistics.tcpStreamsEvicted > 0 || statistics.integrityTransactionsEvicted > 0 {
+        // The same note as the single-stream path (MessagesCommand), summed over the files.
+        if statistics.turnFlowsEvicted > 0 || statistics.tcpStreamsEvicted > 0 || statistics.integrityTransactionsEvicted > 0
+            || fragmentsEvicted > 0 {
             StandardError.report("note: bounded tables forgot \(statistics.turnFlowsEvicted) TURN 5-tuples, "
-                + "\(statistics.tcpStreamsEvicted) TCP streams and \(statistics.integrityTransactionsEvicted) "
-                + "request keys; some later ChannelData or integrity results may be missing")
+                + "\(statistics.tcpStreamsEvicted) TCP streams, \(fragmentsEvicted) incomplete IP datagrams and "
+                + "\(statistics.integrityTransactionsEvicted) request keys; some later messages, ChannelData or "
+                + "integrity results may be missing")
         }
         if opened == 0 && status == 0 { status = 2 }
         return status
