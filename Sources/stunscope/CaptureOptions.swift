@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// Options every command that reads capture files shares.
 struct CaptureOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng). Several files are merged in timestamp order.",
+    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng). Several files are merged in timestamp order (analyze and export with --jobs above 1, the default on several cores: each file is analysed on its own and the results merged).",
                                  valueName: "capture"))
     var captures: [String]
 
