@@ -179,9 +179,9 @@ final class PcapngReader {
             }
             interfaces.append(interface)
             return nil
-        case 6: // enhanced packet
-            guard b.count >= 20 else { throw corrupt(block, "enhanced packet block too short") }
-            let id = Int(u32(b.lowerBound))
+        case 6, 2: // enhanced packet; obsolete packet block (16-bit interface id, then the same layout)
+            guard b.count >= 20 else { throw corrupt(block, block.type == 6 ? "enhanced packet block too short" : "packet block too short") }
+            let id = block.type == 6 ? Int(u32(b.lowerBound)) : Int(u16(b.lowerBound))
             guard id < interfaces.count else { throw corrupt(block, "packet on undeclared interface \(id)") }
             let caplen = Int(u32(b.lowerBound + 12))
             guard caplen <= b.count - 20 else { throw corrupt(block, "captured length \(caplen) exceeds the block") }
@@ -198,16 +198,6 @@ final class PcapngReader {
             let start = b.lowerBound + 4
             return Packet(time: CaptureTime(nanoseconds: 0), linkType: interface.linkType,
                           originalLength: original, range: start..<(start + caplen))
-        case 2: // obsolete packet block
-            guard b.count >= 20 else { throw corrupt(block, "packet block too short") }
-            let id = Int(u16(b.lowerBound))
-            guard id < interfaces.count else { throw corrupt(block, "packet on undeclared interface \(id)") }
-            let caplen = Int(u32(b.lowerBound + 12))
-            guard caplen <= b.count - 20 else { throw corrupt(block, "captured length \(caplen) exceeds the block") }
-            let ts = UInt64(u32(b.lowerBound + 4)) << 32 | UInt64(u32(b.lowerBound + 8))
-            let start = b.lowerBound + 20
-            return Packet(time: time(ts, interfaces[id]), linkType: interfaces[id].linkType,
-                          originalLength: Int(u32(b.lowerBound + 16)), range: start..<(start + caplen))
         default: // name resolution, statistics, secrets, custom: nothing for us
             return nil
         }
