@@ -1,4 +1,5 @@
 import PacketDecoding
+import WireEvents
 
 /// What the reconstructors need from one STUN message, flattened.
 ///
@@ -25,7 +26,7 @@ public struct ObservedStunMessage {
     public var payloadHash: UInt64
     public var payloadLength: Int
     /// Set when this message travelled inside a ChannelData frame or a DATA attribute.
-    public var carrier: Carrier?
+    public var carrier: MessageCarrier?
 
     public var username: String?
     public var realm: String?
@@ -99,30 +100,6 @@ public struct TransactionKeyBits: Hashable, Sendable {
     public init(high: UInt64, low: UInt64) {
         self.high = high
         self.low = low
-    }
-}
-
-/// The frame that carried a nested message.
-public struct Carrier: Sendable {
-    public enum Kind: String, Sendable { case channelData = "channeldata", dataAttribute = "data-attribute" }
-    public var kind: Kind
-    public var frame: Int
-    /// The carrier's own flow (client <-> TURN server).
-    public var flow: FiveTuple
-    /// Channel number for ChannelData carriers.
-    public var channel: UInt16?
-    /// XOR-PEER-ADDRESS of the Send/Data indication carrier.
-    public var peer: Endpoint?
-    /// Send (to server) or Data (from server) for DATA-attribute carriers.
-    public var carrierMethod: UInt16?
-
-    public init(kind: Kind, frame: Int, flow: FiveTuple, channel: UInt16? = nil, peer: Endpoint? = nil, carrierMethod: UInt16? = nil) {
-        self.kind = kind
-        self.frame = frame
-        self.flow = flow
-        self.channel = channel
-        self.peer = peer
-        self.carrierMethod = carrierMethod
     }
 }
 

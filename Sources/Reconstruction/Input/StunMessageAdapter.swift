@@ -1,10 +1,11 @@
 import PacketDecoding
 import StunWire
+import WireEvents
 
 extension ObservedStunMessage {
     /// Flattens a dissected message into what the trackers read.
     public init(_ message: StunMessage, context: FrameContext, flow: FiveTuple, payloadHash: UInt64,
-                payloadLength: Int, carrier: Carrier?) {
+                payloadLength: Int, carrier: MessageCarrier?) {
         let cls: ObservedClass
         switch message.messageClass {
         case .request: cls = .request

@@ -7,20 +7,11 @@ extension SessionReconstructor: WireEventConsumer {
     public func wireEvent(_ event: WireEvent) {
         switch event {
         case let .stunMessage(e):
-            var carrier: Carrier?
-            if let c = e.carrier {
-                let kind: Carrier.Kind
-                switch c.kind {
-                case .channelData: kind = .channelData
-                case .dataAttribute: kind = .dataAttribute
-                case .icmp: return   // quoted messages are reported through icmpError
-                }
-                carrier = Carrier(kind: kind, frame: c.frame, flow: c.flow, channel: c.channel, peer: c.peer,
-                                  carrierMethod: c.carrierType?.method.rawValue)
-            }
+            // Quoted messages are reported through icmpError.
+            if e.carrier?.kind == .icmp { return }
             if e.message.fingerprint == .invalid { fingerprintInvalid(e.context) }
             stunMessage(ObservedStunMessage(e.message, context: e.context, flow: e.flow, payloadHash: e.payload.hash,
-                                            payloadLength: e.payload.length, carrier: carrier))
+                                            payloadLength: e.payload.length, carrier: e.carrier))
         case let .channelData(e):
             channelData(ObservedChannelData(context: e.context, flow: e.flow, channel: e.channel,
                                             length: e.payload.length, payloadHash: e.payload.hash))

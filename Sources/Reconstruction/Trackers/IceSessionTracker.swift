@@ -271,7 +271,7 @@ struct IceSessionTracker {
         let toServer: Bool
         if let alloc {
             toServer = c.flow == alloc.flow
-        } else if let method = c.carrierMethod {
+        } else if let method = c.carrierType?.method.rawValue {
             toServer = method == 0x006
         } else {
             toServer = [3478, 5349, 443, 80].contains(c.flow.destination.port)
