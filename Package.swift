@@ -36,6 +36,11 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Wires the stages for every command, the golden tests and the fuzz harness:
+        // capture files -> decoder -> dissector -> reconstructor, or -> message lines.
+        .target(name: "Pipeline", dependencies: [
+            "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents", "Reconstruction", "Renderers",
+        ]),
         // Live capture support: bounded packet queue, Prometheus metrics and their HTTP endpoint.
         .target(name: "LiveMonitoring", dependencies: [
             "CaptureSource", "WireEvents", "Reconstruction",
@@ -43,7 +48,7 @@ let package = Package(
         ]),
         .executableTarget(name: "stunscope", dependencies: [
             "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
-            "Reconstruction", "Renderers", "LiveMonitoring",
+            "Reconstruction", "Renderers", "LiveMonitoring", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CaptureSourceTests", dependencies: ["CaptureSource"]),
@@ -53,6 +58,8 @@ let package = Package(
         .testTarget(name: "WireEventsTests", dependencies: ["WireEvents"]),
         .testTarget(name: "CLITests", dependencies: []),
         .testTarget(name: "RenderersTests", dependencies: ["Renderers", "Reconstruction"]),
+        .testTarget(name: "ReconstructionTests", dependencies: ["Pipeline", "Reconstruction", "Renderers"],
+                    exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v5]
 )

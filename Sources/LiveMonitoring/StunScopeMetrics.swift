@@ -87,18 +87,20 @@ public final class StunScopeMetrics: WireEventConsumer, LiveEventObserver {
     // MARK: LiveEventObserver
 
     public func liveEvent(_ e: LiveEvent) {
+        // Exhaustive on purpose: a new kind of live event must be given a metric (or a reason for none) here.
         switch e.kind {
-        case "transaction.completed":
+        case .transactionCompleted:
             if let v = e.value { rtt.record(v) }
-        case "allocation.created", "allocation.deleted", "allocation.expired", "allocation.closed", "allocation.failed":
-            counter("stunscope_allocations_total", [("outcome", String(e.kind.dropFirst("allocation.".count)))],
+        case .allocationCreated, .allocationDeleted, .allocationExpired, .allocationClosed, .allocationFailed:
+            counter("stunscope_allocations_total", [("outcome", String(e.kind.rawValue.dropFirst("allocation.".count)))],
                     help: "TURN allocation lifecycle events by outcome").increment()
-        case "ice.nominated", "ice.pair-succeeded", "ice.failed":
-            counter("stunscope_ice_sessions_total", [("outcome", String(e.kind.dropFirst("ice.".count)))],
-                    help: "ICE session events by outcome").increment()
-        case "finding":
-            counter("stunscope_findings_total", [("code", e.label ?? "unknown")], help: "Findings by code").increment()
-        default:
+        case .icePairSucceeded, .iceNominated:
+            counter("stunscope_ice_sessions_total", [("outcome", String(e.kind.rawValue.dropFirst("ice.".count)))],
+                    help: "ICE events by outcome: a candidate pair's first success, a pair's nomination").increment()
+        case .finding:
+            counter("stunscope_findings_total", [("code", e.findingCode?.rawValue ?? "unknown")], help: "Findings by code").increment()
+        case .allocationRefreshed, .permissionInstalled, .channelBound, .requestError:
+            // Printed as events; their volume is already in stunscope_requests_total / stunscope_error_responses_total.
             break
         }
         forward?.liveEvent(e)

@@ -65,9 +65,8 @@ public final class SessionReconstructor {
         case .success, .error:
             rtt = transactions.response(m)?.rtt
             if let o = observer, let r = rtt {
-                o.liveEvent(LiveEvent(time: m.context.time.epochSeconds, frame: m.context.frame, kind: "transaction.completed",
-                                      session: nil, message: "\(m.methodName) \(m.messageClass.rawValue)", value: r,
-                                      label: m.errorCode.map(String.init)))
+                o.liveEvent(LiveEvent(time: m.context.time.epochSeconds, frame: m.context.frame, kind: .transactionCompleted,
+                                      session: nil, message: "\(m.methodName) \(m.messageClass.rawValue)", value: r))
             }
         case .indication: break
         }
@@ -178,7 +177,7 @@ public final class SessionReconstructor {
     private func addCaptureWideFindings(_ doc: AnalysisDocument) {
         for flow in icmpOrder {
             guard let e = icmpByFlow[flow] else { continue }
-            findings.add(.error, "icmp.unreachable",
+            findings.add(.error, .icmpUnreachable,
                          "\(e.count) ICMP error(s) (\(e.meaning)) from \(e.reporter) for \(flow.transport) \(flow.source) -> \(flow.destination): the destination did not accept the STUN/TURN traffic.",
                          frames: e.frames)
         }
@@ -204,23 +203,23 @@ public final class SessionReconstructor {
                 let severity: Finding.Severity = retransmitted ? .error : .warning
                 var message = "\(ts.count) \(t0.method) request(s) from \(t0.client) to \(t0.server) got no answer (\(sends) sends incl. retransmissions, last at frame \(ts.last!.requestFrames.last!))"
                 message += cutOff ? "; the capture ended less than 39.5 s after the last send, so an answer may have come later." : "."
-                findings.add(severity, retransmitted ? "stun.server.unreachable" : "stun.request.unanswered", message,
+                findings.add(severity, retransmitted ? .stunServerUnreachable : .stunRequestUnanswered, FindingMessage(message),
                              frames: ts.flatMap(\.requestFrames), session: nil)
             }
         }
         if !integrityInvalid.isEmpty {
-            findings.add(.warning, "stun.integrity.invalid",
+            findings.add(.warning, .stunIntegrityInvalid,
                          "\(integrityInvalid.count) message(s) failed MESSAGE-INTEGRITY with the given credentials: wrong password, or the message was altered.",
                          frames: integrityInvalid)
         }
         if !fingerprintInvalid.isEmpty {
-            findings.add(.warning, "stun.fingerprint.invalid",
+            findings.add(.warning, .stunFingerprintInvalid,
                          "\(fingerprintInvalid.count) message(s) carry a FINGERPRINT that does not match: corrupted or non-standard messages.",
                          frames: fingerprintInvalid)
         }
         let ev = stats.evicted
         if ev.total > 0 {
-            findings.add(.info, "capture.state.evicted",
+            findings.add(.info, .captureStateEvicted,
                          "To stay within memory bounds, state was evicted: \(ev.transactions) transactions, \(ev.allocations) allocations, \(ev.bindings) binding sessions, \(ev.tcpStreams) TCP streams, \(ev.ipFragments) incomplete IP datagrams, \(ev.peerLegDatagrams) unmatched relay datagrams, \(ev.turnFiveTuples) TURN 5-tuples, \(ev.allocationDetail) per-allocation items (requests, permissions, peers, connections beyond their bounds). Counts above are complete; per-session detail for evicted state is not.",
                          frames: [])
         }

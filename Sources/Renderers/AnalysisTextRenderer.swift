@@ -40,7 +40,7 @@ public struct AnalysisTextRenderer {
             case .info: sev = style.cyan("INFO   ")
             }
             let frames = f.frames.isEmpty ? "" : style.dim(" [frames " + f.frames.prefix(10).map(String.init).joined(separator: ", ") + (f.frames.count > 10 ? ", ..." : "") + "]")
-            out.append("  \(sev) \(f.code): \(safe(f.message))\(frames)")
+            out.append("  \(sev) \(f.code.rawValue): \(safe(f.message.description))\(frames)")
         }
         for a in doc.allocations { out.append(""); out += allocation(a, origin: s.firstTime ?? a.start) }
         if !doc.bindings.isEmpty {

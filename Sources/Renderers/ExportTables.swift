@@ -432,11 +432,11 @@ public enum ExportTables {
             Col<Item<Finding>>("capture_id", .integer) { .int($0.captureId) },
             Col("seq", .integer) { .int($0.seq) },
             Col("severity", .text) { .text($0.item.severity.rawValue) },
-            Col("code", .text) { .text($0.item.code) },
-            Col("message", .text) { .text($0.item.message) },
-            Col("session", .text) { .text($0.item.session) },
-            Col("session_kind", .text) { .text(sessionParts($0.item.session)?.kind) },
-            Col("session_id", .integer) { .int(sessionParts($0.item.session)?.id) },
+            Col("code", .text) { .text($0.item.code.rawValue) },
+            Col("message", .text) { .text($0.item.message.description) },
+            Col("session", .text) { .text($0.item.session?.description) },
+            Col("session_kind", .text) { .text($0.item.session?.kind.rawValue) },
+            Col("session_id", .integer) { .int($0.item.session?.id) },
             Col("first_frame", .integer) { .int($0.item.frames.first) },
             Col("frames", .text) { .list($0.item.frames.map(String.init)) },
         ], rows: { items($0, $0.doc.findings) }),
@@ -530,11 +530,6 @@ public enum ExportTables {
     }
 
     static func step(_ p: IcePairSummary, _ i: Int) -> Bool? { i < p.handshake.count ? p.handshake[i] : nil }
-
-    static func sessionParts(_ s: String?) -> (kind: String, id: Int?)? {
-        guard let s = s, let colon = s.firstIndex(of: ":") else { return nil }
-        return (String(s[..<colon]), Int(s[s.index(after: colon)...]))
-    }
 
     static func unique(_ list: [String]) -> [String] {
         var seen = Set<String>()

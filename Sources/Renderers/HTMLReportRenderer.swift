@@ -51,8 +51,8 @@ public struct HTMLReportRenderer {
         return h.joined(separator: "\n") + "\n"
     }
 
-    func anchor(_ ci: Int, _ session: String) -> String {
-        "c\(ci + 1)-" + session.replacingOccurrences(of: ":", with: "-")
+    func anchor(_ ci: Int, _ session: SessionRef) -> String {
+        "c\(ci + 1)-\(session.kind.rawValue)-\(session.id)"
     }
 
     // MARK: - Capture
@@ -129,8 +129,8 @@ public struct HTMLReportRenderer {
         h.append("<table class=\"grid findings\"><thead><tr><th>severity</th><th>code</th><th>finding</th><th>session</th><th>frames</th></tr></thead><tbody>")
         for f in list {
             let frames = f.frames.prefix(20).map(String.init).joined(separator: ", ") + (f.frames.count > 20 ? ", …" : "")
-            let session = f.session.map { "<a href=\"#\(anchor(ci, $0))\">\(e($0))</a>" } ?? "–"
-            h.append("<tr class=\"sev-\(f.severity.rawValue)\"><td><span class=\"badge \(f.severity.rawValue)\">\(f.severity.rawValue)</span></td><td><code>\(e(f.code))</code></td><td>\(e(f.message))</td><td>\(session)</td><td>\(e(frames))</td></tr>")
+            let session = f.session.map { "<a href=\"#\(anchor(ci, $0))\">\(e($0.description))</a>" } ?? "–"
+            h.append("<tr class=\"sev-\(f.severity.rawValue)\"><td><span class=\"badge \(f.severity.rawValue)\">\(f.severity.rawValue)</span></td><td><code>\(e(f.code.rawValue))</code></td><td>\(e(f.message.description))</td><td>\(session)</td><td>\(e(frames))</td></tr>")
         }
         h.append("</tbody></table>")
         return h.joined(separator: "\n")
@@ -138,17 +138,20 @@ public struct HTMLReportRenderer {
 
     func session(_ ladder: Ladder, ci: Int, facts: [(String, String)], extra: String) -> String {
         var h: [String] = []
-        h.append("<details class=\"session\" open id=\"\(anchor(ci, ladder.session))\" data-session=\"\(e(ladder.session))\">")
+        h.append("<details class=\"session\" open id=\"\(anchor(ci, ladder.session))\" data-session=\"\(e(ladder.session.description))\">")
         h.append("<summary>\(e(ladder.title))</summary>")
         h.append(factTable(facts, rawValues: false))
         h.append(extra)
         h.append("<figure class=\"ladder-wrap\">")
-        h.append(LadderSVG(ladder: ladder, idPrefix: "l\(ci + 1)-" + ladder.session.replacingOccurrences(of: ":", with: "-")).render())
-        var caption = "Ladder of \(e(ladder.session)): \(ladder.rows.count) row(s)\(ladder.omitted > 0 ? ", \(ladder.omitted) more not drawn" : "")."
-        if ladder.session.hasPrefix("allocation:") {
+        h.append(LadderSVG(ladder: ladder, idPrefix: "l\(ci + 1)-\(ladder.session.kind.rawValue)-\(ladder.session.id)").render())
+        var caption = "Ladder of \(e(ladder.session.description)): \(ladder.rows.count) row(s)\(ladder.omitted > 0 ? ", \(ladder.omitted) more not drawn" : "")."
+        switch ladder.session.kind {
+        case .allocation:
             caption += " Numbered relay arrows are the steps of the relay exchange: peer → relayed port (1-2), the server wraps (3), Data indication / ChannelData to the client (4-5), Send indication / ChannelData from the client (6-7), the server unwraps (8), relayed port → peer (9-10). Dots mark where the client's NAT translates."
-        } else if ladder.session.hasPrefix("ice:") {
+        case .ice:
             caption += " Numbered arrows are the steps of each pair's 4-way handshake (check, response, triggered check, response); dashed steps were not seen at this vantage point; green marks nomination (USE-CANDIDATE) and the selected pair."
+        case .binding, .sip:
+            break
         }
         h.append("<figcaption>\(caption)</figcaption>")
         h.append("</figure></details>")

@@ -6,7 +6,7 @@ import Reconstruction
 /// as SVG, the Mermaid export as a `sequenceDiagram`.
 public struct Ladder: Sendable {
     /// `allocation:1`, `binding:2`, `ice:3`, `sip:1`.
-    public var session: String
+    public var session: SessionRef
     public var title: String
     public var lanes: [Lane]
     public var rows: [Row]
@@ -178,7 +178,7 @@ public enum LadderBuilder {
         if a.timeline.isEmpty {
             rows.append(Ladder.Row(kind: .note, time: a.start, frame: nil, from: 0, to: relay, label: "no timeline entries", detail: a.outcome.rawValue))
         }
-        var ladder = Ladder(session: "allocation:\(a.id)", title: "Allocation \(a.id): \(a.transport.uppercased()) \(a.client) -> \(a.server), \(a.outcome.rawValue)",
+        var ladder = Ladder(session: .allocation(a.id), title: "Allocation \(a.id): \(a.transport.uppercased()) \(a.client) -> \(a.server), \(a.outcome.rawValue)",
                             lanes: lanes, rows: rows, origin: a.start)
         cap(&ladder)
         return ladder
@@ -232,7 +232,7 @@ public enum LadderBuilder {
             rows.append(.init(kind: .note, time: nil, frame: nil, from: 0, to: server, label: "longest gap " + ExportSupport.seconds(gap),
                               detail: "longer than a typical 30 s NAT binding timeout", style: [.error, .state]))
         }
-        var ladder = Ladder(session: "binding:\(b.id)", title: "Binding session \(b.id): \(b.transport.uppercased()) \(b.client) -> \(b.server)",
+        var ladder = Ladder(session: .binding(b.id), title: "Binding session \(b.id): \(b.transport.uppercased()) \(b.client) -> \(b.server)",
                             lanes: lanes, rows: rows, origin: b.start)
         cap(&ladder)
         return ladder
@@ -378,7 +378,7 @@ public enum LadderBuilder {
             rows.append(row)
         }
         let ufrags = s.ufrags.joined(separator: " / ")
-        var ladder = Ladder(session: "ice:\(s.id)", title: "ICE session \(s.id): ufrags \(ufrags), nomination \(s.nomination)",
+        var ladder = Ladder(session: .ice(s.id), title: "ICE session \(s.id): ufrags \(ufrags), nomination \(s.nomination)",
                             lanes: lanes, rows: rows, origin: s.start)
         cap(&ladder)
         return ladder
@@ -405,7 +405,7 @@ public enum LadderBuilder {
             rows.append(.init(kind: .note, time: nil, frame: nil, from: 0, to: lanes.count - 1, label: "ICE session \(i)",
                               detail: "\(c.signalledCandidates) candidates signalled, \(c.checkedCandidates) checked", style: [.state]))
         }
-        var ladder = Ladder(session: "sip:\(index)", title: "SIP call \(index): Call-ID \(c.callId)", lanes: lanes, rows: rows,
+        var ladder = Ladder(session: .sip(index), title: "SIP call \(index): Call-ID \(c.callId)", lanes: lanes, rows: rows,
                             origin: c.messages.first?.time ?? 0)
         cap(&ladder)
         return ladder

@@ -19,7 +19,7 @@ public struct MermaidExportRenderer {
             out.append("")
             if !doc.findings.isEmpty {
                 for f in doc.findings {
-                    out.append("- **\(f.severity.rawValue)** `\(MermaidText.code(f.code))`: \(MermaidText.markdown(f.message))" + (f.session.map { " (\(MermaidText.markdown($0)))" } ?? ""))
+                    out.append("- **\(f.severity.rawValue)** `\(MermaidText.code(f.code.rawValue))`: \(MermaidText.markdown(f.message.description))" + (f.session.map { " (\(MermaidText.markdown($0.description)))" } ?? ""))
                 }
                 out.append("")
             }

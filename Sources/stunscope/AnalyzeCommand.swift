@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import Reconstruction
 import Renderers
 
@@ -47,11 +48,11 @@ struct AnalyzeCommand: ParsableCommand {
     enum AnalyzeFormat: String, ExpressibleByArgument { case text, json }
 
     func run() throws {
-        let (doc, status) = ParallelRuns.analyze(input, jobs: parallel.count) { options in
-            AnalysisRun(input: options, credentialsFile: credentials, sdpFiles: sdp).run()
+        let (doc, status) = ParallelRuns.analyze(input.captureInput, jobs: parallel.count) { one in
+            AnalysisPipeline(input: one, credentialsFile: credentials, sdpFiles: sdp, report: StandardError.report).run()
         }
         if doc.captures.isEmpty && status != 0 { throw ExitCode(status) }
-        let out = OutputStream.standardOutput
+        let out = FileDescriptorOutput.standardOutput
         switch format {
         case .json:
             // Streamed: same bytes as one JSONEncoder call, without the whole document in memory twice.

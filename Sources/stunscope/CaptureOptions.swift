@@ -1,4 +1,5 @@
 import ArgumentParser
+import Pipeline
 
 /// Options every command that reads capture files shares.
 struct CaptureOptions: ParsableArguments {
@@ -13,6 +14,9 @@ struct CaptureOptions: ParsableArguments {
     func validate() throws {
         if captures.isEmpty { throw ValidationError("give at least one capture file") }
     }
+
+    /// What the pipeline reads.
+    var captureInput: CaptureInput { CaptureInput(captures: captures, filter: filter) }
 }
 
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {

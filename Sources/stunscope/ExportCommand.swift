@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Pipeline
 import Reconstruction
 import Renderers
 
@@ -74,10 +75,9 @@ struct ExportCommand: ParsableCommand {
         // --jobs: captures exported one by one are analysed in parallel (no progress bar then).
         let jobs = merge || groups.count < 2 ? 1 : parallel.count
         let runs = ParallelRuns.map(groups.count, jobs: jobs) { i -> (document: AnalysisDocument, exitCode: Int32) in
-            var options = input
-            options.captures = groups[i]
-            let run = AnalysisRun(input: options, credentialsFile: credentials, sdpFiles: sdp,
-                                  progress: jobs > 1 ? nil : progress.map { bar in { bytes in bar.update(file: i, bytes: bytes) } })
+            var run = AnalysisPipeline(input: CaptureInput(captures: groups[i], filter: input.filter), credentialsFile: credentials,
+                                       sdpFiles: sdp, report: StandardError.report)
+            run.progress = jobs > 1 ? nil : progress.map { bar in { bytes in bar.update(file: i, bytes: bytes) } }
             let result = run.run()
             if jobs <= 1 { progress?.finish(file: i) }
             return result
@@ -119,7 +119,7 @@ struct ExportCommand: ParsableCommand {
 
     func emit(_ data: Data) throws {
         if output == "-" {
-            let out = OutputStream.standardOutput
+            let out = FileDescriptorOutput.standardOutput
             data.withUnsafeBytes { out.write(bytes: $0) }
             out.flush()
         } else {

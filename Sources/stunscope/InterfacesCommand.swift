@@ -1,5 +1,6 @@
 import ArgumentParser
 import CaptureSource
+import Renderers
 
 /// `stunscope interfaces`: what `live --interface` can open.
 struct InterfacesCommand: ParsableCommand {
@@ -14,7 +15,7 @@ struct InterfacesCommand: ParsableCommand {
             StandardError.report("\(error)")
             throw ExitStatus.liveCaptureError
         }
-        let out = OutputStream.standardOutput
+        let out = FileDescriptorOutput.standardOutput
         for i in list {
             var line = i.name.padding(toLength: 16, withPad: " ", startingAt: 0)
             line += " [" + i.flags.joined(separator: ",") + "]"

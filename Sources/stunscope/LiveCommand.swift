@@ -110,7 +110,7 @@ struct LiveCommand: ParsableCommand {
             }
         }
 
-        let out = OutputStream.standardOutput
+        let out = FileDescriptorOutput.standardOutput
         let printer = LiveEventPrinter(format: format, output: out)
         let reconstructor = SessionReconstructor()
         let metricsTee: StunScopeMetrics? = metrics == nil ? nil : StunScopeMetrics(next: reconstructor, forward: printer)
@@ -226,27 +226,27 @@ private final class CaptureProgress: @unchecked Sendable {
 /// Prints live events as they happen: a line of text or an NDJSON object each.
 final class LiveEventPrinter: LiveEventObserver {
     let format: LiveCommand.LiveFormat
-    let output: OutputStream
+    let output: FileDescriptorOutput
 
-    init(format: LiveCommand.LiveFormat, output: OutputStream) {
+    init(format: LiveCommand.LiveFormat, output: FileDescriptorOutput) {
         self.format = format
         self.output = output
     }
 
     func liveEvent(_ e: LiveEvent) {
-        if e.kind == "transaction.completed" { return }
+        if e.kind == .transactionCompleted { return }
         switch format {
         case .text:
             let t = CaptureTime(nanoseconds: Int64(e.time * 1e9)).iso8601
-            output.write("\(t) \(e.kind) \(TerminalText.sanitize(e.message))\n")
+            output.write("\(t) \(e.kind.rawValue) \(TerminalText.sanitize(e.message))\n")
         case .ndjson:
             var w = JSONByteWriter()
             w.objectStart()
             w.key("type"); w.string("event")
             w.key("time"); w.epochSeconds(nanoseconds: Int64((e.time * 1e9).rounded()))
             w.key("frame"); w.int(e.frame)
-            w.key("kind"); w.string(e.kind)
-            if let s = e.session { w.key("session"); w.string(s) }
+            w.key("kind"); w.string(e.kind.rawValue)
+            if let s = e.session { w.key("session"); w.string(s.description) }
             w.key("message"); w.string(e.message)
             w.objectEnd()
             w.newline()

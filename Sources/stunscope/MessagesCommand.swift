@@ -1,6 +1,8 @@
 import ArgumentParser
 import CaptureSource
 import Foundation
+import Pipeline
+import Renderers
 import PacketDecoding
 import StunWire
 import WireEvents
@@ -63,37 +65,20 @@ struct MessagesCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        if parallel.count > 1 && input.captures.count > 1 {
-            // --jobs: one worker per file, lines merged by capture time.
-            let status = ParallelMessages.run(input, jobs: parallel.count, format: format, store: store,
-                                              turnPorts: turnPorts, out: OutputStream.standardOutput)
-            if status != 0 { throw ExitCode(status) }
-            return
-        }
-        let pipeline = CapturePipeline(options: input)
-        guard pipeline.open() else { throw ExitStatus.captureError }
-
-        let out = OutputStream.standardOutput
-        let printer = MessagesPrinter(format: format, output: out, includeFileIndex: pipeline.readers.count > 1,
-                                      colour: format == .text && out.isTerminal)
-        var configuration = WireDissector.Configuration()
-        configuration.turnServerPorts.formUnion(turnPorts)
-        let dissector = WireDissector(consumer: printer, credentials: store, configuration: configuration)
-        let decoder = PacketDecoder(sink: dissector)
-        pipeline.run(into: decoder)
-        dissector.finish()
-        out.flush()
-
-        let statistics = dissector.statistics
-        let decoded = decoder.currentStatistics()
-        let tcpStreams = statistics.tcpStreamsEvicted + decoded.tcpStreamsEvicted
-        if statistics.turnFlowsEvicted > 0 || tcpStreams > 0 || statistics.integrityTransactionsEvicted > 0
-            || decoded.fragmentDatagramsEvicted > 0 {
-            StandardError.report("note: bounded tables forgot \(statistics.turnFlowsEvicted) TURN 5-tuples, "
-                + "\(tcpStreams) TCP streams, \(decoded.fragmentDatagramsEvicted) incomplete IP datagrams and "
-                + "\(statistics.integrityTransactionsEvicted) request keys; some later messages, ChannelData or "
+        let run = MessagesRun(input: input.captureInput, format: format.pipelineFormat, credentials: store, turnPorts: turnPorts,
+                              report: StandardError.report)
+        let outcome = run.run(jobs: parallel.count, to: FileDescriptorOutput.standardOutput)
+        let e = outcome.evictions
+        if !e.isEmpty {
+            StandardError.report("note: bounded tables forgot \(e.turnFiveTuples) TURN 5-tuples, "
+                + "\(e.tcpStreams) TCP streams, \(e.ipFragments) incomplete IP datagrams and "
+                + "\(e.integrityRequestKeys) request keys; some later messages, ChannelData or "
                 + "integrity results may be missing")
         }
-        if pipeline.exitCode != 0 { throw ExitCode(pipeline.exitCode) }
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
     }
+}
+
+extension MessagesCommand.MessagesFormat {
+    var pipelineFormat: Pipeline.MessagesFormat { self == .text ? .text : .ndjson }
 }

@@ -1,4 +1,6 @@
 import ArgumentParser
+import Pipeline
+import Renderers
 import CaptureSource
 import Foundation
 import PacketDecoding
@@ -27,7 +29,7 @@ struct StatsCommand: ParsableCommand {
     enum StatsFormat: String, ExpressibleByArgument { case text, json }
 
     func run() throws {
-        let pipeline = CapturePipeline(options: input)
+        let pipeline = CaptureStream(input: input.captureInput) { StandardError.report($0.description) }
         guard pipeline.open() else { throw ExitStatus.captureError }
         let sink = DiscardingSink()
         let decoder = PacketDecoder(sink: sink)
@@ -37,7 +39,7 @@ struct StatsCommand: ParsableCommand {
             StatsReport.File(path: r.path, format: r.format.rawValue, linkType: r.linkType.name, packets: r.packetsRead)
         }
         let report = StatsReport(files: files, stats: stats, errors: pipeline.errors.map(\.description))
-        let out = OutputStream.standardOutput
+        let out = FileDescriptorOutput.standardOutput
         switch format {
         case .json: out.write(report.json() + "\n")
         case .text: out.write(report.text())

@@ -55,8 +55,8 @@ final class HTMLTextTests: XCTestCase {
         a.timeline.append(TimelineEntry(time: 10.5, frame: 9, direction: "server->client", event: "Allocate error",
                                         detail: "401 Unauthorized, realm <script>alert(1)</script>, NONCE \"><svg onload=x>"))
         doc.allocations = [a]
-        doc.findings = [Finding(severity: .error, code: "turn.auth.wrong-credentials", message: "user <u>x</u> & realm <script>",
-                                frames: [1], session: "allocation:1")]
+        doc.findings = [Finding(severity: .error, code: .turnAuthWrongCredentials, message: "user <u>x</u> & realm <script>",
+                                frames: [1], session: .allocation(1))]
         let html = HTMLReportRenderer(nonce: "n0nce").render([ExportCapture(file: "<b>file</b>.pcap", document: doc)])
         XCTAssertEqual(html.components(separatedBy: "<script").count - 1, 1, "only the report's own script element")
         XCTAssertTrue(html.contains("<script nonce=\"n0nce\">"))

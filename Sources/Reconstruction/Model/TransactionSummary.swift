@@ -22,26 +22,38 @@ public struct TransactionSummary: Codable, Sendable {
 }
 
 public struct Finding: Codable, Sendable {
-    public enum Severity: String, Codable, Sendable, Comparable {
+    public enum Severity: String, Codable, Sendable, Comparable, CaseIterable {
         case info, warning, error
-        public static func < (a: Severity, b: Severity) -> Bool {
-            let order: [Severity] = [.info, .warning, .error]
-            return order.firstIndex(of: a)! < order.firstIndex(of: b)!
+        private var rank: Int {
+            switch self {
+            case .info: return 0
+            case .warning: return 1
+            case .error: return 2
+            }
         }
+        public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
     }
     public var severity: Severity
     /// Stable code, e.g. `turn.auth.wrong-credentials` (docs/findings.md lists them all).
-    public var code: String
-    public var message: String
+    public var code: FindingCode
+    public var message: FindingMessage
     public var frames: [Int]
-    /// `allocation:3`, `binding:1`, `ice:2`, or nil for capture-wide findings.
-    public var session: String?
+    /// The session it is about, or nil for capture-wide findings.
+    public var session: SessionRef?
 
-    public init(severity: Severity, code: String, message: String, frames: [Int], session: String? = nil) {
+    public init(severity: Severity, code: FindingCode, message: FindingMessage, frames: [Int], session: SessionRef? = nil) {
         self.severity = severity
         self.code = code
         self.message = message
         self.frames = frames
         self.session = session
+    }
+
+    /// The same finding in a merged document whose session ids were offset.
+    public func renumbered(by base: SessionIdOffsets) -> Finding {
+        var f = self
+        f.session = session?.offset(by: base)
+        f.message = message.offset(by: base)
+        return f
     }
 }

@@ -37,9 +37,9 @@ enum AllocationSummaryBuilder {
                 p.neverForwardedToPeer = a.toPeer.neverForwarded[e] ?? 0
                 p.neverForwardedFromPeer = a.fromPeer.neverForwarded[e] ?? 0
                 if p.neverForwardedToPeer + p.neverForwardedFromPeer > 0 {
-                    findings.add(.warning, "turn.relay.not-forwarded",
-                                 "Allocation \(a.id), peer \(e): \(p.neverForwardedToPeer) datagram(s) from the client and \(p.neverForwardedFromPeer) from the peer were never seen leaving the server (missing permission, expired channel, or capture loss).",
-                                 frames: [], session: "allocation:\(a.id)")
+                    findings.add(.warning, .turnRelayNotForwarded,
+                                 "\(session: .allocation(a.id)), peer \(e): \(p.neverForwardedToPeer) datagram(s) from the client and \(p.neverForwardedFromPeer) from the peer were never seen leaving the server (missing permission, expired channel, or capture loss).",
+                                 frames: [], session: .allocation(a.id))
                 }
             }
             peers.append(p)
@@ -56,9 +56,9 @@ enum AllocationSummaryBuilder {
         }
         if outcome == .failed {
             let why = finalError.map { "last answer \($0.code) \($0.reason ?? "") — \($0.meaning)" } ?? "no answer from the server"
-            findings.add(.error, "turn.allocation.failed",
-                         "Allocation \(a.id) from \(a.flow.source) to \(a.flow.destination) never succeeded: \(why).",
-                         frames: a.timeline.prefix(1).map(\.frame), session: "allocation:\(a.id)")
+            findings.add(.error, .turnAllocationFailed,
+                         "\(session: .allocation(a.id)) from \(a.flow.source) to \(a.flow.destination) never succeeded: \(why).",
+                         frames: a.timeline.prefix(1).map(\.frame), session: .allocation(a.id))
         }
         var timeline = a.timeline
         if a.timelineDropped > 0 {

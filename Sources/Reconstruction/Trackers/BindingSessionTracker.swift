@@ -125,15 +125,14 @@ struct BindingSessionTracker {
             }
             let longest = intervals.max()
             if let g = longest, g > 30 {
-                findings.add(.warning, "stun.keepalive.gap",
-                             String(format: "Binding session %d (%@ -> %@): %.1f s without a keepalive; typical NAT bindings expire after 30 s.",
-                                    s.id, s.flow.source.description, s.flow.destination.description, g),
-                             frames: [], session: "binding:\(s.id)")
+                findings.add(.warning, .stunKeepaliveGap,
+                             "\(session: .binding(s.id)) (\(s.flow.source) -> \(s.flow.destination)): \(String(format: "%.1f", g)) s without a keepalive; typical NAT bindings expire after 30 s.",
+                             frames: [], session: .binding(s.id))
             }
             if s.requests > 0 && s.responses == 0 && s.errorResponses == 0 {
-                findings.add(.error, "stun.server.unreachable",
+                findings.add(.error, .stunServerUnreachable,
                              "Binding session \(s.id): \(s.requests) request(s) from \(s.flow.source) to \(s.flow.destination) and no answer; the server is unreachable or the packets are filtered.",
-                             frames: [], session: "binding:\(s.id)")
+                             frames: [], session: .binding(s.id))
             }
             return BindingSessionSummary(
                 id: s.id, client: s.flow.source.description, server: s.flow.destination.description,
@@ -180,8 +179,8 @@ struct BindingSessionTracker {
                 }
                 behavior = portDependent ? "address-and-port-dependent" : "address-dependent"
                 explanation = "\(servers.count) servers saw \(local) as \(reflexives.count) different addresses: the NAT's mapping depends on the destination \(portDependent ? "address and port" : "address") (symmetric NAT); server-reflexive candidates from it will fail and ICE needs a relay or peer-reflexive candidates."
-                findings.add(.warning, "nat.symmetric",
-                             "\(local) is behind a symmetric (\(behavior) mapping) NAT: " + obs.map { "\($0.server) saw \($0.reflexive)" }.joined(separator: ", ") + ". Its srflx candidates will fail; expect relay or prflx pairs.",
+                findings.add(.warning, .natSymmetric,
+                             "\(local) is behind a symmetric (\(behavior) mapping) NAT: \(obs.map { "\($0.server) saw \($0.reflexive)" }.joined(separator: ", ")). Its srflx candidates will fail; expect relay or prflx pairs.",
                              frames: obs.map(\.frame), session: nil)
             }
             out.append(NatMappingSummary(local: local.description,

@@ -2,14 +2,14 @@
 /// into one finding with all their frames (bounded) and a count.
 struct FindingCollector {
     private struct Key: Hashable {
-        var code: String
-        var session: String?
+        var code: FindingCode
+        var session: SessionRef?
     }
     private var findings: [Key: (finding: Finding, count: Int)] = [:]
     private var order: [Key] = []
     static let maxFramesPerFinding = 50
 
-    mutating func add(_ severity: Finding.Severity, _ code: String, _ message: String, frames: [Int], session: String? = nil) {
+    mutating func add(_ severity: Finding.Severity, _ code: FindingCode, _ message: FindingMessage, frames: [Int], session: SessionRef? = nil) {
         let key = Key(code: code, session: session)
         if var existing = findings[key] {
             for f in frames where existing.finding.frames.count < FindingCollector.maxFramesPerFinding
@@ -26,14 +26,14 @@ struct FindingCollector {
     }
 
     /// Replaces the message of an existing finding (e.g. to state a final count).
-    mutating func update(_ code: String, session: String?, message: (Int) -> String) {
+    mutating func update(_ code: FindingCode, session: SessionRef?, message: (Int) -> FindingMessage) {
         let key = Key(code: code, session: session)
         guard var existing = findings[key] else { return }
         existing.finding.message = message(existing.count)
         findings[key] = existing
     }
 
-    func count(_ code: String, session: String?) -> Int {
+    func count(_ code: FindingCode, session: SessionRef?) -> Int {
         findings[Key(code: code, session: session)]?.count ?? 0
     }
 

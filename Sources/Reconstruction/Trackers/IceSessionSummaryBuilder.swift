@@ -36,6 +36,9 @@ struct SignalledDescription {
 /// is the owner's own address, and `prflx` when no candidate had it.
 struct IceSessionSummaryBuilder {
     let stunMap: [Endpoint: [Endpoint]]
+    /// `stunMap`'s keys by their first Binding response: explanations that pick one of
+    /// several mappings pick the same one on every run.
+    let stunMapOrder: [Endpoint]
     let mappedTo: [Endpoint: [Endpoint]]
     let relayed: [Endpoint: TurnAllocation]
     let allocations: [TurnAllocation]
@@ -49,13 +52,16 @@ struct IceSessionSummaryBuilder {
          allocations: [TurnAllocation], signalled: [SignalledDescription], natMappings: [NatMappingSummary], end: CaptureTime) {
         var stunMap: [Endpoint: [Endpoint]] = [:]
         var mappedTo: [Endpoint: [Endpoint]] = [:]
-        for (local, list) in reflexiveByLocal {
-            for o in list {
+        let order = reflexiveByLocal.map { (local: $0.key, frame: $0.value.map(\.frame).min() ?? 0) }
+            .sorted { ($0.frame, $0.local.description) < ($1.frame, $1.local.description) }.map(\.local)
+        for local in order {
+            for o in reflexiveByLocal[local] ?? [] {
                 if !(stunMap[local]?.contains(o.reflexive) ?? false) { stunMap[local, default: []].append(o.reflexive) }
                 if !(mappedTo[o.reflexive]?.contains(local) ?? false) { mappedTo[o.reflexive, default: []].append(local) }
             }
         }
         self.stunMap = stunMap
+        stunMapOrder = order
         self.mappedTo = mappedTo
         var relayed: [Endpoint: TurnAllocation] = [:]
         var ips = Set<IPAddress>()
@@ -383,7 +389,8 @@ struct IceSessionSummaryBuilder {
             }
         }
         // Same NAT address as a STUN mapping seen for some host, another port.
-        for (local, maps) in stunMap {
+        for local in stunMapOrder {
+            guard let maps = stunMap[local] else { continue }
             // A mapping seen after the NAT (local == mapping): its base may be the same socket.
             guard maps.contains(local) else { continue }
             if let m = maps.first(where: { $0.address == x.address && $0.port != x.port }), local != x {
@@ -588,9 +595,9 @@ struct IceSessionSummaryBuilder {
                                longestGap: longest?.gap, longestGapFrame: longest?.frame)
         c.responses = p.dir.reduce(0) { $0 + $1.successTimes.filter { $0 > start }.count }
         if let l = longest, l.gap > 30 {
-            findings.add(.warning, "ice.consent.gap",
-                         String(format: "ICE session %d: %.1f s without a consent check on the selected pair (up to frame %d); RFC 7675 revokes consent after 30 s without a response, so media would have stopped.", w.s.id, l.gap, l.frame),
-                         frames: [l.frame], session: "ice:\(w.s.id)")
+            findings.add(.warning, .iceConsentGap,
+                         "\(session: .ice(w.s.id)): \(String(format: "%.1f", l.gap)) s without a consent check on the selected pair (up to frame \(l.frame)); RFC 7675 revokes consent after 30 s without a response, so media would have stopped.",
+                         frames: [l.frame], session: .ice(w.s.id))
         }
         return c
     }
@@ -770,11 +777,11 @@ struct IceSessionSummaryBuilder {
 
     private func sessionFindings(_ out: IceSessionSummary, pairs: [IcePairState], w: Work, findings: inout FindingCollector) {
         let s = w.s
-        let session = "ice:\(s.id)"
+        let session = SessionRef.ice(s.id)
         if !s.roleConflictFrames.isEmpty {
             let switches = s.agents.flatMap { a in a.roleSwitches.map { "\(a.ufrag) \($0.from) -> \($0.to) at frame \($0.frame)" } }
-            findings.add(.warning, "ice.role.conflict",
-                         "ICE session \(s.id): \(s.roleConflictFrames.count) 487 Role Conflict response(s): both agents claimed the same role" + (switches.isEmpty ? "; no role switch was seen afterwards." : "; then " + switches.joined(separator: ", ") + "."),
+            findings.add(.warning, .iceRoleConflict,
+                         "\(session: session): \(s.roleConflictFrames.count) 487 Role Conflict response(s): both agents claimed the same role\(switches.isEmpty ? "; no role switch was seen afterwards." : "; then " + switches.joined(separator: ", ") + ".")",
                          frames: s.roleConflictFrames, session: session)
         }
         let succeeded = out.pairs.filter { $0.state == "succeeded" }
@@ -782,14 +789,14 @@ struct IceSessionSummaryBuilder {
         if !unansweredPairs.isEmpty {
             let frames = unansweredPairs.compactMap { pairs[$0.offset].dir.compactMap(\.firstRequestFrame).min() }
             let list = unansweredPairs.prefix(4).map { "\($0.element.local) -> \($0.element.remote)" }.joined(separator: ", ")
-            findings.add(succeeded.isEmpty ? .warning : .info, "ice.checks.unanswered",
-                         "ICE session \(s.id): checks on \(unansweredPairs.count) of \(out.pairs.count) candidate pair(s) got no response here (\(list)\(unansweredPairs.count > 4 ? ", ..." : "")): unreachable candidates (private addresses across NATs, filtered ports) or answers that took another path.",
+            findings.add(succeeded.isEmpty ? .warning : .info, .iceChecksUnanswered,
+                         "\(session: session): checks on \(unansweredPairs.count) of \(out.pairs.count) candidate pair(s) got no response here (\(list)\(unansweredPairs.count > 4 ? ", ..." : "")): unreachable candidates (private addresses across NATs, filtered ports) or answers that took another path.",
                          frames: frames, session: session)
         }
         let bothDirections = pairs.contains { $0.dir[0].requests > 0 } && pairs.contains { $0.dir.count > 1 && $0.dir[1].requests > 0 }
         if succeeded.isEmpty && !out.pairs.isEmpty && bothDirections && out.selectedPair == nil {
-            findings.add(.error, "ice.failed",
-                         "ICE session \(s.id): both agents sent checks on \(out.pairs.count) pair(s) but no check got a success response: connectivity failed (firewalls, symmetric NATs without a TURN relay, or wrong credentials).",
+            findings.add(.error, .iceFailed,
+                         "\(session: session): both agents sent checks on \(out.pairs.count) pair(s) but no check got a success response: connectivity failed (firewalls, symmetric NATs without a TURN relay, or wrong credentials).",
                          frames: pairs.compactMap { $0.dir.compactMap(\.firstRequestFrame).min() }, session: session)
         }
         // All pairs toward server-reflexive candidates failed while a symmetric NAT is in evidence.
@@ -804,21 +811,21 @@ struct IceSessionSummaryBuilder {
         }
         if !srflxPairs.isEmpty, !srflxPairs.contains(where: { $0.state == "succeeded" }), !symmetricPrflx.isEmpty || !symmetricNat.isEmpty {
             let who = symmetricPrflx.first.map { "\($0.agent ?? "?") (\($0.address))" } ?? symmetricNat.first!.local
-            findings.add(.warning, "ice.srflx.symmetric-nat",
-                         "ICE session \(s.id): every pair toward a server-reflexive candidate failed (\(srflxPairs.count) pair(s)): \(who) is behind a symmetric NAT, whose mapping toward the peer differs from the one the STUN server saw, so srflx candidates cannot work; only relay or peer-reflexive pairs can.",
+            findings.add(.warning, .iceSrflxSymmetricNat,
+                         "\(session: session): every pair toward a server-reflexive candidate failed (\(srflxPairs.count) pair(s)): \(who) is behind a symmetric NAT, whose mapping toward the peer differs from the one the STUN server saw, so srflx candidates cannot work; only relay or peer-reflexive pairs can.",
                          frames: [], session: session)
         }
         if let sel = out.selectedPair, sel.viaRelay {
             let direct = out.pairs.filter { !$0.viaRelay && $0.state == "succeeded" }
             if !direct.isEmpty {
-                findings.add(.warning, "ice.relay.over-direct",
-                             "ICE session \(s.id): the selected pair goes through TURN (\(sel.local) <-> \(sel.remote)) although the direct pair \(direct[0].local) <-> \(direct[0].remote) succeeded: extra latency and relay cost.",
+                findings.add(.warning, .iceRelayOverDirect,
+                             "\(session: session): the selected pair goes through TURN (\(sel.local) <-> \(sel.remote)) although the direct pair \(direct[0].local) <-> \(direct[0].remote) succeeded: extra latency and relay cost.",
                              frames: [], session: session)
             }
         }
         for c in out.candidates where c.type == "prflx" {
-            findings.add(.info, "ice.candidate.prflx",
-                         "ICE session \(s.id): peer-reflexive candidate \(c.address) (\(c.reason ?? "?")): \(c.explanation ?? "")",
+            findings.add(.info, .iceCandidatePrflx,
+                         "\(session: session): peer-reflexive candidate \(c.address) (\(c.reason ?? "?")): \(c.explanation ?? "")",
                          frames: [], session: session)
         }
     }

@@ -255,12 +255,12 @@ struct SipCallTracker {
                 }
             }
             if s.iceSession != nil, !s.neverChecked.isEmpty {
-                findings.add(.info, "sip.candidates.never-checked",
+                findings.add(.info, .sipCandidatesNeverChecked,
                              "SIP call \(c.callId): \(s.neverChecked.count) of \(s.signalledCandidates) signalled candidate(s) were never seen in a check here: \(s.neverChecked.prefix(6).joined(separator: ", ")) (unreachable, pruned, ICE finished before reaching them, or checks on another path).",
-                             frames: [], session: s.iceSession.map { "ice:\($0)" })
+                             frames: [], session: s.iceSession.map { .ice($0) })
             }
             if s.iceSession == nil, !all.isEmpty {
-                findings.add(.info, "sip.ice.no-session",
+                findings.add(.info, .sipIceNoSession,
                              "SIP call \(c.callId) signalled ICE (ufrag \(all.sorted().joined(separator: ", "))) but no connectivity check with these ufrags was seen here.",
                              frames: c.messages.prefix(1).map(\.frame), session: nil)
             }

@@ -150,7 +150,7 @@ final class TurnAllocation {
     func log(_ ctx: FrameContext, _ direction: String, _ event: String, _ detail: String, rtt: Double? = nil) {
         closeBand()
         if let o = observer, let kind = TurnAllocation.liveKind(direction: direction, event: event) {
-            o.liveEvent(LiveEvent(time: ctx.time.epochSeconds, frame: ctx.frame, kind: kind, session: "allocation:\(id)",
+            o.liveEvent(LiveEvent(time: ctx.time.epochSeconds, frame: ctx.frame, kind: kind, session: .allocation(id),
                                   message: "allocation \(id) \(flow.source) -> \(flow.destination): \(event)\(detail.isEmpty ? "" : ", " + detail)",
                                   value: rtt))
         }
@@ -257,16 +257,16 @@ final class TurnAllocation {
     }
 
     /// Which timeline entries are live events.
-    static func liveKind(direction: String, event: String) -> String? {
+    static func liveKind(direction: String, event: String) -> LiveEvent.Kind? {
         switch event {
-        case "allocation created": return "allocation.created"
-        case "allocation deleted": return "allocation.deleted"
-        case "allocation expired": return "allocation.expired"
-        case "allocation closed": return "allocation.closed"
-        case "Refresh success": return "allocation.refreshed"
-        case "CreatePermission success": return "permission.installed"
-        case "ChannelBind success": return "channel.bound"
-        default: return event.hasSuffix(" error") ? "request.error" : nil
+        case "allocation created": return .allocationCreated
+        case "allocation deleted": return .allocationDeleted
+        case "allocation expired": return .allocationExpired
+        case "allocation closed": return .allocationClosed
+        case "Refresh success": return .allocationRefreshed
+        case "CreatePermission success": return .permissionInstalled
+        case "ChannelBind success": return .channelBound
+        default: return event.hasSuffix(" error") ? .requestError : nil
         }
     }
 

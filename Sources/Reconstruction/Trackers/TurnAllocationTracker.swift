@@ -174,9 +174,9 @@ struct TurnAllocationTracker {
             if m.methodNumber == 0x004 {
                 detail.append("lifetime \(m.lifetime.map(String.init) ?? "default")")
                 if let exp = a.expiresAt, a.state == .active, t > exp {
-                    findings.add(.warning, "turn.refresh.late",
-                                 "Allocation \(a.id) was refreshed \(String(format: "%.1f", t.seconds(since: exp))) s after its lifetime ran out; the server had already released it.",
-                                 frames: [m.context.frame], session: "allocation:\(a.id)")
+                    findings.add(.warning, .turnRefreshLate,
+                                 "\(session: .allocation(a.id)) was refreshed \(String(format: "%.1f", t.seconds(since: exp))) s after its lifetime ran out; the server had already released it.",
+                                 frames: [m.context.frame], session: .allocation(a.id))
                 }
             }
             if !m.xorPeers.isEmpty { detail.append("peer " + m.xorPeers.map(\.description).joined(separator: ", ")) }
@@ -254,10 +254,9 @@ struct TurnAllocationTracker {
         let t = ctx.time
         if var c = a.channels[number] {
             if c.peer != peer {
-                findings.add(.warning, "turn.channel.conflict",
-                             String(format: "Channel 0x%04x of allocation %d was re-bound from %@ to %@; RFC 8656 forbids re-binding a channel to another peer while bound.",
-                                    number, a.id, c.peer.description, peer.description),
-                             frames: [ctx.frame], session: "allocation:\(a.id)")
+                findings.add(.warning, .turnChannelConflict,
+                             "Channel \(String(format: "0x%04x", number)) of \(session: .allocation(a.id), capitalized: false) was re-bound from \(c.peer) to \(peer); RFC 8656 forbids re-binding a channel to another peer while bound.",
+                             frames: [ctx.frame], session: .allocation(a.id))
                 c.peer = peer
             }
             c.refreshes &+= 1
@@ -351,9 +350,9 @@ struct TurnAllocationTracker {
             a.traffic.channelDataToServer &+= 1
             a.traffic.channelDataToServerBytes &+= c.length
             guard let chIndex = a.channels.index(forKey: c.channel), a.channels.values[chIndex].expiresAt >= c.context.time else {
-                findings.add(.warning, "turn.channel.unbound",
-                             String(format: "Allocation %d sent ChannelData on channel 0x%04x, which is not bound (or its binding expired); the server drops it.", a.id, c.channel),
-                             frames: [c.context.frame], session: "allocation:\(a.id)")
+                findings.add(.warning, .turnChannelUnbound,
+                             "\(session: .allocation(a.id)) sent ChannelData on channel \(String(format: "0x%04x", c.channel)), which is not bound (or its binding expired); the server drops it.",
+                             frames: [c.context.frame], session: .allocation(a.id))
                 a.logRelay(c.context, "client->server", .channelDataUnbound(c.channel), peer: nil, bytes: c.length)
                 return true
             }
@@ -435,16 +434,16 @@ struct TurnAllocationTracker {
             (r.methodNumber == 0x008 || r.methodNumber == 0x009) && r.xorPeers.contains { $0.address == peer.address }
         }
         guard !pending else { return }
-        findings.add(.warning, "turn.permission.missing",
-                     "Allocation \(a.id) sent data (\(what)) to \(peer.address) without a live permission; the server drops it silently. Send CreatePermission (or ChannelBind) first and refresh it every 300 s.",
-                     frames: [ctx.frame], session: "allocation:\(a.id)")
+        findings.add(.warning, .turnPermissionMissing,
+                     "\(session: .allocation(a.id)) sent data (\(what)) to \(peer.address) without a live permission; the server drops it silently. Send CreatePermission (or ChannelBind) first and refresh it every 300 s.",
+                     frames: [ctx.frame], session: .allocation(a.id))
     }
 
     private func checkExpired(_ a: TurnAllocation, ctx: FrameContext, findings: inout FindingCollector) {
         guard a.state == .expired || a.state == .deleted else { return }
-        findings.add(.error, "turn.allocation.used-after-end",
-                     "Allocation \(a.id) had \(a.state == .expired ? "expired" : "been deleted") but the client kept sending relay data; the server drops it. Refresh before the lifetime runs out.",
-                     frames: [ctx.frame], session: "allocation:\(a.id)")
+        findings.add(.error, .turnAllocationUsedAfterEnd,
+                     "\(session: .allocation(a.id)) had \(a.state == .expired ? "expired" : "been deleted") but the client kept sending relay data; the server drops it. Refresh before the lifetime runs out.",
+                     frames: [ctx.frame], session: .allocation(a.id))
     }
 
     private func noteClientPacket(_ a: TurnAllocation, _ ctx: FrameContext, findings: inout FindingCollector) {
@@ -452,9 +451,9 @@ struct TurnAllocationTracker {
             let gap = ctx.time.seconds(since: last)
             if gap > (a.longestClientGap?.seconds ?? 0) { a.longestClientGap = (gap, ctx.frame) }
             if gap > 30, a.state == .active, a.flow.transport == .udp {
-                findings.add(.warning, "turn.keepalive.gap",
-                             String(format: "Allocation %d: the client sent nothing to the server for %.1f s; typical NAT bindings time out after 30 s, after which the server's packets no longer reach the client.", a.id, gap),
-                             frames: [ctx.frame], session: "allocation:\(a.id)")
+                findings.add(.warning, .turnKeepaliveGap,
+                             "\(session: .allocation(a.id)): the client sent nothing to the server for \(String(format: "%.1f", gap)) s; typical NAT bindings time out after 30 s, after which the server's packets no longer reach the client.",
+                             frames: [ctx.frame], session: .allocation(a.id))
             }
         }
         a.lastClientPacket = ctx.time
@@ -464,47 +463,47 @@ struct TurnAllocationTracker {
                              findings: inout FindingCollector) {
         let authenticated = request?.hasIntegrity ?? false
         let peers = request.map { $0.xorPeers.map { $0.address.description }.joined(separator: ", ") } ?? ""
-        let session = "allocation:\(a.id)"
+        let session = SessionRef.allocation(a.id)
         let frame = [m.context.frame]
         switch code {
         case 401, 441:
             if authenticated || code == 441 {
-                findings.add(.error, "turn.auth.wrong-credentials",
-                             "Allocation \(a.id): the server rejected an authenticated \(m.methodName) with \(code) — the username, realm or password is wrong (user \(a.username ?? "?"), realm \(a.realm ?? "?")).",
+                findings.add(.error, .turnAuthWrongCredentials,
+                             "\(session: .allocation(a.id)): the server rejected an authenticated \(m.methodName) with \(code) — the username, realm or password is wrong (user \(a.username ?? "?"), realm \(a.realm ?? "?")).",
                              frames: frame, session: session)
             }
         case 438:
-            findings.add(.info, "turn.auth.stale-nonce",
-                         "Allocation \(a.id): the server answered 438 Stale Nonce and sent a new NONCE; the client must retry with it.",
+            findings.add(.info, .turnAuthStaleNonce,
+                         "\(session: .allocation(a.id)): the server answered 438 Stale Nonce and sent a new NONCE; the client must retry with it.",
                          frames: frame, session: session)
             if (a.errorCounts[438]?.count ?? 0) >= 3 {
-                findings.add(.warning, "turn.auth.stale-nonce-loop",
-                             "Allocation \(a.id): \(a.errorCounts[438]!.count) Stale Nonce errors; the client keeps retrying with an old NONCE or the server's nonce lifetime is too short.",
+                findings.add(.warning, .turnAuthStaleNonceLoop,
+                             "\(session: .allocation(a.id)): \(a.errorCounts[438]!.count) Stale Nonce errors; the client keeps retrying with an old NONCE or the server's nonce lifetime is too short.",
                              frames: frame, session: session)
             }
         case 403:
-            findings.add(.error, "turn.peer.forbidden",
-                         "Allocation \(a.id): \(m.methodName) got 403 Forbidden for \(peers.isEmpty ? "the requested peer" : peers); the server's policy refuses this peer (e.g. denied-peer-ip, private or loopback ranges).",
+            findings.add(.error, .turnPeerForbidden,
+                         "\(session: .allocation(a.id)): \(m.methodName) got 403 Forbidden for \(peers.isEmpty ? "the requested peer" : peers); the server's policy refuses this peer (e.g. denied-peer-ip, private or loopback ranges).",
                          frames: frame, session: session)
         case 486:
-            findings.add(.error, "turn.quota.reached",
-                         "Allocation \(a.id): 486 Allocation Quota Reached for user \(a.username ?? "?"); the user already holds the maximum number of allocations on this server.",
+            findings.add(.error, .turnQuotaReached,
+                         "\(session: .allocation(a.id)): 486 Allocation Quota Reached for user \(a.username ?? "?"); the user already holds the maximum number of allocations on this server.",
                          frames: frame, session: session)
         case 437:
-            findings.add(.warning, "turn.allocation.mismatch",
-                         "Allocation \(a.id): 437 Allocation Mismatch on \(m.methodName); the server has no allocation for this 5-tuple (expired or never created) or one already exists.",
+            findings.add(.warning, .turnAllocationMismatch,
+                         "\(session: .allocation(a.id)): 437 Allocation Mismatch on \(m.methodName); the server has no allocation for this 5-tuple (expired or never created) or one already exists.",
                          frames: frame, session: session)
         case 508:
-            findings.add(.error, "turn.server.capacity", "Allocation \(a.id): 508 Insufficient Capacity; the server has no relay ports left.",
+            findings.add(.error, .turnServerCapacity, "\(session: .allocation(a.id)): 508 Insufficient Capacity; the server has no relay ports left.",
                          frames: frame, session: session)
         case 300:
-            findings.add(.info, "turn.server.alternate", "Allocation \(a.id): 300 Try Alternate, redirected to \(m.alternateServer?.description ?? "?").",
+            findings.add(.info, .turnServerAlternate, "\(session: .allocation(a.id)): 300 Try Alternate, redirected to \(m.alternateServer?.description ?? "?").",
                          frames: frame, session: session)
         case 440, 442, 443:
-            findings.add(.error, "turn.unsupported", "Allocation \(a.id): \(code) — \(StunErrorMeaning.explain(code)).",
+            findings.add(.error, .turnUnsupported, "\(session: .allocation(a.id)): \(code) — \(StunErrorMeaning.explain(code)).",
                          frames: frame, session: session)
         case 400, 420:
-            findings.add(.warning, "turn.bad-request", "Allocation \(a.id): \(m.methodName) got \(code) — \(StunErrorMeaning.explain(code)).",
+            findings.add(.warning, .turnBadRequest, "\(session: .allocation(a.id)): \(m.methodName) got \(code) — \(StunErrorMeaning.explain(code)).",
                          frames: frame, session: session)
         default:
             break

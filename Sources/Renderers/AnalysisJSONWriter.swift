@@ -10,15 +10,11 @@ import Reconstruction
 /// once (hundreds of MiB for a busy server's hour). Here the document is
 /// encoded with its session arrays emptied (the "skeleton"), and each array
 /// element is encoded on its own and written into its place, re-indented.
-enum AnalysisJSONWriter {
-    static func encoder() -> JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return e
-    }
+public enum AnalysisJSONWriter {
+    public static func encoder() -> JSONEncoder { JSONExportRenderer.encoder(pretty: true) }
 
     /// Writes the document and a final newline.
-    static func write(_ doc: AnalysisDocument, to out: OutputStream) throws {
+    public static func write(_ doc: AnalysisDocument, to out: ByteOutput) throws {
         let encoder = encoder()
         var skeleton = doc
         skeleton.allocations = []
@@ -65,7 +61,7 @@ enum AnalysisJSONWriter {
 
     /// `[` is already written: the elements at indentation 4, then `\n  ]`
     /// (for an empty array, JSONEncoder's `\n\n  ]`).
-    private static func writeElements<T: Encodable>(_ items: [T], encoder: JSONEncoder, to out: OutputStream) throws {
+    private static func writeElements<T: Encodable>(_ items: [T], encoder: JSONEncoder, to out: ByteOutput) throws {
         if items.isEmpty {
             out.write("\n\n  ]")
             return
@@ -152,7 +148,7 @@ enum TransactionJSON {
     }
 
     /// False (nothing useful written) when a string needs escaping.
-    static func write(_ t: TransactionSummary, into out: inout [UInt8]) -> Bool {
+    public static func write(_ t: TransactionSummary, into out: inout [UInt8]) -> Bool {
         out.append(contentsOf: "{\n      \"client\" : ".utf8)
         guard string(t.client, &out) else { return false }
         if let e = t.errorCode { key("errorCode", &out); out.append(contentsOf: String(e).utf8) }

@@ -4,37 +4,55 @@ import Foundation
 ///
 /// Output is built into a byte buffer and flushed in large writes: a
 /// `print` per message would dominate the cost of `messages` on big files.
-final class OutputStream {
+/// Where renderers write bytes: a file descriptor (`FileDescriptorOutput`) or memory (`ByteCollector`).
+public protocol ByteOutput: AnyObject {
+    func write(_ s: String)
+    func write(bytes: UnsafeRawBufferPointer)
+    func write(bytes: [UInt8])
+}
+
+/// Output kept in memory (tests, documents written into a larger one).
+public final class ByteCollector: ByteOutput {
+    public private(set) var bytes: [UInt8] = []
+
+    public init() {}
+
+    public func write(_ s: String) { bytes.append(contentsOf: s.utf8) }
+    public func write(bytes b: UnsafeRawBufferPointer) { bytes.append(contentsOf: b) }
+    public func write(bytes b: [UInt8]) { bytes.append(contentsOf: b) }
+}
+
+public final class FileDescriptorOutput: ByteOutput {
     private var buffer: [UInt8] = []
     private let fd: Int32
     private let flushThreshold = 1 << 16
 
-    init(fd: Int32 = 1) {
+    public init(fd: Int32 = 1) {
         self.fd = fd
         buffer.reserveCapacity(flushThreshold * 2)
     }
 
-    static let standardOutput = OutputStream(fd: 1)
+    public static let standardOutput = FileDescriptorOutput(fd: 1)
 
-    var isTerminal: Bool { isatty(fd) == 1 }
+    public var isTerminal: Bool { isatty(fd) == 1 }
 
-    func write(_ s: String) {
+    public func write(_ s: String) {
         var s = s
         s.withUTF8 { buffer.append(contentsOf: $0) }
         if buffer.count >= flushThreshold { flush() }
     }
 
-    func write(bytes: UnsafeRawBufferPointer) {
+    public func write(bytes: UnsafeRawBufferPointer) {
         buffer.append(contentsOf: bytes)
         if buffer.count >= flushThreshold { flush() }
     }
 
-    func write(bytes: [UInt8]) {
+    public func write(bytes: [UInt8]) {
         buffer.append(contentsOf: bytes)
         if buffer.count >= flushThreshold { flush() }
     }
 
-    func flush() {
+    public func flush() {
         var offset = 0
         buffer.withUnsafeBytes { raw in
             while offset < raw.count {
@@ -47,12 +65,4 @@ final class OutputStream {
     }
 
     deinit { flush() }
-}
-
-enum StandardError {
-    /// One line on stderr, prefixed with the program name.
-    static func report(_ message: String) {
-        let line = "stunscope: " + message + "\n"
-        FileHandle.standardError.write(line.data(using: .utf8)!)
-    }
 }

@@ -1,22 +1,25 @@
 import Renderers
 import WireEvents
 
+/// `messages` output formats.
+public enum MessagesFormat: String, CaseIterable, Sendable { case text, ndjson }
+
 /// Prints the `messages` lines for each wire event as it arrives.
-final class MessagesPrinter: WireEventConsumer {
-    private let format: MessagesCommand.MessagesFormat
-    private let output: OutputStream
+public final class MessagesPrinter: WireEventConsumer {
+    private let format: MessagesFormat
+    private let output: FileDescriptorOutput
     private let ndjson: MessagesNDJSON
     private let text: MessagesText
     private var writer = JSONByteWriter()
 
-    init(format: MessagesCommand.MessagesFormat, output: OutputStream, includeFileIndex: Bool, colour: Bool) {
+    public init(format: MessagesFormat, output: FileDescriptorOutput, includeFileIndex: Bool, colour: Bool) {
         self.format = format
         self.output = output
         self.ndjson = MessagesNDJSON(includeFileIndex: includeFileIndex)
         self.text = MessagesText(style: TerminalStyle(enabled: colour))
     }
 
-    func wireEvent(_ event: WireEvent) {
+    public func wireEvent(_ event: WireEvent) {
         switch format {
         case .ndjson:
             writer.reset()

@@ -6,14 +6,14 @@ import StunWire
 /// (browsers signal over TLS). Each file may hold one or more descriptions;
 /// their ice-ufrag/ice-pwd become short-term credentials (never printed) and
 /// their candidates count as signalled.
-struct SdpInput {
-    var descriptions: [(sdp: SdpSession, source: String)] = []
+public struct SdpInput {
+    public var descriptions: [(sdp: SdpSession, source: String)] = []
 
-    enum LoadError: Error, CustomStringConvertible {
+    public enum LoadError: Error, CustomStringConvertible {
         case unreadable(path: String, reason: String)
         case noSdp(path: String)
 
-        var description: String {
+        public var description: String {
             switch self {
             case let .unreadable(path, reason): return "cannot read SDP file \(path): \(reason)"
             case let .noSdp(path): return "SDP file \(path) holds no session description (no v= or m= line)"
@@ -21,7 +21,7 @@ struct SdpInput {
         }
     }
 
-    init(paths: [String]) throws {
+    public init(paths: [String]) throws {
         for path in paths {
             let text: String
             do {
@@ -43,7 +43,7 @@ struct SdpInput {
     }
 
     /// Adds every ice-ufrag/ice-pwd as a short-term credential (`--credentials` entries win).
-    func addCredentials(to store: CredentialStore) {
+    public func addCredentials(to store: CredentialStore) {
         for d in descriptions {
             for (ufrag, password) in d.sdp.iceCredentials where !store.hasShortTerm(username: ufrag) {
                 store.addShortTerm(username: ufrag, password: password)

@@ -1,0 +1,220 @@
+import Foundation
+import PacketDecoding
+import Renderers
+import StunWire
+import WireEvents
+
+/// Rendered lines of one file, handed from its worker to the merging thread.
+final class LineChunk {
+    var bytes: [UInt8] = []
+    /// (capture time in ns, end offset in `bytes`) per line.
+    var lines: [(time: Int64, end: Int)] = []
+}
+
+/// A bounded queue of chunks from one worker (backpressure keeps memory flat).
+final class LineChannel {
+    private let condition = NSCondition()
+    private var queue: [LineChunk] = []
+    private var closed = false
+    private let capacity = 4
+
+    func push(_ chunk: LineChunk) {
+        condition.lock()
+        while queue.count >= capacity { condition.wait() }
+        queue.append(chunk)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func close() {
+        condition.lock()
+        closed = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next chunk, nil when the worker is done.
+    func pop() -> LineChunk? {
+        condition.lock()
+        defer { condition.unlock() }
+        while queue.isEmpty && !closed { condition.wait() }
+        if queue.isEmpty { return nil }
+        let c = queue.removeFirst()
+        condition.broadcast()
+        return c
+    }
+}
+
+/// Renders `messages` lines like `MessagesPrinter`, into chunks for a `LineChannel`.
+final class ChunkingPrinter: WireEventConsumer {
+    private let format: MessagesFormat
+    private let ndjson: MessagesNDJSON
+    private let text: MessagesText
+    private var writer = JSONByteWriter()
+    private let channel: LineChannel
+    private var chunk = LineChunk()
+
+    init(format: MessagesFormat, includeFileIndex: Bool, colour: Bool, channel: LineChannel) {
+        self.format = format
+        self.ndjson = MessagesNDJSON(includeFileIndex: includeFileIndex)
+        self.text = MessagesText(style: TerminalStyle(enabled: colour))
+        self.channel = channel
+    }
+
+    func wireEvent(_ event: WireEvent) {
+        let before = chunk.bytes.count
+        switch format {
+        case .ndjson:
+            writer.reset()
+            if ndjson.write(event, to: &writer) { chunk.bytes.append(contentsOf: writer.bytes) }
+        case .text:
+            if let line = text.line(event) {
+                chunk.bytes.append(contentsOf: line.utf8)
+                chunk.bytes.append(0x0a)
+            }
+        }
+        if chunk.bytes.count > before {
+            chunk.lines.append((event.context.time.nanoseconds, chunk.bytes.count))
+            if chunk.bytes.count >= 1 << 18 { flush() }
+        }
+    }
+
+    func flush() {
+        guard !chunk.lines.isEmpty else { return }
+        channel.push(chunk)
+        chunk = LineChunk()
+    }
+}
+
+/// `stunscope messages`: one line per STUN message or ChannelData frame, in capture order.
+public struct MessagesRun {
+    public var input: CaptureInput
+    public var format: MessagesFormat
+    public var credentials: CredentialStore
+    public var turnPorts: [UInt16]
+    /// Capture problems as they are found (the CLI prints them on stderr).
+    public var report: (String) -> Void
+
+    public init(input: CaptureInput, format: MessagesFormat, credentials: CredentialStore, turnPorts: [UInt16],
+                report: @escaping (String) -> Void) {
+        self.input = input
+        self.format = format
+        self.credentials = credentials
+        self.turnPorts = turnPorts
+        self.report = report
+    }
+
+    public struct Outcome: Sendable {
+        public var exitCode: Int32
+        /// What bounded tables forgot: some later messages may be missing.
+        public var evictions: DissectionEvictions
+    }
+
+    /// One timestamp-ordered stream over all the files, or with `jobs` > 1 and several
+    /// files one worker per file with the lines merged by capture time.
+    public func run(jobs: Int, to out: FileDescriptorOutput) -> Outcome {
+        if jobs > 1 && input.captures.count > 1 { return runParallel(jobs: jobs, to: out) }
+        let report = self.report
+        let stream = CaptureStream(input: input) { report($0.description) }
+        guard stream.open() else { return Outcome(exitCode: 2, evictions: DissectionEvictions()) }
+        let printer = MessagesPrinter(format: format, output: out, includeFileIndex: stream.readers.count > 1,
+                                      colour: format == .text && out.isTerminal)
+        let dissection = Dissection(consumer: printer, credentials: credentials, turnPorts: turnPorts)
+        stream.run(into: dissection.decoder)
+        dissection.finish()
+        out.flush()
+        return Outcome(exitCode: stream.exitCode, evictions: dissection.evictions)
+    }
+
+    /// Each file decoded and dissected on its own worker; lines merged by capture time (ties:
+    /// the lower file index first, as the single-stream merge does).
+    private func runParallel(jobs: Int, to out: FileDescriptorOutput) -> Outcome {
+        let files = input.captures
+        let channels = files.map { _ in LineChannel() }
+        let colour = format == .text && out.isTerminal
+        let results = WorkerResults()
+        let finished = DispatchSemaphore(value: 0)
+        let run = self
+        let workers = Thread {
+            defer { finished.signal() }
+            _ = ParallelRuns.map(files.count, jobs: jobs) { i -> Int in
+                var one = run.input
+                one.captures = [files[i]]
+                let stream = CaptureStream(input: one) { run.report($0.description) }
+                stream.fileIndexBase = i
+                guard stream.open() else {
+                    results.add(exitCode: 2, evictions: nil)
+                    channels[i].close()
+                    return 0
+                }
+                let printer = ChunkingPrinter(format: run.format, includeFileIndex: files.count > 1, colour: colour, channel: channels[i])
+                let dissection = Dissection(consumer: printer, credentials: run.credentials, turnPorts: run.turnPorts)
+                stream.run(into: dissection.decoder)
+                dissection.finish()
+                printer.flush()
+                results.add(exitCode: stream.exitCode, evictions: dissection.evictions)
+                // Closed only now: the merging thread may finish as soon as every channel is closed.
+                channels[i].close()
+                return 0
+            }
+        }
+        workers.stackSize = 8 << 20
+        workers.start()
+        LineChannel.merge(channels, to: out)
+        out.flush()
+        finished.wait()
+        return results.outcome
+    }
+}
+
+/// Exit status and evictions summed over the workers of a parallel run.
+private final class WorkerResults: @unchecked Sendable {
+    private let lock = NSLock()
+    private var status: Int32 = 0
+    private var opened = 0
+    private var evictions = DissectionEvictions()
+
+    /// `evictions` is nil for a file that could not be opened.
+    func add(exitCode: Int32, evictions e: DissectionEvictions?) {
+        lock.lock()
+        defer { lock.unlock() }
+        if exitCode != 0 { status = exitCode }
+        if let e {
+            opened += 1
+            evictions.add(e)
+        }
+    }
+
+    var outcome: MessagesRun.Outcome {
+        lock.lock()
+        defer { lock.unlock() }
+        return MessagesRun.Outcome(exitCode: opened == 0 && status == 0 ? 2 : status, evictions: evictions)
+    }
+}
+
+extension LineChannel {
+    /// k-way merge of the workers' line streams, by capture time.
+    static func merge(_ channels: [LineChannel], to out: FileDescriptorOutput) {
+        var current: [LineChunk?] = channels.map { $0.pop() }
+        var line = [Int](repeating: 0, count: channels.count)
+        while true {
+            var best = -1
+            var bestTime = Int64.max
+            for i in 0..<channels.count {
+                guard let c = current[i] else { continue }
+                let t = c.lines[line[i]].time
+                if best < 0 || t < bestTime { best = i; bestTime = t }
+            }
+            if best < 0 { break }
+            let c = current[best]!
+            let start = line[best] == 0 ? 0 : c.lines[line[best] - 1].end
+            let end = c.lines[line[best]].end
+            c.bytes.withUnsafeBytes { out.write(bytes: UnsafeRawBufferPointer(rebasing: $0[start..<end])) }
+            line[best] += 1
+            if line[best] == c.lines.count {
+                current[best] = channels[best].pop()
+                line[best] = 0
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/// Every finding StunScope reports, by its stable code (docs/findings.md
+/// explains each). The raw value is the contract; a code emitted without
+/// being listed here does not compile.
+public enum FindingCode: String, Sendable, Codable, CaseIterable, Comparable {
+    case captureStateEvicted = "capture.state.evicted"
+    case iceCandidatePrflx = "ice.candidate.prflx"
+    case iceChecksUnanswered = "ice.checks.unanswered"
+    case iceConsentGap = "ice.consent.gap"
+    case iceFailed = "ice.failed"
+    case iceRelayOverDirect = "ice.relay.over-direct"
+    case iceRoleConflict = "ice.role.conflict"
+    case iceSrflxSymmetricNat = "ice.srflx.symmetric-nat"
+    case icmpUnreachable = "icmp.unreachable"
+    case natSymmetric = "nat.symmetric"
+    case sipCandidatesNeverChecked = "sip.candidates.never-checked"
+    case sipIceNoSession = "sip.ice.no-session"
+    case stunFingerprintInvalid = "stun.fingerprint.invalid"
+    case stunIntegrityInvalid = "stun.integrity.invalid"
+    case stunKeepaliveGap = "stun.keepalive.gap"
+    case stunRequestUnanswered = "stun.request.unanswered"
+    case stunServerUnreachable = "stun.server.unreachable"
+    case turnAllocationFailed = "turn.allocation.failed"
+    case turnAllocationMismatch = "turn.allocation.mismatch"
+    case turnAllocationUsedAfterEnd = "turn.allocation.used-after-end"
+    case turnAuthStaleNonce = "turn.auth.stale-nonce"
+    case turnAuthStaleNonceLoop = "turn.auth.stale-nonce-loop"
+    case turnAuthWrongCredentials = "turn.auth.wrong-credentials"
+    case turnBadRequest = "turn.bad-request"
+    case turnChannelConflict = "turn.channel.conflict"
+    case turnChannelUnbound = "turn.channel.unbound"
+    case turnKeepaliveGap = "turn.keepalive.gap"
+    case turnPeerForbidden = "turn.peer.forbidden"
+    case turnPermissionMissing = "turn.permission.missing"
+    case turnQuotaReached = "turn.quota.reached"
+    case turnRefreshLate = "turn.refresh.late"
+    case turnRelayNotForwarded = "turn.relay.not-forwarded"
+    case turnServerAlternate = "turn.server.alternate"
+    case turnServerCapacity = "turn.server.capacity"
+    case turnUnsupported = "turn.unsupported"
+
+    public static func < (a: FindingCode, b: FindingCode) -> Bool { a.rawValue < b.rawValue }
+}
