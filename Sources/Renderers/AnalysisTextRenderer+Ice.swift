@@ -99,11 +99,15 @@ extension AnalysisTextRenderer {
             for e in s.timeline.prefix(maxTimelineLines) {
                 let when = String(format: "%+10.3f", e.time - origin)
                 let frame = e.frame > 0 ? String(format: "#%-6d", e.frame) : "       "
-                let parts = e.direction.components(separatedBy: "->")
-                let arrow = parts.count == 2 ? "\(pad(parts[0], 22)) -> \(pad(parts[1], 22))" : pad(e.direction, 48)
+                let arrow: String
+                if case let .between(from, to) = e.direction {
+                    arrow = "\(pad(from, 22)) -> \(pad(to, 22))"
+                } else {
+                    arrow = pad(e.direction.description, 48)
+                }
                 var event = clean(e.event)
-                if e.detail.contains("USE-CANDIDATE") || e.detail.contains("NOMINATION") { event = style.bold(event) }
-                if e.event.hasPrefix("error") || e.event == "role switch" { event = style.yellow(event) }
+                if e.kind.isNomination { event = style.bold(event) }
+                if e.kind.isProblem || e.kind == .iceRoleSwitch { event = style.yellow(event) }
                 var line = "    \(when) \(frame) \(arrow) \(event)"
                 if !e.detail.isEmpty { line += "  " + clean(e.detail) }
                 if let r = e.rtt { line += style.dim("  rtt \(Self.millis(r))") }

@@ -125,13 +125,13 @@ public struct AnalysisTextRenderer {
             let frame = e.frame > 0 ? String(format: "#%-6d", e.frame) : "       "
             let arrow: String
             switch e.direction {
-            case "client->server": arrow = "client  -> server "
-            case "server->client": arrow = "client <-  server "
-            case "relay->peer": arrow = "relay   -> peer   "
-            case "peer->relay": arrow = "relay  <-  peer   "
-            default: arrow = "        *         "
+            case .clientToServer: arrow = "client  -> server "
+            case .serverToClient: arrow = "client <-  server "
+            case .relayToPeer: arrow = "relay   -> peer   "
+            case .peerToRelay: arrow = "relay  <-  peer   "
+            case .state, .between: arrow = "        *         "
             }
-            var line = "    \(when) \(frame) \(arrow) \(e.direction == "state" ? style.bold(safe(e.event)) : safe(e.event))"
+            var line = "    \(when) \(frame) \(arrow) \(e.direction == .state ? style.bold(safe(e.event)) : safe(e.event))"
             if !e.detail.isEmpty { line += "  " + safe(e.detail) }
             if let r = e.rtt { line += style.dim("  rtt \(Self.millis(r))") }
             out.append(line)

@@ -473,10 +473,10 @@ public enum ExportTables {
             Col("time", .real) { .real($0.entry.time) },
             Col("frame", .integer) { .int($0.entry.frame) },
             Col("file_index", .integer) { .int($0.entry.fileIndex) },
-            Col("direction", .text) { .text($0.entry.direction) },
+            Col("direction", .text) { .text($0.entry.direction.description) },
             Col("event", .text) { .text($0.entry.event) },
             Col("detail", .text) { .text($0.entry.detail) },
-            Col("frames", .integer) { .int(LadderBuilder.bandCount($0.entry.detail)) },
+            Col("frames", .integer) { .int($0.entry.kind.relay?.frames) },
             Col("rtt", .real) { .real($0.entry.rtt) },
         ], rows: timelineRows),
     ]
@@ -521,7 +521,7 @@ public enum ExportTables {
     }
 
     static func lastRelayTime(_ a: TurnAllocationSummary) -> Double? {
-        a.timeline.last { $0.direction != "state" && LadderBuilder.isRelayData($0.event) }?.time
+        a.timeline.last { $0.direction != .state && LadderBuilder.relayData($0) != nil }?.time
     }
 
     static func isSelected(_ p: IcePairSummary, _ s: IceSelectedPair?) -> Bool {

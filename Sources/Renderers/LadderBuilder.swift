@@ -55,24 +55,13 @@ public enum LadderBuilder {
             + doc.sipCalls.enumerated().map { sip($0.element, index: $0.offset + 1) }
     }
 
-    // MARK: - Timeline text helpers
+    // MARK: - Helpers
 
-    /// `N` from a band's detail (`peer 1.2.3.4:5, 12 frames, 960 bytes`).
-    public static func bandCount(_ detail: String) -> Int? {
-        guard let r = detail.range(of: #"(\d+) frames?\b"#, options: .regularExpression) else { return nil }
-        return Int(detail[r].prefix { $0.isNumber })
-    }
-
-    public static func isRelayData(_ event: String) -> Bool {
-        event.hasPrefix("ChannelData") || event.hasPrefix("Send indication") || event.hasPrefix("Data indication")
-            || event == "UDP" || event == "TCP"
-    }
-
-    /// The peer endpoint named in a detail (`peer 198.51.100.7:4000, ...`).
-    static func peer(in detail: String) -> String? {
-        guard let r = detail.range(of: #"peer [^ ,]+"#, options: .regularExpression) else { return nil }
-        let p = String(detail[r].dropFirst(5))
-        return p == "?" ? nil : p
+    /// The relayed data an entry counts (ChannelData, Send/Data, peer-leg datagrams), if any.
+    /// TCP data-connection bytes are relayed too but drawn as plain messages, as before.
+    public static func relayData(_ e: TimelineEntry) -> RelayBandSummary? {
+        guard let band = e.kind.relay, band.kind != .tcpDataConnection else { return nil }
+        return band
     }
 
     static func host(_ endpoint: String) -> String {
@@ -111,7 +100,7 @@ public enum LadderBuilder {
         func notePeer(_ p: String) { if !peerNames.contains(p) { peerNames.append(p) } }
         a.peers.forEach { notePeer($0.peer) }
         a.channels.forEach { notePeer($0.peer) }
-        for e in a.timeline where isRelayData(e.event) { if let p = peer(in: e.detail) { notePeer(p) } }
+        for e in a.timeline { if let p = Self.relayData(e)?.peer { notePeer(p) } }
         let shown = peerNames.prefix(maxPeerLanes)
         var peerLane: [String: Int] = [:]
         for p in shown {
@@ -119,7 +108,7 @@ public enum LadderBuilder {
             lanes.append(.init(role: "peer", address: p, kind: .peer))
         }
         var otherPeers: Int?
-        if peerNames.count > shown.count || peerNames.isEmpty && a.timeline.contains(where: { $0.direction.contains("peer") }) || !a.permissions.isEmpty && peerNames.isEmpty {
+        if peerNames.count > shown.count || peerNames.isEmpty && a.timeline.contains(where: { $0.direction.isPeerLeg }) || !a.permissions.isEmpty && peerNames.isEmpty {
             otherPeers = lanes.count
             lanes.append(.init(role: peerNames.isEmpty ? "peer" : "other peers", address: peerNames.isEmpty ? (a.permissions.map(\.peer).first ?? "") : "\(peerNames.count - shown.count) more", kind: .peer))
         }
@@ -130,44 +119,44 @@ public enum LadderBuilder {
         }
 
         var rows: [Ladder.Row] = []
-        var lastRelay: (dir: String, peer: String?, time: Double)?
+        var lastRelay: (dir: TimelineDirection, peer: String?, time: Double)?
         for e in a.timeline {
             var row = Ladder.Row(kind: .message, time: e.time, frame: e.frame == 0 ? nil : e.frame, from: 0, to: 0,
                                  label: e.event, detail: e.detail)
             if let rtt = e.rtt { row.detail += (row.detail.isEmpty ? "" : ", ") + "rtt " + ExportSupport.millis(rtt) }
-            let relayData = isRelayData(e.event)
-            let count = relayData ? bandCount(e.detail) : nil
-            if let c = count, c > 1 { row.kind = .band; row.count = c }
+            let band = Self.relayData(e)
+            let relayData = band != nil
+            if let c = band?.frames, c > 1 { row.kind = .band; row.count = c }
             if relayData { row.style.insert(.relay) }
-            if e.event.lowercased().contains("error") || e.event.contains("unbound") { row.style.insert(.error) }
-            let p = peer(in: e.detail)
+            if e.kind.isProblem && e.direction != .state { row.style.insert(.error) }
+            let p = band?.peer
             switch e.direction {
-            case "client->server":
+            case .clientToServer:
                 row.from = 0; row.to = server
                 if let n = nat { row.via = [n] }
                 if relayData { row.step = "6-7" }
-            case "server->client":
+            case .serverToClient:
                 row.from = server; row.to = 0
                 if let n = nat { row.via = [n] }
                 if relayData { row.step = "4-5" }
-            case "relay->peer":
+            case .relayToPeer:
                 row.from = relay; row.to = lane(forPeer: p)
                 row.step = "9-10"
-            case "peer->relay":
+            case .peerToRelay:
                 row.from = lane(forPeer: p); row.to = relay
                 row.step = "1-2"
-            default:
+            case .state, .between:
                 row.kind = .note
                 row.from = server; row.to = relay
                 row.style.insert(.state)
-                if e.event.contains("expired") || e.event.contains("failed") { row.style.insert(.error) }
+                if e.kind == .allocation(.expired) { row.style.insert(.error) }
             }
             // The server's internal hop between its STUN port and the relayed port (steps 3 and 8).
             if relayData, let last = lastRelay, last.peer == p || last.peer == nil || p == nil {
-                if last.dir == "peer->relay" && e.direction == "server->client" {
+                if last.dir == .peerToRelay && e.direction == .serverToClient {
                     rows.append(Ladder.Row(kind: .hop, time: nil, frame: nil, from: relay, to: server,
                                            label: "wrap", detail: "+" + ExportSupport.millis(e.time - last.time), step: "3"))
-                } else if last.dir == "client->server" && e.direction == "relay->peer" {
+                } else if last.dir == .clientToServer && e.direction == .relayToPeer {
                     rows.append(Ladder.Row(kind: .hop, time: nil, frame: nil, from: server, to: relay,
                                            label: "unwrap", detail: "+" + ExportSupport.millis(e.time - last.time), step: "8"))
                 }
@@ -291,7 +280,8 @@ public enum LadderBuilder {
         if let f = s.selectedPair?.nominationFrame { nominationFrames.insert(f) }
         // Timeline endpoints not among the pairs' addresses get columns too (up to 8 in all).
         for e in s.timeline {
-            for a in e.direction.components(separatedBy: "->") where laneOf[a] == nil && lanes.count < 8 && a.contains(":") {
+            guard case let .between(from, to) = e.direction else { continue }
+            for a in [from, to] where laneOf[a] == nil && lanes.count < 8 {
                 laneOf[a] = lanes.count
                 lanes.append(.init(role: "endpoint", address: a, kind: .other))
             }
@@ -304,12 +294,10 @@ public enum LadderBuilder {
             }
             if nominationFrames.contains(e.frame) && e.frame != 0 { row.style.insert(.nominated) }
             if let rtt = e.rtt { row.detail += (row.detail.isEmpty ? "" : ", ") + "rtt " + ExportSupport.millis(rtt) }
-            if let c = bandCount(e.detail), c > 1 { row.kind = .band; row.count = c }
-            let text = (e.event + " " + e.detail).lowercased()
-            if text.contains("use-candidate") || text.contains("nominat") { row.style.insert(.nominated) }
-            if text.contains("error") || text.contains("fail") { row.style.insert(.error) }
-            let parts = e.direction.components(separatedBy: "->")
-            if parts.count == 2, let f = laneOf[parts[0]], let t = laneOf[parts[1]], f != t {
+            if let c = Self.relayData(e)?.frames, c > 1 { row.kind = .band; row.count = c }
+            if e.kind.isNomination { row.style.insert(.nominated) }
+            if e.kind.isProblem { row.style.insert(.error) }
+            if case let .between(from, to) = e.direction, let f = laneOf[from], let t = laneOf[to], f != t {
                 row.from = f; row.to = t
                 resolved += 1
             } else {

@@ -52,7 +52,7 @@ final class HTMLTextTests: XCTestCase {
         a.username = "<u>user</u>"
         a.realm = "<script>alert(1)</script>"
         a.software = "<img src=x onerror=alert(2)>"
-        a.timeline.append(TimelineEntry(time: 10.5, frame: 9, direction: "server->client", event: "Allocate error",
+        a.timeline.append(TimelineEntry(time: 10.5, frame: 9, direction: .serverToClient, kind: .errorResponse(method: "Allocate", code: 401),
                                         detail: "401 Unauthorized, realm <script>alert(1)</script>, NONCE \"><svg onload=x>"))
         doc.allocations = [a]
         doc.findings = [Finding(severity: .error, code: .turnAuthWrongCredentials, message: "user <u>x</u> & realm <script>",
@@ -96,7 +96,7 @@ final class MermaidTextTests: XCTestCase {
     func testDiagramUsesSafeAliases() {
         var doc = AnalysisDocument()
         var a = Fixtures.allocation()
-        a.timeline.append(TimelineEntry(time: 10.0, frame: 1, direction: "client->server", event: "Allocate request", detail: "realm a;b#<c>"))
+        a.timeline.append(TimelineEntry(time: 10.0, frame: 1, direction: .clientToServer, kind: .request(method: "Allocate"), detail: "realm a;b#<c>"))
         doc.allocations = [a]
         let md = MermaidExportRenderer().render([ExportCapture(file: "x.pcap", document: doc)])
         XCTAssertTrue(md.contains("participant P0 as client 192.168.77.10#58;40000"))
@@ -109,13 +109,13 @@ final class LadderTests: XCTestCase {
         var a = Fixtures.allocation()
         let peer = "198.51.100.20:3480"
         a.timeline = [
-            TimelineEntry(time: 10.0, frame: 1, direction: "client->server", event: "Allocate request", detail: "transport UDP"),
-            TimelineEntry(time: 10.1, frame: 2, direction: "server->client", event: "Allocate success", detail: "", rtt: 0.1),
-            TimelineEntry(time: 10.1, frame: 0, direction: "state", event: "allocation created", detail: ""),
-            TimelineEntry(time: 11.0, frame: 3, direction: "peer->relay", event: "UDP", detail: "peer \(peer), 1 frame, 100 bytes"),
-            TimelineEntry(time: 11.001, frame: 4, direction: "server->client", event: "Data indication", detail: "peer \(peer), 1 frame, 136 bytes"),
-            TimelineEntry(time: 12.0, frame: 5, direction: "client->server", event: "ChannelData 0x4000", detail: "peer \(peer), 12 frames, 1248 bytes, last frame 30"),
-            TimelineEntry(time: 12.001, frame: 6, direction: "relay->peer", event: "UDP", detail: "peer \(peer), 12 frames, 1200 bytes, last frame 31"),
+            TimelineEntry(time: 10.0, frame: 1, direction: .clientToServer, kind: .request(method: "Allocate"), detail: "transport UDP"),
+            TimelineEntry(time: 10.1, frame: 2, direction: .serverToClient, kind: .success(method: "Allocate"), detail: "", rtt: 0.1),
+            TimelineEntry(time: 10.1, frame: 0, direction: .state, kind: .allocation(.created), detail: ""),
+            TimelineEntry(time: 11.0, frame: 3, direction: .peerToRelay, kind: .relay(RelayBandSummary(kind: .udp, peer: peer, frames: 1, bytes: 100)), detail: "peer \(peer), 1 frame, 100 bytes"),
+            TimelineEntry(time: 11.001, frame: 4, direction: .serverToClient, kind: .relay(RelayBandSummary(kind: .data, peer: peer, frames: 1, bytes: 136)), detail: "peer \(peer), 1 frame, 136 bytes"),
+            TimelineEntry(time: 12.0, frame: 5, direction: .clientToServer, kind: .relay(RelayBandSummary(kind: .channelData(0x4000), peer: peer, frames: 12, bytes: 1248)), detail: "peer \(peer), 12 frames, 1248 bytes, last frame 30"),
+            TimelineEntry(time: 12.001, frame: 6, direction: .relayToPeer, kind: .relay(RelayBandSummary(kind: .udp, peer: peer, frames: 12, bytes: 1200)), detail: "peer \(peer), 12 frames, 1200 bytes, last frame 31"),
         ]
         let l = LadderBuilder.allocation(a)
         XCTAssertEqual(l.lanes.map(\.role), ["client", "client NAT", "TURN server", "relayed", "peer"])
@@ -130,10 +130,17 @@ final class LadderTests: XCTestCase {
         XCTAssertTrue(svg.contains("×12 ChannelData 0x4000"))
     }
 
-    func testBandCount() {
-        XCTAssertEqual(LadderBuilder.bandCount("peer 1.2.3.4:5, 12 frames, 960 bytes"), 12)
-        XCTAssertEqual(LadderBuilder.bandCount("peer 1.2.3.4:5, 1 frame, 96 bytes"), 1)
-        XCTAssertNil(LadderBuilder.bandCount("lifetime 600 s"))
+    /// Band counts and peers come from the entry's typed kind, whatever its sentence says.
+    func testRelayDataIsReadFromTheTypedKind() {
+        let band = RelayBandSummary(kind: .channelData(0x4000), peer: "1.2.3.4:5", frames: 12, bytes: 960)
+        let relayed = TimelineEntry(time: 1, frame: 2, direction: .clientToServer, kind: .relay(band), detail: "anything at all")
+        XCTAssertEqual(LadderBuilder.relayData(relayed), band)
+        let refresh = TimelineEntry(time: 1, frame: 3, direction: .serverToClient, kind: .success(method: "Refresh"),
+                                    detail: "peer 9.9.9.9:9, 12 frames")
+        XCTAssertNil(LadderBuilder.relayData(refresh))
+        // RFC 6062 data-connection bytes are drawn as plain messages, not relay bands.
+        let tcp = RelayBandSummary(kind: .tcpDataConnection, peer: "1.2.3.4:5", frames: 3, bytes: 30)
+        XCTAssertNil(LadderBuilder.relayData(TimelineEntry(time: 1, frame: 4, direction: .clientToServer, kind: .relay(tcp), detail: "")))
     }
 
     func testIceHandshakeAndNomination() {
@@ -178,7 +185,7 @@ final class ExportTablesTests: XCTestCase {
         doc.captures = [CaptureFileSummary(file: "a.pcap", format: "pcap", linkType: "EN10MB", packets: 3, sha256: String(repeating: "a", count: 64))]
         var a = Fixtures.allocation()
         a.errors = [ErrorCount(code: 401, count: 2, reason: "Unauthorized", meaning: "m")]
-        a.timeline = [TimelineEntry(time: 10, frame: 1, direction: "client->server", event: "Allocate request", detail: "x")]
+        a.timeline = [TimelineEntry(time: 10, frame: 1, direction: .clientToServer, kind: .request(method: "Allocate"), detail: "x")]
         doc.allocations = [a]
         doc.transactions = [TransactionSummary(transactionId: "00", method: "Allocate", client: a.client, server: a.server, transport: "udp",
                                                firstRequest: 10, lastRequest: 10, requestFrames: [1], retransmissions: 0, retransmissionSpacing: [],

@@ -118,6 +118,8 @@ def swift_model():
     """Stored properties of every Codable struct in Sources/Reconstruction/Model:
     {qualified name: {property: optional?}}."""
     structs = {}
+    coding_keys = {}
+    in_keys = None
     for path in sorted(glob.glob(os.path.join(REPO, "Sources", "Reconstruction", "Model", "*.swift"))):
         stack = []  # (qualified name, depth of its declaration line)
         depth = 0
@@ -129,6 +131,15 @@ def swift_model():
                     p = re.match(r"\s*(?:public\s+)?(?:private\(set\)\s+)?var\s+(\w+)\s*(?::\s*([^=]+?))?\s*(?:=.*)?$", code)
                     if p:
                         structs[stack[-1][0]][p.group(1)] = (p.group(2) or "").strip().endswith("?")
+                # Explicit CodingKeys: only those properties are in the JSON (the rest are for code, e.g. a typed twin).
+                if stack and depth == stack[-1][1] + 1 and re.match(r"\s*enum\s+CodingKeys\b", code):
+                    coding_keys[stack[-1][0]] = set()
+                    in_keys = stack[-1][0]
+                elif in_keys and "}" in code:
+                    in_keys = None
+                elif in_keys:
+                    for name in re.findall(r"\w+", re.sub(r"^\s*case\s+", "", code.split("=")[0])):
+                        coding_keys[in_keys].add(name)
                 if m:
                     qual = ".".join([q for q, _ in stack] + [m.group(1)])
                     structs[qual] = {}
@@ -136,6 +147,8 @@ def swift_model():
                 depth += code.count("{") - code.count("}")
                 while stack and depth <= stack[-1][1]:
                     stack.pop()
+    for name, keys in coding_keys.items():
+        structs[name] = {k: v for k, v in structs[name].items() if k in keys}
     return structs
 
 

@@ -74,7 +74,7 @@ public enum SessionRef: Hashable, Sendable, Codable, CustomStringConvertible {
 
 /// A finding's sentence. Sessions named in it stay values until output, so a
 /// merge that renumbers sessions renumbers the sentence too.
-public struct FindingMessage: Sendable, Equatable, Codable, CustomStringConvertible, ExpressibleByStringInterpolation {
+public struct FindingMessage: Sendable, Equatable, CustomStringConvertible, ExpressibleByStringInterpolation {
     public enum Part: Sendable, Equatable {
         case text(String)
         /// Written `Allocation 3`, `Binding session 1`, `ICE session 2`, `SIP call 1`.
@@ -141,7 +141,10 @@ public struct FindingMessage: Sendable, Equatable, Codable, CustomStringConverti
             return $0
         })
     }
+}
 
+/// Written as its sentence: the JSON contract has `message` as a string.
+extension FindingMessage: Codable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(description)

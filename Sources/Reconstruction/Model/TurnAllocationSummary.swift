@@ -135,24 +135,3 @@ public struct TcpRelayConnection: Codable, Sendable {
     public var dataConnection: String?
     public var outcome: String
 }
-
-public struct TimelineEntry: Codable, Sendable {
-    public var time: Double
-    public var frame: Int
-    public var fileIndex: Int?
-    /// `client->server`, `server->client`, `relay->peer`, `peer->relay`, or `state` for derived events.
-    public var direction: String
-    public var event: String
-    public var detail: String
-    public var rtt: Double?
-
-    public init(time: Double, frame: Int, fileIndex: Int? = nil, direction: String, event: String, detail: String, rtt: Double? = nil) {
-        self.time = time
-        self.frame = frame
-        self.fileIndex = fileIndex
-        self.direction = direction
-        self.event = event
-        self.detail = detail
-        self.rtt = rtt
-    }
-}

@@ -62,7 +62,7 @@ enum AllocationSummaryBuilder {
         }
         var timeline = a.timeline
         if a.timelineDropped > 0 {
-            timeline.append(TimelineEntry(time: end.epochSeconds, frame: 0, direction: "state", event: "timeline truncated",
+            timeline.append(TimelineEntry(time: end.epochSeconds, frame: 0, direction: .state, kind: .timelineTruncated,
                                           detail: "\(a.timelineDropped) further entries not kept"))
         }
         func family(_ f: UInt8?) -> String? { f.map { $0 == 2 ? "IPv6" : $0 == 1 ? "IPv4" : "family \($0)" } }

@@ -140,13 +140,13 @@ final class IceSessionState {
     static let maxTimeline = 2_000
     static let maxContacts = 4_096
 
-    func log(_ ctx: FrameContext, from: Endpoint, to: Endpoint, _ event: String, _ detail: String, rtt: Double? = nil) {
+    func log(_ ctx: FrameContext, from: Endpoint, to: Endpoint, _ kind: TimelineEvent, _ detail: String, rtt: Double? = nil) {
         guard timeline.count < IceSessionState.maxTimeline else {
             timelineDropped &+= 1
             return
         }
         timeline.append(TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
-                                      direction: "\(from)->\(to)", event: event, detail: detail, rtt: rtt))
+                                      direction: .between(from: from.description, to: to.description), kind: kind, detail: detail, rtt: rtt))
     }
 
     func contact(viewer: Int, address: Endpoint, _ change: (inout IceContact) -> Void) {
@@ -378,7 +378,7 @@ struct IceSessionTracker {
             if let old = agent.role, old != role {
                 agent.roleSwitches.append(IceRoleSwitch(frame: m.context.frame, time: t.epochSeconds, from: old, to: role,
                                                         conflictFrame: agent.lastConflictFrame))
-                s.log(m.context, from: ep.src, to: ep.dst, "role switch", "\(agent.ufrag): \(old) -> \(role)")
+                s.log(m.context, from: ep.src, to: ep.dst, .iceRoleSwitch, "\(agent.ufrag): \(old) -> \(role)")
             }
             agent.role = role
         }
@@ -422,7 +422,7 @@ struct IceSessionTracker {
         if let p = m.priority { parts.append("PRIORITY \(p)") }
         if m.carrier != nil { parts.append(m.carrier!.kind == .channelData ? "in ChannelData" : "in Send/Data") }
         if let i = m.integrity { parts.append("integrity \(i)") }
-        s.log(m.context, from: ep.src, to: ep.dst, "check", parts.joined(separator: ", "))
+        s.log(m.context, from: ep.src, to: ep.dst, .iceCheck(nominating: m.useCandidate || m.nomination != nil), parts.joined(separator: ", "))
 
         insertOpen(m.transactionKey, OpenCheck(session: s.id, key: key, sender: sender, time: t, frame: m.context.frame,
                                                useCandidate: m.useCandidate, nomination: m.nomination, legs: leg,
@@ -496,7 +496,7 @@ struct IceSessionTracker {
         }
         if let i = m.integrity { detail.append("integrity \(i)") }
         pair.dir[sender] = d
-        s.log(m.context, from: from, to: to, m.messageClass == .success ? "success" : "error response",
+        s.log(m.context, from: from, to: to, .iceResponse(success: m.messageClass == .success, nominates: m.messageClass == .success && o.useCandidate),
               detail.joined(separator: ", "), rtt: m.messageClass == .success && rtt >= 0 ? rtt : nil)
         return true
     }

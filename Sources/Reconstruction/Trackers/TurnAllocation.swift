@@ -147,57 +147,47 @@ final class TurnAllocation {
 
     // MARK: Timeline
 
-    func log(_ ctx: FrameContext, _ direction: String, _ event: String, _ detail: String, rtt: Double? = nil) {
+    func log(_ ctx: FrameContext, _ direction: TimelineDirection, _ kind: TimelineEvent, _ detail: String, rtt: Double? = nil) {
         closeBand()
-        if let o = observer, let kind = TurnAllocation.liveKind(direction: direction, event: event) {
-            o.liveEvent(LiveEvent(time: ctx.time.epochSeconds, frame: ctx.frame, kind: kind, session: .allocation(id),
-                                  message: "allocation \(id) \(flow.source) -> \(flow.destination): \(event)\(detail.isEmpty ? "" : ", " + detail)",
+        if let o = observer, let live = TurnAllocation.liveKind(kind) {
+            o.liveEvent(LiveEvent(time: ctx.time.epochSeconds, frame: ctx.frame, kind: live, session: .allocation(id),
+                                  message: "allocation \(id) \(flow.source) -> \(flow.destination): \(kind.title)\(detail.isEmpty ? "" : ", " + detail)",
                                   value: rtt))
         }
         append(TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
-                             direction: direction, event: event, detail: detail, rtt: rtt))
-    }
-
-    /// What a relay timeline entry is about; its text is built only when an entry is made.
-    enum RelayKind: Hashable {
-        case send, data, udp, tcp, tcpDataConnection
-        case channelData(UInt16)
-        case channelDataUnbound(UInt16)
-
-        var event: String {
-            switch self {
-            case .send: return "Send indication"
-            case .data: return "Data indication"
-            case .udp: return "UDP"
-            case .tcp: return "TCP"
-            case .tcpDataConnection: return "TCP data connection"
-            case let .channelData(c): return String(format: "ChannelData 0x%04x", c)
-            case let .channelDataUnbound(c): return String(format: "ChannelData 0x%04x (unbound)", c)
-            }
-        }
+                             direction: direction, kind: kind, detail: detail, rtt: rtt))
     }
 
     struct RelayBandKey: Hashable {
-        var direction: String
-        var kind: RelayKind
+        var direction: TimelineDirection
+        var kind: RelayBandSummary.Kind
         var peer: Endpoint?
 
-        /// Hashed for every relayed packet: the direction is one of a few literals, told apart by
-        /// length and first byte, so the string itself is not hashed (equality still compares it).
+        /// Hashed for every relayed packet: relay entries only go one of four ways.
         func hash(into hasher: inout Hasher) {
-            hasher.combine(UInt64(direction.utf8.count) << 8 | UInt64(direction.utf8.first ?? 0))
+            switch direction {
+            case .clientToServer: hasher.combine(0 as UInt8)
+            case .serverToClient: hasher.combine(1 as UInt8)
+            case .relayToPeer: hasher.combine(2 as UInt8)
+            case .peerToRelay: hasher.combine(3 as UInt8)
+            case .state, .between: hasher.combine(4 as UInt8)
+            }
             hasher.combine(kind)
             hasher.combine(peer)
         }
     }
 
-    /// A timeline entry that counts repeated relay data; its detail is written when it is read.
+    /// A timeline entry that counts repeated relay data; its counts are written into the entry when it is read.
     struct RelayBand {
         var key: RelayBandKey
         var index: Int
         var count: Int
         var bytes: Int
         var lastFrame: Int
+
+        var summary: RelayBandSummary {
+            RelayBandSummary(kind: key.kind, peer: key.peer?.description, frames: count, bytes: bytes)
+        }
 
         var detail: String {
             "peer \(key.peer?.description ?? "?"), \(count) frames, \(bytes) bytes, last frame \(lastFrame)"
@@ -211,7 +201,7 @@ final class TurnAllocation {
 
     /// Relay data: consecutive repeats of the same kind, direction and peer collapse into one counted
     /// band; past `individualRelayEntries` relay entries, all further repeats join that key's band.
-    func logRelay(_ ctx: FrameContext, _ direction: String, _ kind: RelayKind, peer: Endpoint?, bytes: Int,
+    func logRelay(_ ctx: FrameContext, _ direction: TimelineDirection, _ kind: RelayBandSummary.Kind, peer: Endpoint?, bytes: Int,
                   forwardedAfter: Double? = nil) {
         let key = RelayBandKey(direction: direction, kind: kind, peer: peer)
         if relayEntries >= TurnAllocation.individualRelayEntries {
@@ -229,12 +219,12 @@ final class TurnAllocation {
             return
         }
         closeBand()
+        let made = RelayBand(key: key, index: timeline.count, count: 1, bytes: bytes, lastFrame: ctx.frame)
         let entry = TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
-                                  direction: direction, event: kind.event,
+                                  direction: direction, kind: .relay(made.summary),
                                   detail: "peer \(peer?.description ?? "?"), 1 frame, \(bytes) bytes"
                                       + (forwardedAfter.map { String(format: ", forwarded by the server in %.3f ms", $0 * 1000) } ?? ""))
         guard append(entry) else { return }
-        let made = RelayBand(key: key, index: timeline.count - 1, count: 1, bytes: bytes, lastFrame: ctx.frame)
         relayEntries &+= 1
         if relayEntries > TurnAllocation.individualRelayEntries {
             stickyIndex[key] = stickyBands.count
@@ -244,29 +234,36 @@ final class TurnAllocation {
         }
     }
 
-    /// Writes the counts of the open consecutive band into its entry.
+    /// Writes a band's counts into its entry.
+    private func write(_ b: RelayBand) {
+        guard b.count > 1, b.index < timeline.count else { return }
+        timeline[b.index].kind = .relay(b.summary)
+        timeline[b.index].detail = b.detail
+    }
+
     private func closeBand() {
-        if let b = band, b.count > 1, b.index < timeline.count { timeline[b.index].detail = b.detail }
+        if let b = band { write(b) }
         band = nil
     }
 
     /// Writes every band's counts into its entry; call before reading `timeline`.
     func finalizeTimeline() {
         closeBand()
-        for b in stickyBands where b.count > 1 && b.index < timeline.count { timeline[b.index].detail = b.detail }
+        stickyBands.forEach(write)
     }
 
     /// Which timeline entries are live events.
-    static func liveKind(direction: String, event: String) -> LiveEvent.Kind? {
-        switch event {
-        case "allocation created": return .allocationCreated
-        case "allocation deleted": return .allocationDeleted
-        case "allocation expired": return .allocationExpired
-        case "allocation closed": return .allocationClosed
-        case "Refresh success": return .allocationRefreshed
-        case "CreatePermission success": return .permissionInstalled
-        case "ChannelBind success": return .channelBound
-        default: return event.hasSuffix(" error") ? .requestError : nil
+    static func liveKind(_ kind: TimelineEvent) -> LiveEvent.Kind? {
+        switch kind {
+        case .allocation(.created): return .allocationCreated
+        case .allocation(.deleted): return .allocationDeleted
+        case .allocation(.expired): return .allocationExpired
+        case .allocation(.closed): return .allocationClosed
+        case .success(method: "Refresh"): return .allocationRefreshed
+        case .success(method: "CreatePermission"): return .permissionInstalled
+        case .success(method: "ChannelBind"): return .channelBound
+        case .errorResponse: return .requestError
+        default: return nil
         }
     }
 

@@ -66,7 +66,7 @@ struct TurnAllocationTracker {
                                                        requested: m.context.time.epochSeconds, bound: nil,
                                                        dataConnection: nil, outcome: "attempted"))
             }
-            a.log(m.context, "server->client", "ConnectionAttempt", "peer \(peer), connection-id \(m.connectionId.map(String.init) ?? "?")")
+            a.log(m.context, .serverToClient, .connectionAttempt, "peer \(peer), connection-id \(m.connectionId.map(String.init) ?? "?")")
         case 0x00B: // ConnectionBind on a new data connection
             handleConnectionBind(m, rtt: rtt)
         case 0x001:
@@ -121,7 +121,7 @@ struct TurnAllocationTracker {
             if m.evenPort != nil { detail.append("EVEN-PORT") }
             if m.reservationToken != nil { detail.append("RESERVATION-TOKEN") }
             if m.dontFragment { detail.append("DONT-FRAGMENT") }
-            alloc.log(m.context, "client->server", "Allocate request", detail.joined(separator: ", "))
+            alloc.log(m.context, .clientToServer, .request(method: "Allocate"), detail.joined(separator: ", "))
         case .success:
             guard let alloc = byFlow[m.flow.reversed] else { return }
             alloc.last = t
@@ -140,10 +140,10 @@ struct TurnAllocationTracker {
             expiries.push(alloc.expiresAt!, alloc)
             if request?.hasIntegrity ?? false, alloc.errorCounts[401] != nil { alloc.authRoundTrips = max(alloc.authRoundTrips, 1) }
             let relayedText = m.xorRelayed.map(\.description).joined(separator: ", ")
-            alloc.log(m.context, "server->client", "Allocate success",
+            alloc.log(m.context, .serverToClient, .success(method: "Allocate"),
                       "relayed \(relayedText), mapped \(alloc.mapped?.description ?? "?"), lifetime \(lifetime) s", rtt: rtt)
             if !wasActive {
-                alloc.log(m.context, "state", "allocation created",
+                alloc.log(m.context, .state, .allocation(.created),
                           "allocation \(relayedText) created, lifetime \(lifetime) s")
             }
         case .error:
@@ -157,7 +157,14 @@ struct TurnAllocationTracker {
             if let r = m.realm { detail += ", realm \(r)" }
             if m.nonce != nil { detail += code == 438 ? ", new NONCE" : ", NONCE" }
             if let alt = m.alternateServer { detail += ", alternate server \(alt)" }
-            alloc.log(m.context, "server->client", "Allocate error", detail, rtt: rtt)
+            alloc.log(m.context, .serverToClient, .errorResponse(method: "Allocate", code: code), detail, rtt: rtt)
+            // A 401 challenge to an unauthenticated request and a 438 are steps of a normal
+            // Allocate; any other error (or a 401 to an authenticated request) ends the attempt.
+            let challenge = (code == 401 && !(request?.hasIntegrity ?? false)) || code == 438
+            if !challenge, alloc.state != .active, let o = alloc.observer {
+                o.liveEvent(LiveEvent(time: t.epochSeconds, frame: m.context.frame, kind: .allocationFailed, session: .allocation(alloc.id),
+                                      message: "allocation \(alloc.id) \(alloc.flow.source) -> \(alloc.flow.destination): Allocate failed, \(detail)"))
+            }
             reportError(code, alloc, m, request: request, findings: &findings)
         }
     }
@@ -181,7 +188,7 @@ struct TurnAllocationTracker {
             }
             if !m.xorPeers.isEmpty { detail.append("peer " + m.xorPeers.map(\.description).joined(separator: ", ")) }
             if let c = m.channelNumber { detail.append(String(format: "channel 0x%04x", c)) }
-            a.log(m.context, "client->server", "\(name) request", detail.joined(separator: ", "))
+            a.log(m.context, .clientToServer, .request(method: name), detail.joined(separator: ", "))
         case .success:
             let request = a.openRequests.removeValue(forKey: m.transactionKey)
             switch m.methodNumber {
@@ -193,12 +200,12 @@ struct TurnAllocationTracker {
                     a.state = .deleted
                     a.endTime = t
                     a.expiresAt = t
-                    a.log(m.context, "server->client", "Refresh success", "lifetime 0", rtt: rtt)
-                    a.log(m.context, "state", "allocation deleted", "allocation \(a.relayed.map(\.description).joined(separator: ", ")) deleted by Refresh lifetime 0")
+                    a.log(m.context, .serverToClient, .success(method: "Refresh"), "lifetime 0", rtt: rtt)
+                    a.log(m.context, .state, .allocation(.deleted), "allocation \(a.relayed.map(\.description).joined(separator: ", ")) deleted by Refresh lifetime 0")
                 } else {
                     a.expiresAt = t.adding(nanoseconds: Int64(granted) * 1_000_000_000)
                     expiries.push(a.expiresAt!, a)
-                    a.log(m.context, "server->client", "Refresh success", "lifetime \(granted) s", rtt: rtt)
+                    a.log(m.context, .serverToClient, .success(method: "Refresh"), "lifetime \(granted) s", rtt: rtt)
                 }
             case 0x008:
                 let peers = request?.xorPeers ?? []
@@ -207,14 +214,14 @@ struct TurnAllocationTracker {
                 for p in peers where a.mayTrackPermission(p.address, dropped: &detailDropped) {
                     a.installPermission(p.address, at: installed, implicit: false)
                 }
-                a.log(m.context, "server->client", "CreatePermission success",
+                a.log(m.context, .serverToClient, .success(method: "CreatePermission"),
                       "permission for " + peers.map { $0.address.description }.joined(separator: ", "), rtt: rtt)
             case 0x009:
                 if let req = request, let number = req.channelNumber, let peer = req.xorPeers.first {
                     bindChannel(a, number: number, peer: peer, at: FrameContext(frame: m.context.frame, fileIndex: m.context.fileIndex, time: req.context.time), findings: &findings)
-                    a.log(m.context, "server->client", "ChannelBind success", String(format: "channel 0x%04x <-> %@", number, peer.description), rtt: rtt)
+                    a.log(m.context, .serverToClient, .success(method: "ChannelBind"), String(format: "channel 0x%04x <-> %@", number, peer.description), rtt: rtt)
                 } else {
-                    a.log(m.context, "server->client", "ChannelBind success", "", rtt: rtt)
+                    a.log(m.context, .serverToClient, .success(method: "ChannelBind"), "", rtt: rtt)
                 }
             case 0x00A:
                 let peer = request?.xorPeers.first?.description ?? "?"
@@ -224,7 +231,7 @@ struct TurnAllocationTracker {
                                                            requested: (request?.context.time ?? t).epochSeconds, bound: nil,
                                                            dataConnection: nil, outcome: "connected"))
                 }
-                a.log(m.context, "server->client", "Connect success", "peer \(peer), connection-id \(m.connectionId.map(String.init) ?? "?")", rtt: rtt)
+                a.log(m.context, .serverToClient, .success(method: "Connect"), "peer \(peer), connection-id \(m.connectionId.map(String.init) ?? "?")", rtt: rtt)
             default:
                 break
             }
@@ -232,7 +239,7 @@ struct TurnAllocationTracker {
             let request = a.openRequests.removeValue(forKey: m.transactionKey)
             let code = m.errorCode ?? 0
             a.noteError(code, m.errorReason)
-            a.log(m.context, "server->client", "\(name) error", "\(code) \(m.errorReason ?? "")", rtt: rtt)
+            a.log(m.context, .serverToClient, .errorResponse(method: name, code: code), "\(code) \(m.errorReason ?? "")", rtt: rtt)
             if m.methodNumber == 0x004 && code == 437, a.state == .active {
                 a.state = .expired
                 a.endTime = a.expiresAt ?? t
@@ -288,13 +295,13 @@ struct TurnAllocationTracker {
             if let h = m.dataHash {
                 a.toPeer.arrived(.init(hash: h, time: t, frame: m.context.frame, peer: peer))
             }
-            a.logRelay(m.context, "client->server", .send, peer: peer, bytes: bytes)
+            a.logRelay(m.context, .clientToServer, .send, peer: peer, bytes: bytes)
         } else { // Data: peer -> server -> client
             a.traffic.dataIndications &+= 1
             a.traffic.dataIndicationBytes &+= bytes
             a.updatePeer(peer) { $0.dataIndications &+= 1; $0.bytesFromPeer &+= bytes }
             let delay = m.dataHash.flatMap { a.fromPeer.departed(hash: $0, time: t, peer: peer) }
-            a.logRelay(m.context, "server->client", .data, peer: peer, bytes: bytes, forwardedAfter: delay)
+            a.logRelay(m.context, .serverToClient, .data, peer: peer, bytes: bytes, forwardedAfter: delay)
         }
     }
 
@@ -303,7 +310,7 @@ struct TurnAllocationTracker {
             guard let id = m.connectionId, let a = byConnectionId[id] else { return }
             a.last = m.context.time
             Self.insert(&pendingBinds, m.transactionKey, (a, id), dropped: &detailDropped)
-            a.log(m.context, "client->server", "ConnectionBind request", "connection-id \(id) on data connection \(m.flow.source)")
+            a.log(m.context, .clientToServer, .request(method: "ConnectionBind"), "connection-id \(id) on data connection \(m.flow.source)")
             return
         }
         // Responses carry no CONNECTION-ID: find the request by transaction.
@@ -316,7 +323,7 @@ struct TurnAllocationTracker {
             a.tcpConnections[i].outcome = m.messageClass == .success ? "bound" : "bind failed (\(m.errorCode ?? 0))"
         }
         if m.messageClass == .success { Self.insert(&byDataConnection, dataFlow, a, dropped: &detailDropped) }
-        a.log(m.context, "server->client", "ConnectionBind \(m.messageClass.rawValue)", "connection-id \(id)", rtt: rtt)
+        a.log(m.context, .serverToClient, m.messageClass == .success ? .success(method: "ConnectionBind") : .errorResponse(method: "ConnectionBind", code: m.errorCode ?? 0), "connection-id \(id)", rtt: rtt)
     }
 
     /// Raw data on an RFC 6062 data connection: relayed application bytes on the client leg.
@@ -326,14 +333,14 @@ struct TurnAllocationTracker {
             a.last = context.time
             a.traffic.clientToServer &+= 1
             a.traffic.clientToServerBytes &+= length
-            a.logRelay(context, "client->server", .tcpDataConnection, peer: flow.source, bytes: length)
+            a.logRelay(context, .clientToServer, .tcpDataConnection, peer: flow.source, bytes: length)
             return true
         }
         if let a = byDataConnection[flow.reversed] {
             a.last = context.time
             a.traffic.serverToClient &+= 1
             a.traffic.serverToClientBytes &+= length
-            a.logRelay(context, "server->client", .tcpDataConnection, peer: flow.destination, bytes: length)
+            a.logRelay(context, .serverToClient, .tcpDataConnection, peer: flow.destination, bytes: length)
             return true
         }
         return false
@@ -353,7 +360,7 @@ struct TurnAllocationTracker {
                 findings.add(.warning, .turnChannelUnbound,
                              "\(session: .allocation(a.id)) sent ChannelData on channel \(String(format: "0x%04x", c.channel)), which is not bound (or its binding expired); the server drops it.",
                              frames: [c.context.frame], session: .allocation(a.id))
-                a.logRelay(c.context, "client->server", .channelDataUnbound(c.channel), peer: nil, bytes: c.length)
+                a.logRelay(c.context, .clientToServer, .channelDataUnbound(c.channel), peer: nil, bytes: c.length)
                 return true
             }
             a.channels.values[chIndex].framesToServer &+= 1
@@ -362,7 +369,7 @@ struct TurnAllocationTracker {
             a.updatePeer(ch.peer) { $0.channelDataToServer &+= 1; $0.bytesToPeer &+= c.length }
             checkExpired(a, ctx: c.context, findings: &findings)
             a.toPeer.arrived(.init(hash: c.payloadHash, time: c.context.time, frame: c.context.frame, peer: ch.peer))
-            a.logRelay(c.context, "client->server", .channelData(c.channel), peer: ch.peer, bytes: c.length)
+            a.logRelay(c.context, .clientToServer, .channelData(c.channel), peer: ch.peer, bytes: c.length)
             return true
         }
         if let a = byFlow[c.flow.reversed] { // server -> client
@@ -375,9 +382,9 @@ struct TurnAllocationTracker {
                 let ch = a.channels.values[chIndex]
                 a.updatePeer(ch.peer) { $0.channelDataFromServer &+= 1; $0.bytesFromPeer &+= c.length }
                 let delay = a.fromPeer.departed(hash: c.payloadHash, time: c.context.time, peer: ch.peer)
-                a.logRelay(c.context, "server->client", .channelData(c.channel), peer: ch.peer, bytes: c.length, forwardedAfter: delay)
+                a.logRelay(c.context, .serverToClient, .channelData(c.channel), peer: ch.peer, bytes: c.length, forwardedAfter: delay)
             } else {
-                a.logRelay(c.context, "server->client", .channelData(c.channel), peer: nil, bytes: c.length)
+                a.logRelay(c.context, .serverToClient, .channelData(c.channel), peer: nil, bytes: c.length)
             }
             return true
         }
@@ -395,7 +402,7 @@ struct TurnAllocationTracker {
             a.traffic.peerLegToPeerBytes &+= length
             a.updatePeer(peer) { $0.peerLegToPeer &+= 1 }
             let delay = a.toPeer.departed(hash: hash, time: context.time, peer: peer)
-            a.logRelay(context, "relay->peer", flow.transport == .udp ? .udp : .tcp, peer: peer, bytes: length, forwardedAfter: delay)
+            a.logRelay(context, .relayToPeer, flow.transport == .udp ? .udp : .tcp, peer: peer, bytes: length, forwardedAfter: delay)
             return true
         }
         if let a = byRelayed[flow.destination] { // peer -> relay
@@ -408,7 +415,7 @@ struct TurnAllocationTracker {
             if a.hasLivePermission(for: peer.address, at: context.time) {
                 a.fromPeer.arrived(.init(hash: hash, time: context.time, frame: context.frame, peer: peer))
             }
-            a.logRelay(context, "peer->relay", flow.transport == .udp ? .udp : .tcp, peer: peer, bytes: length)
+            a.logRelay(context, .peerToRelay, flow.transport == .udp ? .udp : .tcp, peer: peer, bytes: length)
             return true
         }
         return false
@@ -420,7 +427,7 @@ struct TurnAllocationTracker {
         if a.state == .active {
             a.state = .closed
             a.endTime = ctx.time
-            a.log(ctx, "state", "allocation closed", "the client's TCP connection to the server closed")
+            a.log(ctx, .state, .allocation(.closed), "the client's TCP connection to the server closed")
         }
     }
 
@@ -528,7 +535,7 @@ struct TurnAllocationTracker {
     private func expire(_ a: TurnAllocation, at exp: CaptureTime) {
         a.state = .expired
         a.endTime = exp
-        a.log(FrameContext(frame: 0, time: exp), "state", "allocation expired",
+        a.log(FrameContext(frame: 0, time: exp), .state, .allocation(.expired),
               "lifetime \(a.lifetime.map(String.init) ?? "?") s ran out with no refresh")
     }
 

@@ -1,0 +1,206 @@
+/// One row of a session's timeline (an allocation's or an ICE session's).
+///
+/// `kind` and `direction` are what code reads (ladders, SQL columns, live
+/// events, styling); `event` and `detail` are the sentence written for
+/// people, in the JSON (`event`, `detail`) and every text output. Nothing
+/// reads the sentence back.
+public struct TimelineEntry: Codable, Sendable {
+    public var time: Double
+    public var frame: Int
+    public var fileIndex: Int?
+    public var direction: TimelineDirection
+    public var kind: TimelineEvent
+    public var event: String
+    public var detail: String
+    public var rtt: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case time, frame, fileIndex, direction, event, detail, rtt
+    }
+
+    public init(time: Double, frame: Int, fileIndex: Int? = nil, direction: TimelineDirection, kind: TimelineEvent,
+                detail: String, rtt: Double? = nil) {
+        self.time = time
+        self.frame = frame
+        self.fileIndex = fileIndex
+        self.direction = direction
+        self.kind = kind
+        self.event = kind.title
+        self.detail = detail
+        self.rtt = rtt
+    }
+
+    /// Documents read back from JSON know only the sentence.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        time = try c.decode(Double.self, forKey: .time)
+        frame = try c.decode(Int.self, forKey: .frame)
+        fileIndex = try c.decodeIfPresent(Int.self, forKey: .fileIndex)
+        direction = try c.decode(TimelineDirection.self, forKey: .direction)
+        event = try c.decode(String.self, forKey: .event)
+        detail = try c.decode(String.self, forKey: .detail)
+        rtt = try c.decodeIfPresent(Double.self, forKey: .rtt)
+        kind = .unknown
+    }
+}
+
+/// Which way a timeline entry went. Allocations name the legs of the relay
+/// exchange (docs/relay-exchange.md); ICE sessions name the wire endpoints.
+/// Written `client->server`, `server->client`, `relay->peer`, `peer->relay`,
+/// `state`, or `FROM->TO`.
+public enum TimelineDirection: Sendable, Equatable, Codable, CustomStringConvertible {
+    case clientToServer
+    case serverToClient
+    case relayToPeer
+    case peerToRelay
+    /// A derived event (allocation created, expired, ...), not a packet.
+    case state
+    case between(from: String, to: String)
+
+    public var description: String {
+        switch self {
+        case .clientToServer: return "client->server"
+        case .serverToClient: return "server->client"
+        case .relayToPeer: return "relay->peer"
+        case .peerToRelay: return "peer->relay"
+        case .state: return "state"
+        case let .between(from, to): return "\(from)->\(to)"
+        }
+    }
+
+    /// On the relay-peer leg of an allocation.
+    public var isPeerLeg: Bool { self == .relayToPeer || self == .peerToRelay }
+
+    public init(_ text: String) {
+        switch text {
+        case "client->server": self = .clientToServer
+        case "server->client": self = .serverToClient
+        case "relay->peer": self = .relayToPeer
+        case "peer->relay": self = .peerToRelay
+        case "state": self = .state
+        default:
+            if let r = text.range(of: "->") {
+                self = .between(from: String(text[..<r.lowerBound]), to: String(text[r.upperBound...]))
+            } else {
+                self = .state
+            }
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+
+    public init(from decoder: Decoder) throws {
+        self.init(try decoder.singleValueContainer().decode(String.self))
+    }
+}
+
+/// What a timeline entry records, as values.
+public enum TimelineEvent: Sendable, Equatable {
+    // TURN (RFC 8656, RFC 6062)
+    case request(method: String)
+    case success(method: String)
+    case errorResponse(method: String, code: Int)
+    case connectionAttempt
+    case allocation(AllocationChange)
+    /// Relayed application data; consecutive repeats are one band.
+    case relay(RelayBandSummary)
+    // ICE (RFC 8445)
+    /// `nominating`: USE-CANDIDATE or NOMINATION on the check.
+    case iceCheck(nominating: Bool)
+    /// `nominates`: the answered check carried USE-CANDIDATE.
+    case iceResponse(success: Bool, nominates: Bool)
+    case iceRoleSwitch
+    /// The session had more entries than are kept.
+    case timelineTruncated
+    /// Read back from a JSON document: only the sentence is known.
+    case unknown
+
+    public enum AllocationChange: String, Sendable {
+        case created, deleted, expired, closed
+    }
+
+    /// The `event` column: a few words.
+    public var title: String {
+        switch self {
+        case let .request(method): return "\(method) request"
+        case let .success(method): return "\(method) success"
+        case let .errorResponse(method, _): return "\(method) error"
+        case .connectionAttempt: return "ConnectionAttempt"
+        case let .allocation(change): return "allocation \(change.rawValue)"
+        case let .relay(band): return band.kind.title
+        case .iceCheck: return "check"
+        case let .iceResponse(success, _): return success ? "success" : "error response"
+        case .iceRoleSwitch: return "role switch"
+        case .timelineTruncated: return "timeline truncated"
+        case .unknown: return ""
+        }
+    }
+
+    public var relay: RelayBandSummary? {
+        if case let .relay(band) = self { return band }
+        return nil
+    }
+
+    /// An error response, unbound ChannelData, an expired allocation: drawn in red.
+    public var isProblem: Bool {
+        switch self {
+        case .errorResponse, .allocation(.expired): return true
+        case let .relay(band):
+            if case .channelDataUnbound = band.kind { return true }
+            return false
+        case let .iceResponse(success, _): return !success
+        default: return false
+        }
+    }
+
+    /// A check or response that nominates its pair.
+    public var isNomination: Bool {
+        switch self {
+        case let .iceCheck(nominating): return nominating
+        case let .iceResponse(_, nominates): return nominates
+        default: return false
+        }
+    }
+}
+
+/// Relayed data of one kind, direction and peer: one packet, or a band of repeats.
+public struct RelayBandSummary: Sendable, Equatable {
+    public init(kind: Kind, peer: String?, frames: Int, bytes: Int) {
+        self.kind = kind
+        self.peer = peer
+        self.frames = frames
+        self.bytes = bytes
+    }
+
+    public enum Kind: Hashable, Sendable {
+        case send, data, udp, tcp, tcpDataConnection
+        case channelData(UInt16)
+        case channelDataUnbound(UInt16)
+
+        public var title: String {
+            switch self {
+            case .send: return "Send indication"
+            case .data: return "Data indication"
+            case .udp: return "UDP"
+            case .tcp: return "TCP"
+            case .tcpDataConnection: return "TCP data connection"
+            case let .channelData(c): return "ChannelData " + RelayBandSummary.hex4(c)
+            case let .channelDataUnbound(c): return "ChannelData " + RelayBandSummary.hex4(c) + " (unbound)"
+            }
+        }
+    }
+
+    public var kind: Kind
+    /// `ip:port`, nil when the capture does not say (unbound channel, Data to an unknown peer).
+    public var peer: String?
+    public var frames: Int
+    public var bytes: Int
+
+    static func hex4(_ n: UInt16) -> String {
+        let digits = String(n, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+}
