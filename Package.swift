@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "WireEventsTests", dependencies: ["WireEvents"]),
         .testTarget(name: "CLITests", dependencies: []),
         .testTarget(name: "RenderersTests", dependencies: ["Renderers", "Reconstruction"]),
-        .testTarget(name: "ReconstructionTests", dependencies: ["Pipeline", "Reconstruction", "Renderers"],
+        .testTarget(name: "ReconstructionTests", dependencies: ["Pipeline", "Reconstruction", "Renderers", "LiveMonitoring", "StunWire"],
                     exclude: ["Golden"]),
     ],
     swiftLanguageModes: [.v5]

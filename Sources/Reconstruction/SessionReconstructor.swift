@@ -30,7 +30,11 @@ public final class SessionReconstructor {
 
     /// Receives allocation state changes and completed transactions as they happen (live capture).
     public weak var observer: LiveEventObserver? {
-        didSet { allocations.observer = observer }
+        didSet {
+            allocations.observer = observer
+            ice.observer = observer
+            findings.observer = observer
+        }
     }
 
     /// Moves the clock without a packet (live capture): allocations whose lifetime ran out expire now.
@@ -45,6 +49,7 @@ public final class SessionReconstructor {
     private func tick(_ t: CaptureTime) {
         if firstTime == nil || t < firstTime! { firstTime = t }
         if lastTime == nil || t > lastTime! { lastTime = t }
+        findings.clock = lastTime!.epochSeconds
     }
 
     // MARK: Events

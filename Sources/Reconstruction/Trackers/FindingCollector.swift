@@ -8,6 +8,10 @@ struct FindingCollector {
     private var findings: [Key: (finding: Finding, count: Int)] = [:]
     private var order: [Key] = []
     static let maxFramesPerFinding = 50
+    /// `live`: told of each new finding (code and session) when it is first raised.
+    weak var observer: LiveEventObserver?
+    /// Capture time of the latest packet: when a finding is raised.
+    var clock: Double = 0
 
     mutating func add(_ severity: Finding.Severity, _ code: FindingCode, _ message: FindingMessage, frames: [Int], session: SessionRef? = nil) {
         let key = Key(code: code, session: session)
@@ -21,6 +25,8 @@ struct FindingCollector {
             return
         }
         order.append(key)
+        observer?.liveEvent(LiveEvent(time: clock, frame: frames.first ?? 0, kind: .finding, session: session,
+                                      message: "\(severity.rawValue) \(code.rawValue): \(message)", findingCode: code))
         findings[key] = (Finding(severity: severity, code: code, message: message,
                                  frames: Array(frames.prefix(FindingCollector.maxFramesPerFinding)), session: session), 1)
     }

@@ -171,6 +171,9 @@ final class IceSessionState {
 /// the end (`IceSessionSummaryBuilder`), when the STUN server and TURN
 /// observations of the whole capture are known.
 struct IceSessionTracker {
+    /// `live`: told when a candidate pair first succeeds and when a pair is nominated.
+    weak var observer: LiveEventObserver?
+
     struct OpenCheck {
         var session: Int
         var key: IcePairKey
@@ -466,6 +469,14 @@ struct IceSessionTracker {
             if d.firstSuccessFrame == nil {
                 d.firstSuccessFrame = m.context.frame
                 d.firstSuccessTime = t
+                if pair.dir.allSatisfy({ $0.firstSuccessFrame == nil }) {
+                    observer?.liveEvent(LiveEvent(time: t.epochSeconds, frame: m.context.frame, kind: .icePairSucceeded, session: .ice(s.id),
+                                                  message: "ICE session \(s.id): pair \(from) <-> \(to) succeeded", value: rtt >= 0 ? rtt : nil))
+                }
+            }
+            if o.useCandidate || o.nomination != nil, d.useCandidateSuccessFrame == nil, d.nominationSuccessFrame == nil {
+                observer?.liveEvent(LiveEvent(time: t.epochSeconds, frame: m.context.frame, kind: .iceNominated, session: .ice(s.id),
+                                              message: "ICE session \(s.id): pair \(from) <-> \(to) nominated"))
             }
             if o.useCandidate, d.useCandidateSuccessFrame == nil {
                 d.useCandidateSuccessFrame = m.context.frame
