@@ -33,6 +33,8 @@ import tempfile
 
 import pytest
 
+import pseudo_terminal  # Tests/integration/pseudo_terminal.py
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("STUNSCOPE_BIN", os.path.join(REPO, ".build", "debug", "stunscope"))
 SHARED = os.path.join(os.path.dirname(REPO), "shared", "captures")
@@ -653,7 +655,6 @@ def test_mermaid_escapes_packet_strings():
 
 @need_bin
 def test_progress_bar_only_on_a_terminal(tmp_path):
-    import pty
     big = tmp_path / "big.pcap"
     src = os.path.join(REPO, "captures", "turn-stale-nonce.server.pcap")
     if not os.path.exists(src):
@@ -671,20 +672,8 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
     r = export([str(big), "--format", "json", "--output", str(tmp_path / "a.json")])
     assert r.stderr == b""
     # stderr on a terminal: a progress bar
-    master, slave = pty.openpty()
-    p = subprocess.Popen([BIN, "export", str(big), "--format", "json", "--output", str(tmp_path / "b.json")],
-                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave, cwd=REPO)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            c = os.read(master, 4096)
-        except OSError:
-            break
-        if not c:
-            break
-        chunks.append(c)
-    p.wait(timeout=120)
-    os.close(master)
-    assert p.returncode == 0
-    assert b"reading [" in b"".join(chunks) and b"100%" in b"".join(chunks)
+    status, shown = pseudo_terminal.run(
+        [BIN, "export", str(big), "--format", "json", "--output", str(tmp_path / "b.json")],
+        stdout_on_terminal=False, cwd=REPO, timeout=120)
+    assert status == 0
+    assert b"reading [" in shown and b"100%" in shown

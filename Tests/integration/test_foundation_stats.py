@@ -292,6 +292,19 @@ GOOD = CAPTURES / "link-en10mb.pcap"
 GOOD_NG = CAPTURES / "link-pcapng.pcapng"
 
 
+def stats_of_damaged(name, kind):
+    """`stats` of captures/broken/NAME: status 2 and one stderr line that names
+    the file, KIND of damage (truncated / corrupt) and a byte offset.
+    Returns the path, the JSON document and that line."""
+    need_tools()
+    path = BROKEN / name
+    rc, doc, err = run_stats(path)
+    assert rc == 2
+    line = one_error_line(err)
+    assert str(path) in line and kind in line and "byte offset" in line, line
+    return path, doc, line
+
+
 @pytest.mark.parametrize("name,kind,damaged_record", [
     ("truncated-last-record.pcap", "truncated", -1),
     ("truncated-record-header.pcap", "truncated", -1),
@@ -299,14 +312,9 @@ GOOD_NG = CAPTURES / "link-pcapng.pcapng"
     ("corrupt-caplen-over-snaplen.pcap", "corrupt", 4),
 ])
 def test_damaged_record_reports_offset_and_keeps_earlier_packets(name, kind, damaged_record):
-    need_tools()
-    path = BROKEN / name
+    path, doc, line = stats_of_damaged(name, kind)
     good_offsets = pcap_record_offsets(GOOD)
     index = damaged_record % len(good_offsets)
-    rc, doc, err = run_stats(path)
-    assert rc == 2
-    line = one_error_line(err)
-    assert str(path) in line and kind in line, line
     assert f"byte offset {good_offsets[index]}" in line, line
     assert doc["packets"] == index, "every packet before the damage is reported"
     if name != "corrupt-caplen-over-snaplen.pcap":
@@ -325,12 +333,7 @@ def test_truncated_last_record_counts():
 
 
 def test_truncated_pcapng_block():
-    need_tools()
-    path = BROKEN / "truncated-last-block.pcapng"
-    rc, doc, err = run_stats(path)
-    assert rc == 2
-    line = one_error_line(err)
-    assert str(path) in line and "truncated" in line and "byte offset" in line, line
+    path, doc, line = stats_of_damaged("truncated-last-block.pcapng", "truncated")
     assert doc["packets"] == tshark_frames_before_error(path) == capinfos(GOOD_NG)["packets"] - 1
     # the offset is where the cut block starts: everything before it is whole
     offset = int(re.search(r"byte offset (\d+)", line).group(1))
@@ -338,12 +341,7 @@ def test_truncated_pcapng_block():
 
 
 def test_corrupt_pcapng_block_length():
-    need_tools()
-    path = BROKEN / "corrupt-block-length.pcapng"
-    rc, doc, err = run_stats(path)
-    assert rc == 2
-    line = one_error_line(err)
-    assert str(path) in line and "corrupt" in line and "byte offset" in line, line
+    path, doc, line = stats_of_damaged("corrupt-block-length.pcapng", "corrupt")
     assert doc["packets"] == 2 == tshark_frames_before_error(path)
 
 

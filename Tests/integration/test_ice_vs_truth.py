@@ -386,13 +386,19 @@ def tshark_ice_counts(path):
     return out
 
 
+def public_capture(rel):
+    """Path of a public capture under SHARED; skips the test when it is not there."""
+    path = os.path.join(SHARED, rel)
+    if not os.path.exists(path):
+        pytest.skip(f"{path} not present")
+    return path
+
+
 @need_bin
 @need_tshark
 @pytest.mark.parametrize("rel", PUBLIC)
 def test_public_capture_counts_match_tshark(rel):
-    path = os.path.join(SHARED, rel)
-    if not os.path.exists(path):
-        pytest.skip(f"{path} not present")
+    path = public_capture(rel)
     expected = tshark_ice_counts(path)
     doc = analyze(path)
     got = {tuple(sorted(s["ufrags"])): s for s in doc["iceSessions"]}
@@ -423,10 +429,7 @@ PUBLIC_SHAPE = {
 @need_bin
 @pytest.mark.parametrize("rel", PUBLIC)
 def test_public_capture_shape(rel):
-    path = os.path.join(SHARED, rel)
-    if not os.path.exists(path):
-        pytest.skip(f"{path} not present")
-    doc = analyze(path)
+    doc = analyze(public_capture(rel))
     shape = PUBLIC_SHAPE[rel]
     assert len(doc["iceSessions"]) == shape["sessions"]
     assert sorted(len(s["pairs"]) for s in doc["iceSessions"]) == sorted(shape["pairs"])

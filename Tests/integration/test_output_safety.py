@@ -21,13 +21,13 @@ from __future__ import annotations
 import glob
 import json
 import os
-import pty
 import re
-import select
 import subprocess
 import tempfile
 
 import pytest
+
+import pseudo_terminal  # Tests/integration/pseudo_terminal.py
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.environ.get("STUNSCOPE_BIN", os.path.join(REPO, ".build", "debug", "stunscope"))
@@ -67,29 +67,12 @@ def visible(s: str) -> str:
 
 
 def run_on_pty(args):
-    """Runs with stdout and stderr on a pseudo-terminal; returns everything written."""
-    master, slave = pty.openpty()
+    """Runs with stdout and stderr on a pseudo-terminal (colours allowed); returns everything written."""
     env = dict(os.environ)
     env.pop("NO_COLOR", None)
     env["TERM"] = "xterm-256color"
-    p = subprocess.Popen([BIN] + args, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        r, _, _ = select.select([master], [], [], TIMEOUT)
-        if not r:
-            p.kill()
-            break
-        try:
-            data = os.read(master, 65536)
-        except OSError:
-            break
-        if not data:
-            break
-        chunks.append(data)
-    p.wait(timeout=TIMEOUT)
-    os.close(master)
-    return p.returncode, b"".join(chunks).decode("utf-8", errors="replace")
+    status, out = pseudo_terminal.run([BIN] + args, env=env, timeout=TIMEOUT)
+    return status, out.decode("utf-8", errors="replace")
 
 
 @pytest.mark.parametrize("command", [["messages"], ["analyze"], ["stats"]])

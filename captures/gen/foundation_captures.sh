@@ -25,9 +25,12 @@
 # sfsrv namespaces are touched; every wait is bounded.
 #
 #   captures/gen/foundation_captures.sh            # all captures
+#   CAPTURES_OUT=DIR captures/gen/foundation_captures.sh   # into DIR, not captures/
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
-OUT=$(cd "$HERE/.." && pwd)
+# shellcheck source=netns_lib.sh
+source "$HERE/netns_lib.sh"
+OUT=$(captures_out "$HERE/..")
 WORK="$HERE/work/foundation"
 PY=python3
 TRAFFIC="$HERE/foundation_traffic.py"
@@ -36,46 +39,18 @@ BG_PIDS=()  # background processes (started with `ip netns exec` directly, so $!
             # the process itself, not a subshell)
 
 log() { echo "[foundation] $*" >&2; }
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-wait_for() {  # wait_for <seconds> <command...>
-    local t=$1; shift
-    local deadline=$((SECONDS + t))
-    until "$@" >/dev/null 2>&1; do
-        if ((SECONDS >= deadline)); then log "timed out waiting for: $*"; return 1; fi
-        sleep 0.05
-    done
-}
-
-net_down() {
-    local ns
-    for ns in "${NS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
-}
+net_down() { ns_delete "${NS[@]}"; }
 
 cleanup() {
-    local p
-    for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    for p in "${BG_PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$p" 2>/dev/null || true
-    done
+    end_pids "${BG_PIDS[@]}"
     net_down
 }
 trap cleanup EXIT
 
 net_up() {
     net_down
-    local ns
-    for ns in "${NS[@]}"; do
-        ip netns add "$ns"
-        nsx "$ns" ip link set lo up
-        nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0
-        nsx "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0
-        nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0
-        nsx "$ns" sysctl -qw net.ipv6.conf.default.accept_ra=0
-        nsx "$ns" sysctl -qw net.ipv6.conf.default.router_solicitations=0
-        nsx "$ns" sysctl -qw net.ipv6.conf.all.router_solicitations=0
-    done
+    ns_create dual-stack "${NS[@]}"
     ip link add sf-c0 netns sfcli type veth peer name sf-s0 netns sfsrv
     local side ifc n
     for side in c s; do
@@ -163,9 +138,42 @@ cap_stop() {
     CAP_PIDS=()
 }
 
-cli() { nsx sfcli timeout 20 $PY "$TRAFFIC" "$@"; }
-srv() { nsx sfsrv timeout 20 $PY "$TRAFFIC" "$@"; }
 set_mtu() { nsx sfcli ip link set sf-c0 mtu "$1"; nsx sfsrv ip link set sf-s0 mtu "$1"; }
+
+# run_step KIND ARGS...: one traffic step of a capture.
+#   cli ARGS       foundation_traffic.py ARGS in sfcli: must succeed
+#   srv ARGS       foundation_traffic.py ARGS in sfsrv: must succeed
+#   may-fail ARGS  foundation_traffic.py ARGS in sfcli, unanswered is expected
+#   stunclient HOST  turnutils_stunclient (RFC 5780 checks) in sfcli; its
+#                    outcome is not ours to check
+run_step() {
+    local kind=$1; shift
+    case $kind in
+        cli) nsx sfcli timeout 20 $PY "$TRAFFIC" "$@" ;;
+        srv) nsx sfsrv timeout 20 $PY "$TRAFFIC" "$@" ;;
+        may-fail) nsx sfcli timeout 20 $PY "$TRAFFIC" "$@" >/dev/null 2>&1 || true ;;
+        stunclient) nsx sfcli timeout 5 turnutils_stunclient -p 3478 "$@" >/dev/null 2>&1 || true ;;
+        *) log "unknown step $kind"; return 1 ;;
+    esac
+}
+
+# capture "NAME: WHAT" NS FILE TOOL ARGS... <<STEPS: one capture file. TOOL
+# (tcpdump or dumpcap, with ARGS) runs in NS writing $WORK/FILE while the
+# steps (one a line, see run_step; # starts a comment) run in order; then
+# every running capture is stopped.
+capture() {
+    local what=$1 ns=$2 file=$3; shift 3
+    local steps step words
+    mapfile -t steps   # all of stdin first: the steps' own commands must not read it
+    log "$what"
+    cap_start "$ns" "$WORK/$file" "$@"
+    for step in "${steps[@]}"; do
+        [[ $step =~ ^[[:space:]]*(#|$) ]] && continue
+        read -ra words <<<"$step"
+        run_step "${words[@]}" </dev/null
+    done
+    cap_stop
+}
 
 main() {
     [[ $(id -u) == 0 ]] || { log "needs root (network namespaces, tcpdump)"; exit 1; }
@@ -173,135 +181,136 @@ main() {
     net_up
     servers_up
 
-    log "link-en10mb: Ethernet; UDP/TCP STUN over v4/v6, fragments, ICMP"
-    cap_start sfsrv "$WORK/link-en10mb.pcap" tcpdump -i sf-s0
-    nsx sfcli timeout 5 turnutils_stunclient -p 3478 10.99.0.2 >/dev/null 2>&1 || true
-    cli stun-udp 10.99.0.2 --count 2
-    cli stun-udp fd99::2 --count 2
-    cli tcp-stun 10.99.0.2 --mode split
-    cli udp-big 10.99.0.2 --size 2000 --count 1
-    cli udp-big fd99::2 --size 2000 --count 1
-    cli udp-closed 10.99.0.2 --count 1
-    cli udp-closed fd99::2 --count 1
-    cap_stop
+    capture "link-en10mb: Ethernet; UDP/TCP STUN over v4/v6, fragments, ICMP" \
+        sfsrv link-en10mb.pcap tcpdump -i sf-s0 <<'STEPS'
+stunclient 10.99.0.2
+cli stun-udp 10.99.0.2 --count 2
+cli stun-udp fd99::2 --count 2
+cli tcp-stun 10.99.0.2 --mode split
+cli udp-big 10.99.0.2 --size 2000 --count 1
+cli udp-big fd99::2 --size 2000 --count 1
+cli udp-closed 10.99.0.2 --count 1
+cli udp-closed fd99::2 --count 1
+STEPS
 
-    log "link-nano: nanosecond pcap"
-    cap_start sfsrv "$WORK/link-nano.pcap" tcpdump -i sf-s0 --time-stamp-precision=nano
-    nsx sfcli timeout 5 turnutils_stunclient -p 3478 fd99::2 >/dev/null 2>&1 || true
-    cli stun-udp 10.99.0.2 --count 2
-    cli stun-udp fd99::2 --count 2
-    cap_stop
+    capture "link-nano: nanosecond pcap" \
+        sfsrv link-nano.pcap tcpdump -i sf-s0 --time-stamp-precision=nano <<'STEPS'
+stunclient fd99::2
+cli stun-udp 10.99.0.2 --count 2
+cli stun-udp fd99::2 --count 2
+STEPS
 
-    log "link-pcapng: dumpcap, two interfaces (veth and lo)"
-    cap_start sfsrv "$WORK/link-pcapng.pcapng" dumpcap -i sf-s0 -i lo
-    cli stun-udp 10.99.0.2 --count 2
-    srv stun-udp 127.0.0.1 --count 2
-    srv stun-udp ::1 --count 1
-    cli stun-udp fd99::2 --count 1
-    cap_stop
+    capture "link-pcapng: dumpcap, two interfaces (veth and lo)" \
+        sfsrv link-pcapng.pcapng dumpcap -i sf-s0 -i lo <<'STEPS'
+cli stun-udp 10.99.0.2 --count 2
+srv stun-udp 127.0.0.1 --count 2
+srv stun-udp ::1 --count 1
+cli stun-udp fd99::2 --count 1
+STEPS
 
-    log "link-pcapng-mixed: dumpcap on veth (EN10MB) and tun (RAW) in one pcapng"
-    cap_start sfcli "$WORK/link-pcapng-mixed.pcapng" dumpcap -i sf-c0 -i sf-tun0
-    cli stun-udp 10.99.0.2 --count 2
-    cli stun-udp 10.99.50.2 --count 2
-    cli stun-udp fd99:50::2 --count 1
-    cli tcp-stun 10.99.0.2 --mode coalesced
-    cap_stop
+    capture "link-pcapng-mixed: dumpcap on veth (EN10MB) and tun (RAW) in one pcapng" \
+        sfcli link-pcapng-mixed.pcapng dumpcap -i sf-c0 -i sf-tun0 <<'STEPS'
+cli stun-udp 10.99.0.2 --count 2
+cli stun-udp 10.99.50.2 --count 2
+cli stun-udp fd99:50::2 --count 1
+cli tcp-stun 10.99.0.2 --mode coalesced
+STEPS
 
-    log "link-vlan: 802.1Q VLAN 100, captured on the parent"
-    cap_start sfsrv "$WORK/link-vlan.pcap" tcpdump -i sf-s0
-    cli stun-udp 10.99.100.2 --count 2
-    cli stun-udp fd99:100::2 --count 2
-    cli tcp-stun 10.99.100.2 --mode coalesced
-    cap_stop
+    capture "link-vlan: 802.1Q VLAN 100, captured on the parent" \
+        sfsrv link-vlan.pcap tcpdump -i sf-s0 <<'STEPS'
+cli stun-udp 10.99.100.2 --count 2
+cli stun-udp fd99:100::2 --count 2
+cli tcp-stun 10.99.100.2 --mode coalesced
+STEPS
 
-    log "link-qinq: 802.1ad 200 + 802.1Q 10, captured on the parent"
-    cap_start sfsrv "$WORK/link-qinq.pcap" tcpdump -i sf-s0
-    cli stun-udp 10.99.210.2 --count 2
-    cli stun-udp fd99:210::2 --count 2
-    cli udp-big 10.99.210.2 --size 2000 --count 1
-    cap_stop
+    capture "link-qinq: 802.1ad 200 + 802.1Q 10, captured on the parent" \
+        sfsrv link-qinq.pcap tcpdump -i sf-s0 <<'STEPS'
+cli stun-udp 10.99.210.2 --count 2
+cli stun-udp fd99:210::2 --count 2
+cli udp-big 10.99.210.2 --size 2000 --count 1
+STEPS
 
-    log "link-sll: tcpdump -i any -y LINUX_SLL (veth, tun, VLAN interfaces)"
-    cap_start sfcli "$WORK/link-sll.pcap" tcpdump -i any -y LINUX_SLL
-    cli stun-udp 10.99.0.2 --count 2
-    cli stun-udp fd99:50::2 --count 1
-    cli stun-udp 10.99.100.2 --count 1
-    cli tcp-stun fd99::2 --mode split
-    cap_stop
+    capture "link-sll: tcpdump -i any -y LINUX_SLL (veth, tun, VLAN interfaces)" \
+        sfcli link-sll.pcap tcpdump -i any -y LINUX_SLL <<'STEPS'
+cli stun-udp 10.99.0.2 --count 2
+cli stun-udp fd99:50::2 --count 1
+cli stun-udp 10.99.100.2 --count 1
+cli tcp-stun fd99::2 --mode split
+STEPS
 
-    log "link-sll2: tcpdump -i any (LINUX_SLL2)"
-    cap_start sfcli "$WORK/link-sll2.pcap" tcpdump -i any
-    cli stun-udp 10.99.0.2 --count 2
-    cli stun-udp 10.99.50.2 --count 1
-    cli stun-udp fd99:210::2 --count 1
-    cli udp-closed fd99::2 --count 1
-    cap_stop
+    capture "link-sll2: tcpdump -i any (LINUX_SLL2)" \
+        sfcli link-sll2.pcap tcpdump -i any <<'STEPS'
+cli stun-udp 10.99.0.2 --count 2
+cli stun-udp 10.99.50.2 --count 1
+cli stun-udp fd99:210::2 --count 1
+cli udp-closed fd99::2 --count 1
+STEPS
 
-    log "link-raw: tun device (LINKTYPE_RAW)"
-    cap_start sfcli "$WORK/link-raw.pcap" tcpdump -i sf-tun0
-    cli stun-udp 10.99.50.2 --count 2
-    cli stun-udp fd99:50::2 --count 2
-    cli udp-big 10.99.50.2 --size 1200 --count 1
-    # A datagram larger than the tun MTU: fragments, not answered.
-    cli udp-big 10.99.50.2 --size 3000 --count 1 >/dev/null 2>&1 || true
-    cap_stop
+    capture "link-raw: tun device (LINKTYPE_RAW)" \
+        sfcli link-raw.pcap tcpdump -i sf-tun0 <<'STEPS'
+cli stun-udp 10.99.50.2 --count 2
+cli stun-udp fd99:50::2 --count 2
+cli udp-big 10.99.50.2 --size 1200 --count 1
+# a datagram larger than the tun MTU: fragments, not answered
+may-fail udp-big 10.99.50.2 --size 3000 --count 1
+STEPS
 
-    log "decode-frag-v4: IPv4 fragments (MTU 1280)"
     set_mtu 1280
-    cap_start sfsrv "$WORK/decode-frag-v4.pcap" tcpdump -i sf-s0
-    cli udp-big 10.99.0.2 --size 3000 --count 2
-    cli udp-big 10.99.0.2 --size 1400 --count 1
-    cli stun-udp 10.99.0.2 --count 1 --pad 2900
-    cap_stop
+    capture "decode-frag-v4: IPv4 fragments (MTU 1280)" \
+        sfsrv decode-frag-v4.pcap tcpdump -i sf-s0 <<'STEPS'
+cli udp-big 10.99.0.2 --size 3000 --count 2
+cli udp-big 10.99.0.2 --size 1400 --count 1
+cli stun-udp 10.99.0.2 --count 1 --pad 2900
+STEPS
 
-    log "decode-frag-v6: IPv6 fragments, with hop-by-hop and destination options"
-    cap_start sfsrv "$WORK/decode-frag-v6.pcap" tcpdump -i sf-s0
-    cli udp-big fd99::2 --size 3000 --count 2
-    cli stun-udp fd99::2 --count 1 --pad 2900
-    cli stun-udp fd99::2 --count 1 --pad 2900 --hopopts
-    cli udp-big fd99::2 --size 3000 --count 1 --dstopts
-    cap_stop
+    capture "decode-frag-v6: IPv6 fragments, with hop-by-hop and destination options" \
+        sfsrv decode-frag-v6.pcap tcpdump -i sf-s0 <<'STEPS'
+cli udp-big fd99::2 --size 3000 --count 2
+cli stun-udp fd99::2 --count 1 --pad 2900
+cli stun-udp fd99::2 --count 1 --pad 2900 --hopopts
+cli udp-big fd99::2 --size 3000 --count 1 --dstopts
+STEPS
     set_mtu 1500
 
-    log "decode-ip-options: IPv4 options, IPv6 hop-by-hop and destination options"
-    cap_start sfsrv "$WORK/decode-ip-options.pcap" tcpdump -i sf-s0
-    cli stun-udp 10.99.0.2 --count 2 --ipopts
-    cli stun-udp fd99::2 --count 2 --hopopts
-    cli stun-udp fd99::2 --count 2 --dstopts
-    cli stun-udp fd99::2 --count 1 --hopopts --dstopts
-    cap_stop
+    capture "decode-ip-options: IPv4 options, IPv6 hop-by-hop and destination options" \
+        sfsrv decode-ip-options.pcap tcpdump -i sf-s0 <<'STEPS'
+cli stun-udp 10.99.0.2 --count 2 --ipopts
+cli stun-udp fd99::2 --count 2 --hopopts
+cli stun-udp fd99::2 --count 2 --dstopts
+cli stun-udp fd99::2 --count 1 --hopopts --dstopts
+STEPS
 
-    log "decode-tcp-split: STUN over TCP written in small pieces (TCP_NODELAY)"
-    cap_start sfsrv "$WORK/decode-tcp-split.pcap" tcpdump -i sf-s0
-    cli tcp-stun 10.99.0.2 --mode split
-    cli tcp-stun fd99::2 --mode split
-    cap_stop
+    capture "decode-tcp-split: STUN over TCP written in small pieces (TCP_NODELAY)" \
+        sfsrv decode-tcp-split.pcap tcpdump -i sf-s0 <<'STEPS'
+cli tcp-stun 10.99.0.2 --mode split
+cli tcp-stun fd99::2 --mode split
+STEPS
 
-    log "decode-tcp-coalesced: several STUN messages per segment, one straddling"
-    cap_start sfsrv "$WORK/decode-tcp-coalesced.pcap" tcpdump -i sf-s0
-    cli tcp-stun 10.99.0.2 --mode coalesced
-    cli tcp-stun fd99::2 --mode coalesced
-    cap_stop
+    capture "decode-tcp-coalesced: several STUN messages per segment, one straddling" \
+        sfsrv decode-tcp-coalesced.pcap tcpdump -i sf-s0 <<'STEPS'
+cli tcp-stun 10.99.0.2 --mode coalesced
+cli tcp-stun fd99::2 --mode coalesced
+STEPS
 
-    log "decode-icmp-unreach: STUN to a closed port"
-    cap_start sfsrv "$WORK/decode-icmp-unreach.pcap" tcpdump -i sf-s0
-    cli udp-closed 10.99.0.2 --count 2 --gap 1.1
-    cli udp-closed fd99::2 --count 2 --gap 1.1
-    cap_stop
+    capture "decode-icmp-unreach: STUN to a closed port" \
+        sfsrv decode-icmp-unreach.pcap tcpdump -i sf-s0 <<'STEPS'
+cli udp-closed 10.99.0.2 --count 2 --gap 1.1
+cli udp-closed fd99::2 --count 2 --gap 1.1
+STEPS
 
-    log "decode-merge: the same traffic on both ends of the veth (overlapping files)"
+    # the client end is captured too (started first, stopped with the server end)
     cap_start sfcli "$WORK/decode-merge.client.pcap" tcpdump -i sf-c0
-    cap_start sfsrv "$WORK/decode-merge.server.pcap" tcpdump -i sf-s0
-    cli stun-udp 10.99.0.2 --count 3 --gap 0.2
-    cli stun-udp fd99::2 --count 3 --gap 0.2
-    cap_stop
+    capture "decode-merge: the same traffic on both ends of the veth (overlapping files)" \
+        sfsrv decode-merge.server.pcap tcpdump -i sf-s0 <<'STEPS'
+cli stun-udp 10.99.0.2 --count 3 --gap 0.2
+cli stun-udp fd99::2 --count 3 --gap 0.2
+STEPS
 
-    log "decode-rotate: tcpdump -G 1 rotation (consecutive files)"
     mkdir -p "$WORK/rotate"
-    cap_start sfsrv "$WORK/rotate/rot-%s.pcap" tcpdump -i sf-s0 -G 1
-    cli stun-udp 10.99.0.2 --count 12 --gap 0.25
-    cap_stop
+    capture "decode-rotate: tcpdump -G 1 rotation (consecutive files)" \
+        sfsrv rotate/rot-%s.pcap tcpdump -i sf-s0 -G 1 <<'STEPS'
+cli stun-udp 10.99.0.2 --count 12 --gap 0.25
+STEPS
     local i=0 f
     for f in $(ls "$WORK"/rotate/rot-*.pcap | sort); do
         mv "$f" "$WORK/decode-rotate.$i.pcap"; i=$((i + 1))

@@ -25,29 +25,19 @@ import socket
 import struct
 import sys
 import time
-import zlib
 
-COOKIE = 0x2112A442
+import stun_builder as stun
 
 
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def attr(t, value):
-    pad = (-len(value)) % 4
-    return struct.pack("!HH", t, len(value)) + value + b"\0" * pad
-
-
 def binding_request(software=b"stunscope foundation", pad=0):
     """A Binding request with SOFTWARE (padded to `pad` bytes) and FINGERPRINT."""
     txid = os.urandom(12)
     sw = software + b"." * max(0, pad - len(software))
-    body = attr(0x8022, sw)
-    # FINGERPRINT covers the header with the length already including itself.
-    head = struct.pack("!HHI", 0x0001, len(body) + 8, COOKIE) + txid
-    crc = (zlib.crc32(head + body) ^ 0x5354554E) & 0xFFFFFFFF
-    return head + body + attr(0x8028, struct.pack("!I", crc)), txid
+    return stun.message(stun.BINDING_REQUEST, txid, [stun.attribute(stun.SOFTWARE, sw)]), txid
 
 
 def family(host):
@@ -216,23 +206,15 @@ def csum(data):
     return (~total) & 0xFFFF
 
 
-def stun_answer(payload, src_ip, src_port, v6):
+def stun_answer(payload, src_ip, src_port):
     """A Binding success response for a Binding request, else None."""
-    if len(payload) < 20 or payload[0:2] != b"\x00\x01" or struct.unpack("!I", payload[4:8])[0] != COOKIE:
+    if (len(payload) < stun.HEADER_LENGTH or payload[0:2] != b"\x00\x01"
+            or struct.unpack("!I", payload[4:8])[0] != stun.MAGIC_COOKIE):
         return None
     txid = payload[8:20]
-    port = src_port ^ (COOKIE >> 16)
-    if v6:
-        key = struct.pack("!I", COOKIE) + txid
-        addr = bytes(x ^ y for x, y in zip(src_ip, key))
-        xma = attr(0x0020, struct.pack("!BBH", 0, 2, port) + addr)
-    else:
-        addr = bytes(x ^ y for x, y in zip(src_ip, struct.pack("!I", COOKIE)))
-        xma = attr(0x0020, struct.pack("!BBH", 0, 1, port) + addr)
-    body = xma + attr(0x8022, b"stunscope tun responder")
-    head = struct.pack("!HHI", 0x0101, len(body) + 8, COOKIE) + txid
-    crc = (zlib.crc32(head + body) ^ 0x5354554E) & 0xFFFFFFFF
-    return head + body + attr(0x8028, struct.pack("!I", crc))
+    return stun.message(stun.BINDING_SUCCESS, txid,
+                        [stun.xor_address(stun.XOR_MAPPED_ADDRESS, src_ip, src_port, txid),
+                         stun.attribute(stun.SOFTWARE, b"stunscope tun responder")])
 
 
 def answer_packet(pkt):
@@ -249,7 +231,7 @@ def answer_packet(pkt):
         src, dst = pkt[12:16], pkt[16:20]
         sport, dport = struct.unpack("!HH", pkt[ihl:ihl + 4])
         payload = pkt[ihl + 8:]
-        reply = stun_answer(payload, src, sport, False) or payload
+        reply = stun_answer(payload, src, sport) or payload
         udp = struct.pack("!HHHH", dport, sport, 8 + len(reply), 0) + reply
         pseudo = dst + src + struct.pack("!BBH", 0, 17, len(udp))
         c = csum(pseudo + udp) or 0xFFFF
@@ -263,7 +245,7 @@ def answer_packet(pkt):
         src, dst = pkt[8:24], pkt[24:40]
         sport, dport = struct.unpack("!HH", pkt[40:44])
         payload = pkt[48:]
-        reply = stun_answer(payload, src, sport, True) or payload
+        reply = stun_answer(payload, src, sport) or payload
         udp = struct.pack("!HHHH", dport, sport, 8 + len(reply), 0) + reply
         pseudo = dst + src + struct.pack("!IxxxB", len(udp), 17)
         c = csum(pseudo + udp) or 0xFFFF
@@ -289,36 +271,33 @@ def cmd_tun_responder(a):
     return 0
 
 
+def client_command(sub, name, port, count=None, gap=None):
+    """A client subcommand: HOST and --port; with count, also --count and --gap
+    (how many messages, seconds between them)."""
+    c = sub.add_parser(name)
+    c.add_argument("host")
+    c.add_argument("--port", type=int, default=port)
+    if count is not None:
+        c.add_argument("--count", type=int, default=count)
+        c.add_argument("--gap", type=float, default=gap)
+    return c
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     e = sub.add_parser("echo-udp")
     e.add_argument("port", type=int)
-    s = sub.add_parser("stun-udp")
-    s.add_argument("host")
-    s.add_argument("--port", type=int, default=3478)
-    s.add_argument("--count", type=int, default=2)
+    s = client_command(sub, "stun-udp", 3478, count=2, gap=0.05)
     s.add_argument("--pad", type=int, default=0)
-    s.add_argument("--gap", type=float, default=0.05)
-    s.add_argument("--ipopts", action="store_true")
-    s.add_argument("--hopopts", action="store_true")
-    s.add_argument("--dstopts", action="store_true")
-    b = sub.add_parser("udp-big")
-    b.add_argument("host")
-    b.add_argument("--port", type=int, default=7000)
+    for opt in ("--ipopts", "--hopopts", "--dstopts"):
+        s.add_argument(opt, action="store_true")
+    b = client_command(sub, "udp-big", 7000, count=2, gap=0.05)
     b.add_argument("--size", type=int, default=3000)
-    b.add_argument("--count", type=int, default=2)
-    b.add_argument("--gap", type=float, default=0.05)
     b.add_argument("--dstopts", action="store_true")
-    t = sub.add_parser("tcp-stun")
-    t.add_argument("host")
-    t.add_argument("--port", type=int, default=3478)
+    t = client_command(sub, "tcp-stun", 3478)
     t.add_argument("--mode", choices=["split", "coalesced"], required=True)
-    c = sub.add_parser("udp-closed")
-    c.add_argument("host")
-    c.add_argument("--port", type=int, default=9)
-    c.add_argument("--count", type=int, default=2)
-    c.add_argument("--gap", type=float, default=0.3)
+    client_command(sub, "udp-closed", 9, count=2, gap=0.3)
     u = sub.add_parser("tun-responder")
     u.add_argument("dev")
     u.add_argument("--seconds", type=float, default=60)

@@ -7,6 +7,7 @@
 #   captures/gen/ice_scenarios.sh              # all scenarios
 #   captures/gen/ice_scenarios.sh ice-direct   # one or more by name
 #   KEEP=1 captures/gen/ice_scenarios.sh ...   # keep the work directory
+#   CAPTURES_OUT=DIR captures/gen/ice_scenarios.sh ...   # into DIR, not captures/
 #
 # Scenarios: ice-direct ice-relay-symmetric ice-prflx-public sip-ice-call stun-classic stun-rfc5780
 #
@@ -31,7 +32,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-OUT="$REPO/captures"
+# shellcheck source=netns_lib.sh
+source "$HERE/netns_lib.sh"
+OUT=$(captures_out "$REPO/captures")
 PY=$(command -v python3)
 WORK=$(mktemp -d /tmp/si-ice.XXXXXX)
 ALL_SCENARIOS=(ice-direct ice-relay-symmetric ice-prflx-public sip-ice-call stun-classic stun-rfc5780)
@@ -50,24 +53,12 @@ CAP_PIDS=()     # tcpdump wrappers of the running scenario
 COTURN_PID=""
 
 log() { printf '[ice_scenarios %s] %s\n' "$(date +%T)" "$*" >&2; }
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 
-net_down() {
-    local ns
-    for ns in "${SI_NS[@]}"; do
-        ip netns del "$ns" 2>/dev/null || true
-    done
-}
+net_down() { ns_delete "${SI_NS[@]}"; }
 
 cleanup() {
     local rc=$?
-    local p
-    for p in "${BG_PIDS[@]}"; do
-        kill "$p" 2>/dev/null || true
-    done
-    for p in "${BG_PIDS[@]}"; do
-        timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || kill -9 "$p" 2>/dev/null || true
-    done
+    end_pids "${BG_PIDS[@]}"
     net_down
     if [[ -n "${KEEP:-}" ]]; then
         log "work directory kept: $WORK"
@@ -120,19 +111,11 @@ NFT
 # net_up <nat-a pp|sym|none> <nat-b pp|sym> [sip]
 # nat-a "none": agent A sits directly on the public segment ($HOST_A_PUB).
 net_up() {
-    local nat_a=$1 nat_b=$2 sip=${3:-}
+    local nat_a=$1 nat_b=$2 sip=${3:-} ns
     net_down
-    local ns
-    for ns in "${SI_NS[@]}"; do
-        ip netns add "$ns"
-        nsx "$ns" ip link set lo up
-        # IPv4 only: no router solicitations, MLD or DAD chatter in the captures
-        nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1
-        nsx "$ns" sysctl -qw net.ipv6.conf.default.disable_ipv6=1
-    done
-    nsx sipub ip link add sibr0 type bridge
-    nsx sipub ip link set sibr0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
-    nsx sipub ip link set sibr0 up
+    # IPv4 only: no router solicitations, MLD or DAD chatter in the captures
+    ns_create ipv4-only "${SI_NS[@]}"
+    bridge_create sipub sibr0
     ip link add si-srv0 netns sisrv type veth peer name sibp-srv netns sipub
     ip link add si-stn0 netns sistn type veth peer name sibp-stn netns sipub
     ip link add si-rta-wan netns sirta type veth peer name sibp-rta netns sipub
@@ -201,18 +184,6 @@ net_up() {
 }
 
 # ------------------------------------------------------------------ helpers
-
-wait_for() {  # wait_for <seconds> <command...>
-    local t=$1; shift
-    local deadline=$((SECONDS + t))
-    until "$@" >/dev/null 2>&1; do
-        if ((SECONDS >= deadline)); then
-            log "timed out waiting for: $*"
-            return 1
-        fi
-        sleep 0.05
-    done
-}
 
 # capture_start <ns> <if> <file>
 capture_start() {

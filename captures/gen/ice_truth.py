@@ -583,6 +583,16 @@ def classic_behaviour(result):
     return mapping, filtering
 
 
+# turnutils_stunclient -f prints one "RFC 5780 response" block per answer;
+# these lines of a block name its addresses (key in the truth: pattern).
+TURNUTILS_RESPONSE_ADDRESSES = {
+    "responseOrigin": re.compile(r"Response origin: : (\S+)"),
+    "otherAddress": re.compile(r"Other addr: : (\S+)"),
+    "reflexive": re.compile(r"UDP reflexive addr: (\S+)"),
+    "localAddress": re.compile(r"Local addr: : (\S+)"),
+}
+
+
 def parse_turnutils(path):
     txt = open(path).read() if os.path.exists(path) else ""
     out = {"responses": []}
@@ -592,18 +602,10 @@ def parse_turnutils(path):
             cur = {}
             out["responses"].append(cur)
             continue
-        m = re.search(r"Response origin: : (\S+)", line)
-        if m and cur is not None:
-            cur["responseOrigin"] = m.group(1)
-        m = re.search(r"Other addr: : (\S+)", line)
-        if m and cur is not None:
-            cur["otherAddress"] = m.group(1)
-        m = re.search(r"UDP reflexive addr: (\S+)", line)
-        if m and cur is not None:
-            cur["reflexive"] = m.group(1)
-        m = re.search(r"Local addr: : (\S+)", line)
-        if m and cur is not None:
-            cur["localAddress"] = m.group(1)
+        for key, pattern in TURNUTILS_RESPONSE_ADDRESSES.items():
+            m = pattern.search(line)
+            if m and cur is not None:
+                cur[key] = m.group(1)
         m = re.match(r"NAT with (.*)!", line)
         if m:
             out.setdefault("results", []).append(m.group(1))
@@ -613,17 +615,21 @@ def parse_turnutils(path):
 
 
 def behaviour_5780(results):
+    """(mapping, filtering) in RFC 4787 words from turnutils_natdiscovery's
+    "NAT with ..." results; a result it words otherwise is kept as it is."""
+
+    def rfc4787(result, what):
+        rl = result.lower()
+        return ("endpoint-independent" if "endpoint independent" in rl else
+                "address-dependent" if f"address dependent {what}" in rl else
+                "address-and-port-dependent" if "address and port dependent" in rl else result)
+
     mapping = filtering = None
     for r in results or []:
-        rl = r.lower()
-        if "mapping" in rl:
-            mapping = ("endpoint-independent" if "endpoint independent" in rl else
-                       "address-dependent" if "address dependent mapping" in rl else
-                       "address-and-port-dependent" if "address and port dependent" in rl else r)
-        if "filtering" in rl:
-            filtering = ("endpoint-independent" if "endpoint independent" in rl else
-                         "address-dependent" if "address dependent filtering" in rl else
-                         "address-and-port-dependent" if "address and port dependent" in rl else r)
+        if "mapping" in r.lower():
+            mapping = rfc4787(r, "mapping")
+        if "filtering" in r.lower():
+            filtering = rfc4787(r, "filtering")
     return mapping, filtering
 
 

@@ -20,41 +20,15 @@ SRV6=2001:db8:51::10; RELAY6=2001:db8:51::11; PEER6=2001:db8:51::20; WAN6=2001:d
 CLI4=192.168.77.10; LANGW4=192.168.77.1
 CLI6=fd00:77::10; LANGW6=fd00:77::1
 
-net_down() {
-    # Safety net: anything still running inside our own namespaces was started
-    # by us; end it by PID before deleting the namespace.
-    local ns pid
-    for ns in "${ST_NS[@]}"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do
-            kill -TERM "$pid" 2>/dev/null || true
-        done
-    done
-    for ns in "${ST_NS[@]}"; do
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do
-            timeout 3 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-        done
-        ip netns del "$ns" 2>/dev/null || true
-    done
-}
+# shellcheck source=netns_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/netns_lib.sh"
 
-nsx() { local ns=$1; shift; ip netns exec "$ns" "$@"; }  # foreground only: a backgrounded function is a subshell, $! would not be the process
+net_down() { ns_delete "${ST_NS[@]}"; }
 
 net_up() {
     net_down
-    local ns
-    for ns in "${ST_NS[@]}"; do
-        ip netns add "$ns"
-        nsx "$ns" ip link set lo up
-        nsx "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0
-        nsx "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0
-        nsx "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0
-        nsx "$ns" sysctl -qw net.ipv6.conf.default.accept_ra=0
-        # no router solicitations / MLD chatter in the captures
-        nsx "$ns" sysctl -qw net.ipv6.conf.default.router_solicitations=0
-    done
-    nsx stpub ip link add stbr0 type bridge
-    nsx stpub ip link set stbr0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
-    nsx stpub ip link set stbr0 up
+    ns_create dual-stack "${ST_NS[@]}"
+    bridge_create stpub stbr0
     # veth pairs: <ns-side name> <bridge/router-side name>
     ip link add st-srv0 netns stsrv type veth peer name stb-srv netns stpub
     ip link add st-peer0 netns stpeer type veth peer name stb-peer netns stpub

@@ -13,16 +13,17 @@
 #
 # Needs root, coturn, tcpdump, tshark (dumpcap, capinfos), nftables, iproute2,
 # conntrack, python3. Work files go to captures/gen/work/turn (gitignored);
-# captures and truth files are copied to captures/ only when a scenario passed
-# its own checks (a scenario is retried up to 3 times).
+# captures and truth files are copied to captures/ ($CAPTURES_OUT when set)
+# only when a scenario passed its own checks (a scenario is retried up to 3
+# times).
 set -euo pipefail
 
 GEN=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$GEN/../.." && pwd)
-OUT=$REPO/captures
 WORK=$GEN/work/turn
 # shellcheck source=turn_net.sh
-source "$GEN/turn_net.sh"
+source "$GEN/turn_net.sh"   # and through it netns_lib.sh
+OUT=$(captures_out "$REPO/captures")
 
 ALL_SCENARIOS=(turn-udp-channels turn-udp-send turn-tcp turn-tcp-relay
     turn-wrong-password turn-expiry turn-stale-nonce turn-quota
@@ -40,15 +41,6 @@ declare -a CAP_TCPDUMP=() # "pid:stderr-file" of its tcpdump processes
 log() { printf '[turn %s] %s\n' "$(date +%T)" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-kill_pid() { # kill_pid PID [SIGNAL]: end one process we started, bounded wait
-    local pid=$1 sig=${2:-TERM}
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill "-$sig" "$pid" 2>/dev/null || true
-    timeout 5 tail --pid="$pid" -f /dev/null 2>/dev/null || {
-        kill -KILL "$pid" 2>/dev/null || true
-    }
-}
-
 cleanup() {
     local pid
     for pid in "${BG_PIDS[@]}"; do kill_pid "$pid" KILL; done
@@ -65,12 +57,6 @@ require() {
              capinfos nft conntrack ip python3; do
         command -v "$t" >/dev/null || die "missing tool: $t"
     done
-}
-
-# wait_grep SECONDS FILE ERE: wait until FILE contains ERE
-wait_grep() {
-    timeout "$1" bash -c 'until grep -qE -- "$2" "$1" 2>/dev/null; do sleep 0.1; done' \
-        _ "$2" "$3"
 }
 
 # ---------------------------------------------------------------- captures ---
@@ -101,7 +87,7 @@ start_capture() {
     local pid=$!
     BG_PIDS+=("$pid"); CAP_PIDS+=("$pid")
     [[ $tool == tcpdump ]] && CAP_TCPDUMP+=("$pid:$err")
-    wait_grep 10 "$err" 'listening on|Capturing on' || die "capture $file did not start"
+    wait_for 10 grep -qE 'listening on|Capturing on' "$err" || die "capture $file did not start"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$file" "$vantage" "$fmt" "$lt" "$prec" \
         "$tool" "$ns" "$ifc" "cap.$file.stderr" >>"$D/captures.tsv"
 }
@@ -148,7 +134,7 @@ start_turnserver() { # start_turnserver [extra turnserver flags...]
         --log-file="$D/turnserver.log" --simple-log --no-stdout-log -V \
         >"$D/turnserver.stdout" 2>&1 &
     TS_PID=$!; BG_PIDS+=("$TS_PID")
-    wait_grep 10 "$D/turnserver.log" 'UDP listener opened on: \[?2001:db8:51::10\]?:3478' \
+    wait_for 10 grep -qE 'UDP listener opened on: \[?2001:db8:51::10\]?:3478' "$D/turnserver.log" \
         || die "turnserver did not start"
     sleep 0.3
     {
@@ -201,8 +187,24 @@ wait_sessions_settled() {
 }
 
 # ------------------------------------------------------------- scenarios ---
-scenario_begin() { # scenario_begin NAME
+# Where each vantage point is captured: namespace and interface.
+declare -A VANTAGE_IFACE=([server]="stsrv st-srv0" [client-lan]="stcli st-cli0" [public]="stpub stb-rtr")
+
+# capture_at VANTAGE[-KIND]: capture the scenario at VANTAGE into
+# $SC.VANTAGE[-KIND].pcap; KIND (see start_capture) defaults to pcap.
+capture_at() {
+    local tag=$1 vantage=$1 kind=pcap
+    [[ $tag == server-* ]] && { vantage=server; kind=${tag#server-}; }
+    # shellcheck disable=SC2086  # "namespace interface"
+    start_capture ${VANTAGE_IFACE[$vantage]} "$kind" "$SC.$tag" "$vantage"
+}
+
+# scenario_begin NAME "VANTAGE..." [turnserver flags...]: a fresh network,
+# the captures (started in the order given, before any traffic), coturn
+# with the flags ($REALM: another realm) and the peer.
+scenario_begin() {
     SC=$1; D=$WORK/$SC
+    local vantages=$2 v; shift 2
     rm -rf "$D"; mkdir -p "$D"
     : >"$D/captures.tsv"; : >"$D/clients.tsv"
     {
@@ -218,6 +220,9 @@ scenario_begin() { # scenario_begin NAME
     # let the interface-up ICMPv6 (MLD reports) die down: all captures of a run
     # then start on a quiet network and hold the same packets
     sleep 2
+    for v in $vantages; do capture_at "$v"; done
+    start_turnserver "$@"
+    start_peer
 }
 
 scenario_end() { # scenario_end SERVER-IP:PORT TRANSPORT
@@ -244,38 +249,21 @@ S4=$SRV4:3478
 S6="[$SRV6]:3478"
 
 sc_turn-udp-channels() {
-    scenario_begin turn-udp-channels
-    start_capture stsrv st-srv0 pcap   "$SC.server"      server
-    start_capture stsrv st-srv0 sll2   "$SC.server-sll2" server
-    start_capture stsrv st-srv0 pcapng "$SC.server-pcapng" server
-    start_capture stsrv st-srv0 nano   "$SC.server-nano" server
-    start_capture stcli st-cli0 pcap   "$SC.client-lan"  client-lan
-    start_capture stpub stb-rtr pcap   "$SC.public"      public
-    start_turnserver
-    start_peer
+    scenario_begin turn-udp-channels "server server-sll2 server-pcapng server-nano client-lan public"
     run_client main 40 -n 5 -m 1 -c -u $USER_NAME -w $USER_PASS -e $PEER4 -r $PEER_PORT $SRV4
     wait_sessions_settled 10
     scenario_end "$S4" udp
 }
 
 sc_turn-udp-send() {
-    scenario_begin turn-udp-send
-    start_capture stsrv st-srv0 pcap "$SC.server"     server
-    start_capture stcli st-cli0 pcap "$SC.client-lan" client-lan
-    start_turnserver
-    start_peer
+    scenario_begin turn-udp-send "server client-lan"
     run_client main 40 -s -n 5 -m 1 -c -u $USER_NAME -w $USER_PASS -e $PEER4 -r $PEER_PORT $SRV4
     wait_sessions_settled 10
     scenario_end "$S4" udp
 }
 
 sc_turn-tcp() {
-    scenario_begin turn-tcp
-    start_capture stsrv st-srv0 pcap "$SC.server"     server
-    start_capture stcli st-cli0 pcap "$SC.client-lan" client-lan
-    start_capture stpub stb-rtr pcap "$SC.public"     public
-    start_turnserver
-    start_peer
+    scenario_begin turn-tcp "server client-lan public"
     # -l 998: ChannelData of 4+998 bytes needs 2 padding bytes over TCP;
     # -z 0: all messages back to back, so TCP segments carry several
     # STUN/ChannelData messages and messages straddle segment boundaries.
@@ -286,11 +274,7 @@ sc_turn-tcp() {
 }
 
 sc_turn-tcp-relay() {
-    scenario_begin turn-tcp-relay
-    start_capture stsrv st-srv0 pcap "$SC.server"     server
-    start_capture stcli st-cli0 pcap "$SC.client-lan" client-lan
-    start_turnserver
-    start_peer
+    scenario_begin turn-tcp-relay "server client-lan"
     # -T: RFC 6062 TCP relay between two allocations of the same client
     # (Connect / ConnectionAttempt / ConnectionBind on data connections).
     run_client main 40 -T -n 5 -m 1 -u $USER_NAME -w $USER_PASS $SRV4
@@ -299,11 +283,7 @@ sc_turn-tcp-relay() {
 }
 
 sc_turn-wrong-password() {
-    scenario_begin turn-wrong-password
-    start_capture stsrv st-srv0 pcap "$SC.server"     server
-    start_capture stcli st-cli0 pcap "$SC.client-lan" client-lan
-    start_turnserver
-    start_peer
+    scenario_begin turn-wrong-password "server client-lan"
     run_client main 30 -n 1 -m 1 -c -u $USER_NAME -w wrong-password -e $PEER4 -r $PEER_PORT $SRV4
     echo "client_password=wrong-password" >>"$D/run.txt"
     sleep 1
@@ -311,15 +291,11 @@ sc_turn-wrong-password() {
 }
 
 sc_turn-expiry() {
-    scenario_begin turn-expiry
-    start_capture stsrv st-srv0 pcap "$SC.server"     server
-    start_capture stcli st-cli0 pcap "$SC.client-lan" client-lan
-    start_turnserver --max-allocate-lifetime=12
-    start_peer
+    scenario_begin turn-expiry "server client-lan" --max-allocate-lifetime=12
     # -h: keep the allocation after the last message, no deallocation;
     # SIGKILL the client once its messages went through: no Refresh(0) ever.
     start_client_bg main -h -n 5 -m 1 -c -u $USER_NAME -w $USER_PASS -e $PEER4 -r $PEER_PORT $SRV4
-    wait_grep 20 "$D/client-main.out" 'tot_send_msgs=5, tot_recv_msgs=5' \
+    wait_for 20 grep -qE 'tot_send_msgs=5, tot_recv_msgs=5' "$D/client-main.out" \
         || die "expiry client did not finish its messages"
     kill -KILL "$CL_PID"; wait "$CL_PID" 2>/dev/null || true
     log "  client killed with SIGKILL; waiting for coturn to expire the allocations"
@@ -340,11 +316,7 @@ sc_turn-expiry() {
 }
 
 sc_turn-stale-nonce() {
-    scenario_begin turn-stale-nonce
-    start_capture stsrv st-srv0 pcap "$SC.server"     server
-    start_capture stcli st-cli0 pcap "$SC.client-lan" client-lan
-    start_turnserver --stale-nonce=20
-    start_peer
+    scenario_begin turn-stale-nonce "server client-lan" --stale-nonce=20
     # one message per second for >30 s: uclient refreshes (Refresh +
     # CreatePermission + ChannelBind) 30 s after start, when the nonce from the
     # 401 is older than 20 s: 438, new nonce, Refresh retried.
@@ -354,11 +326,7 @@ sc_turn-stale-nonce() {
 }
 
 sc_turn-quota() {
-    scenario_begin turn-quota
-    start_capture stsrv st-srv0 pcap "$SC.server"     server
-    start_capture stcli st-cli0 pcap "$SC.client-lan" client-lan
-    start_turnserver --user-quota=1
-    start_peer
+    scenario_begin turn-quota "server client-lan" --user-quota=1
     # uclient's first ("probe") allocation takes alice's only slot; the real
     # allocation on the second socket gets 486.
     run_client main 30 -n 1 -m 1 -c -u $USER_NAME -w $USER_PASS -e $PEER4 -r $PEER_PORT $SRV4
@@ -367,37 +335,24 @@ sc_turn-quota() {
 }
 
 sc_turn-forbidden-peer() {
-    scenario_begin turn-forbidden-peer
-    start_capture stsrv st-srv0 pcap "$SC.server"     server
-    start_capture stcli st-cli0 pcap "$SC.client-lan" client-lan
-    start_turnserver --denied-peer-ip=$PEER4
-    start_peer
+    scenario_begin turn-forbidden-peer "server client-lan" --denied-peer-ip=$PEER4
     run_client main 30 -n 1 -m 1 -c -u $USER_NAME -w $USER_PASS -e $PEER4 -r $PEER_PORT $SRV4
     sleep 1
     scenario_end "$S4" udp
 }
 
 sc_turn-ipv6() {
-    scenario_begin turn-ipv6
-    start_capture stsrv st-srv0 pcap "$SC.server"     server
-    start_capture stcli st-cli0 pcap "$SC.client-lan" client-lan
-    start_capture stpub stb-rtr pcap "$SC.public"     public
-    start_turnserver
-    start_peer
+    scenario_begin turn-ipv6 "server client-lan public"
     run_client main 40 -n 5 -m 1 -c -u $USER_NAME -w $USER_PASS -e $PEER6 -r $PEER_PORT $SRV6
     wait_sessions_settled 10
     scenario_end "$S6" udp
 }
 
 sc_turn-xss-strings() {
-    scenario_begin turn-xss-strings
-    start_capture stsrv st-srv0 pcap "$SC.server"     server
-    start_capture stcli st-cli0 pcap "$SC.client-lan" client-lan
     # coturn cannot change its SOFTWARE attribute (only --no-software-attribute);
     # the realm is free text and goes into REALM of every 401 and every
     # authenticated request; uclient -o adds ORIGIN attributes.
-    REALM='<script>alert(1)</script>' start_turnserver
-    start_peer
+    REALM='<script>alert(1)</script>' scenario_begin turn-xss-strings "server client-lan"
     run_client main 40 -n 3 -m 1 -c -u $USER_NAME -w $USER_PASS \
         -o '<script>alert(2)</script>' -e $PEER4 -r $PEER_PORT $SRV4
     echo "client_origin=<script>alert(2)</script>" >>"$D/run.txt"
