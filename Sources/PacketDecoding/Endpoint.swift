@@ -49,6 +49,23 @@ public enum TransportProtocol: UInt8, Sendable, CustomStringConvertible {
     public var description: String { self == .udp ? "udp" : "tcp" }
 }
 
+/// Written `udp` / `tcp` (the JSON contract), not the protocol number.
+extension TransportProtocol: Codable {
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        switch try c.decode(String.self) {
+        case "udp": self = .udp
+        case "tcp": self = .tcp
+        case let other: throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a transport: \(other)")
+        }
+    }
+}
+
 /// A directed transport 5-tuple (source -> destination).
 public struct FiveTuple: Hashable, Sendable, CustomStringConvertible {
     public var source: Endpoint

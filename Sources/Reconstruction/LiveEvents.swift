@@ -3,7 +3,7 @@
 /// findings, completed transactions, ICE pairs that succeed or are
 /// nominated. Batch analysis ignores them.
 public struct LiveEvent: Sendable {
-    public enum Kind: String, Sendable, CaseIterable {
+    public enum Kind: String, ContractValue, CaseIterable {
         case allocationCreated = "allocation.created"
         case allocationRefreshed = "allocation.refreshed"
         case allocationExpired = "allocation.expired"

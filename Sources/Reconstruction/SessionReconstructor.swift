@@ -61,7 +61,7 @@ public final class SessionReconstructor {
         if m.carrier != nil { stats.nestedMessages &+= 1 }
         stats.messagesByMethod[m.methodName + " " + m.messageClass.rawValue, default: 0] &+= 1
         if let code = m.errorCode { stats.errorCodes[String(code), default: 0] &+= 1 }
-        if m.integrity == "invalid", integrityInvalid.count < 50 { integrityInvalid.append(m.context.frame) }
+        if m.integrity == .invalid, integrityInvalid.count < 50 { integrityInvalid.append(m.context.frame) }
 
         var rtt: Double?
         var retransmission = false
@@ -189,7 +189,7 @@ public final class SessionReconstructor {
         // Relayed checks (nested in ChannelData / DATA) are the ICE reconstructor's to judge: their
         // carrier flow names the TURN server, not the peer that did not answer.
         let unanswered = doc.transactions.filter {
-            !$0.nested && !iceCheckIds.contains($0.transactionId) && ($0.state == "unanswered" || $0.state == "timed-out")
+            !$0.nested && !iceCheckIds.contains($0.transactionId) && ($0.state == .unanswered || $0.state == .timedOut)
         }
         if !unanswered.isEmpty {
             var byPair: [String: [TransactionSummary]] = [:]
@@ -204,7 +204,7 @@ public final class SessionReconstructor {
                 let t0 = ts[0]
                 let sends = ts.reduce(0) { $0 + $1.requestFrames.count }
                 let retransmitted = sends > ts.count
-                let cutOff = ts.allSatisfy { $0.state == "unanswered" }
+                let cutOff = ts.allSatisfy { $0.state == .unanswered }
                 let severity: Finding.Severity = retransmitted ? .error : .warning
                 var message = "\(ts.count) \(t0.method) request(s) from \(t0.client) to \(t0.server) got no answer (\(sends) sends incl. retransmissions, last at frame \(ts.last!.requestFrames.last!))"
                 message += cutOff ? "; the capture ended less than 39.5 s after the last send, so an answer may have come later." : "."

@@ -165,9 +165,9 @@ enum TransactionJSON {
         key("retransmissions", &out); out.append(contentsOf: String(t.retransmissions).utf8)
         if let r = t.rtt { key("rtt", &out); number(r, &out) }
         key("server", &out); guard string(t.server, &out) else { return false }
-        key("state", &out); guard string(t.state, &out) else { return false }
+        key("state", &out); guard string(t.state.rawValue, &out) else { return false }
         key("transactionId", &out); guard string(t.transactionId, &out) else { return false }
-        key("transport", &out); guard string(t.transport, &out) else { return false }
+        key("transport", &out); guard string(t.transport.description, &out) else { return false }
         out.append(contentsOf: "\n    }".utf8)
         return true
     }

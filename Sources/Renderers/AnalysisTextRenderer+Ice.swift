@@ -15,11 +15,11 @@ extension AnalysisTextRenderer {
     func iceSession(_ s: IceSessionSummary, origin: Double) -> [String] {
         var out: [String] = []
         var head = style.bold("ICE session \(s.id)") + ": ufrags \(s.ufrags.map(clean).joined(separator: " / ")), nomination \(s.nomination)"
-        if let i = s.integrity { head += ", integrity \(i == "invalid" ? style.red(i) : i)" }
+        if let i = s.integrity { head += ", integrity \(i == .invalid ? style.red(i.rawValue) : i.rawValue)" }
         if let c = s.call { head += ", SIP call \(clean(c))" }
         out.append(head)
         out.append(String(format: "  %d check(s), %d response(s), from +%.3f s to +%.3f s", s.checks, s.responses, s.start - origin, s.end - origin)
-                   + (s.transports.isEmpty ? "" : ", " + s.transports.joined(separator: "/").uppercased()))
+                   + (s.transports.isEmpty ? "" : ", " + s.transports.map(\.description).joined(separator: "/").uppercased()))
         if let c = s.controllingUfrag {
             var roles = "  controlling \(clean(c))" + (s.controlling.map { " (\($0))" } ?? "")
             if let tb = s.tieBreakers[c] { roles += " tie-breaker \(tb)" }
@@ -27,7 +27,7 @@ extension AnalysisTextRenderer {
                 roles += ", controlled \(clean(d))" + (s.controlled.map { " (\($0))" } ?? "")
                 if let tb = s.tieBreakers[d] { roles += " tie-breaker \(tb)" }
             }
-            if s.roleSource == "inferred" { roles += style.dim("  [inferred from ICE-CONTROLLED]") }
+            if s.roleSource == .inferred { roles += style.dim("  [inferred from ICE-CONTROLLED]") }
             out.append(roles)
         } else {
             out.append("  roles unknown")
@@ -63,10 +63,10 @@ extension AnalysisTextRenderer {
         if !s.candidates.isEmpty {
             out.append("  candidates:")
             for c in s.candidates {
-                var line = "    \(pad(clean(c.agent), 10)) \(pad(c.type, 7)) \(pad(clean(c.address), 24)) \(pad(c.source, 9)) \(c.checked ? "checked" : style.dim("not checked"))"
+                var line = "    \(pad(clean(c.agent), 10)) \(pad(c.type.rawValue, 7)) \(pad(clean(c.address), 24)) \(pad(c.source.rawValue, 9)) \(c.checked ? "checked" : style.dim("not checked"))"
                 if let r = c.reason { line += "  " + style.yellow("reason \(r)") }
                 out.append(line)
-                if c.type == "prflx" || c.type == "unknown", let e = c.explanation { out.append(style.dim("      \(clean(e))")) }
+                if c.type == .prflx || c.type == .unknown, let e = c.explanation { out.append(style.dim("      \(clean(e))")) }
             }
         }
         if !s.pairs.isEmpty {
@@ -78,9 +78,9 @@ extension AnalysisTextRenderer {
                 var line = " \(mark)\(pad(String(i + 1), 3)) \(pad("\(p.local) -> \(p.remote)", 46)) \(pad("\(p.localType)/\(p.remoteType)", 13))"
                 let state: String
                 switch p.state {
-                case "succeeded": state = style.green(pad(p.state, 11))
-                case "failed": state = style.red(pad(p.state, 11))
-                default: state = pad(p.state, 11)
+                case .succeeded: state = style.green(pad(p.state.rawValue, 11))
+                case .failed: state = style.red(pad(p.state.rawValue, 11))
+                case .waiting, .inProgress: state = pad(p.state.rawValue, 11)
                 }
                 line += " \(state) checks \(p.requestsSent) resp \(p.responsesReceived)"
                 if p.errorResponses > 0 { line += " err \(p.errorResponses) \(p.errorCodes.map(String.init).joined(separator: ","))" }
@@ -163,7 +163,7 @@ extension AnalysisTextRenderer {
         if !c.candidates.isEmpty {
             out.append("  signalled candidates:")
             for k in c.candidates {
-                var line = "    \(pad(k.side, 7)) \(pad(k.type, 6)) \(pad(clean(k.address), 24)) " + (k.checked ? "checked" : style.yellow("never checked"))
+                var line = "    \(pad(k.side.rawValue, 7)) \(pad(k.type.rawValue, 6)) \(pad(clean(k.address), 24)) " + (k.checked ? "checked" : style.yellow("never checked"))
                 if k.selected { line += style.green(" selected") }
                 out.append(line)
             }

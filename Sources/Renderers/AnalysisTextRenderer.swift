@@ -58,7 +58,7 @@ public struct AnalysisTextRenderer {
         }
         for i in doc.iceSessions { out.append(""); out += iceSession(i, origin: s.firstTime ?? i.start) }
         for c in doc.sipCalls { out.append(""); out += sipCall(c, origin: s.firstTime ?? c.messages.first?.time ?? 0) }
-        let unanswered = doc.transactions.filter { $0.state == "unanswered" || $0.state == "timed-out" }
+        let unanswered = doc.transactions.filter { $0.state == .unanswered || $0.state == .timedOut }
         if !unanswered.isEmpty {
             out.append("")
             out.append(style.bold("Unanswered requests (\(unanswered.count))"))
@@ -79,7 +79,7 @@ public struct AnalysisTextRenderer {
         case .active: outcome = style.green("active")
         default: outcome = a.outcome.rawValue
         }
-        out.append(style.bold("Allocation \(a.id)") + " \(a.transport.uppercased()) \(a.client) -> \(a.server): \(outcome)")
+        out.append(style.bold("Allocation \(a.id)") + " \(a.transport.description.uppercased()) \(a.client) -> \(a.server): \(outcome)")
         var facts: [String] = []
         if !a.relayed.isEmpty { facts.append("relayed \(a.relayed.joined(separator: ", "))") }
         if let m = a.mapped { facts.append("mapped \(m)") }
@@ -141,7 +141,7 @@ public struct AnalysisTextRenderer {
     }
 
     func binding(_ b: BindingSessionSummary) -> [String] {
-        var line = "  #\(b.id) \(b.transport.uppercased()) \(b.client) -> \(b.server)\(b.classic ? " (classic RFC 3489)" : ""): \(b.requests) request(s), \(b.responses) response(s)"
+        var line = "  #\(b.id) \(b.transport.description.uppercased()) \(b.client) -> \(b.server)\(b.classic ? " (classic RFC 3489)" : ""): \(b.requests) request(s), \(b.responses) response(s)"
         if b.errorResponses > 0 { line += ", \(b.errorResponses) error(s)" }
         if b.indications > 0 { line += ", \(b.indications) indication(s)" }
         if b.retransmissions > 0 { line += ", \(b.retransmissions) retransmission(s)" }

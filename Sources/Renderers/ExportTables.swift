@@ -1,4 +1,5 @@
 import Foundation
+import PacketDecoding
 import Reconstruction
 
 /// The relational view of the session model that the CSV and SQLite exports
@@ -22,6 +23,9 @@ public enum ExportTables {
         static func int(_ v: Int?) -> Cell { v.map { .int($0) } ?? .null }
         static func real(_ v: Double?) -> Cell { v.map { .real($0) } ?? .null }
         static func text(_ v: String?) -> Cell { v.map { .text($0) } ?? .null }
+        /// A value of a closed set: its contract name (the JSON's).
+        static func text<T: RawRepresentable>(_ v: T?) -> Cell where T.RawValue == String { text(v?.rawValue) }
+        static func text(_ v: TransportProtocol?) -> Cell { text(v?.description) }
         static func list(_ v: [String], _ separator: String = " ") -> Cell { v.isEmpty ? .null : .text(v.joined(separator: separator)) }
     }
 
@@ -334,7 +338,7 @@ public enum ExportTables {
             Col("controlled_ufrag", .text) { .text($0.item.controlledUfrag) },
             Col("role_source", .text) { .text($0.item.roleSource) },
             Col("agents", .integer) { .int($0.item.agents.count) },
-            Col("transports", .text) { .list($0.item.transports) },
+            Col("transports", .text) { .list($0.item.transports.map(\.description)) },
             Col("checks", .integer) { .int($0.item.checks) },
             Col("responses", .integer) { .int($0.item.responses) },
             Col("pairs_dropped", .integer) { .int($0.item.pairsDropped) },

@@ -97,7 +97,7 @@ public struct HTMLReportRenderer {
             h.append("<h3>NAT mappings</h3><table class=\"grid\"><thead><tr><th>local</th><th>mapping</th><th>filtering</th><th>server → reflexive</th><th>explanation</th></tr></thead><tbody>")
             for n in doc.natMappings {
                 let obs = n.observations.map { "\(e($0.server)) → \(e($0.reflexive))" }.joined(separator: "<br>")
-                h.append("<tr><td>\(e(n.local))</td><td>\(e(n.mappingBehavior))</td><td>\(e(n.filteringBehavior ?? "–"))</td><td>\(obs)</td><td>\(e(n.explanation))</td></tr>")
+                h.append("<tr><td>\(e(n.local))</td><td>\(e(n.mappingBehavior.rawValue))</td><td>\(e(n.filteringBehavior?.rawValue ?? "–"))</td><td>\(obs)</td><td>\(e(n.explanation))</td></tr>")
             }
             h.append("</tbody></table>")
         }
@@ -109,11 +109,11 @@ public struct HTMLReportRenderer {
             h.append("<h3>SIP calls (\(doc.sipCalls.count))</h3>")
             for call in doc.sipCalls { h.append(session(nextLadder(), ci: ci, facts: sipFacts(call), extra: "")) }
         }
-        let unanswered = doc.transactions.filter { $0.state == "unanswered" || $0.state == "timed-out" }
+        let unanswered = doc.transactions.filter { $0.state == .unanswered || $0.state == .timedOut }
         if !unanswered.isEmpty {
             h.append("<h3>Unanswered requests (\(unanswered.count))</h3><table class=\"grid\"><thead><tr><th>method</th><th>client</th><th>server</th><th>sends</th><th>last frame</th><th>state</th></tr></thead><tbody>")
             for t in unanswered.prefix(200) {
-                h.append("<tr><td>\(e(t.method))</td><td>\(e(t.client))</td><td>\(e(t.server))</td><td>\(t.requestFrames.count)</td><td>\(t.requestFrames.last ?? 0)</td><td>\(e(t.state))</td></tr>")
+                h.append("<tr><td>\(e(t.method))</td><td>\(e(t.client))</td><td>\(e(t.server))</td><td>\(t.requestFrames.count)</td><td>\(t.requestFrames.last ?? 0)</td><td>\(e(t.state.rawValue))</td></tr>")
             }
             h.append("</tbody></table>")
             if unanswered.count > 200 { h.append("<p class=\"note\">\(unanswered.count - 200) more not listed.</p>") }
@@ -175,7 +175,7 @@ public struct HTMLReportRenderer {
 
     func allocationFacts(_ a: TurnAllocationSummary) -> [(String, String)] {
         var f: [(String, String)] = [
-            ("client", a.client), ("server", a.server), ("transport", a.transport),
+            ("client", a.client), ("server", a.server), ("transport", a.transport.description),
             ("relayed", a.relayed.isEmpty ? "–" : a.relayed.joined(separator: ", ")),
         ]
         if let m = a.mapped { f.append(("mapped", m)) }
@@ -223,7 +223,7 @@ public struct HTMLReportRenderer {
     // MARK: - Binding, ICE, SIP
 
     func bindingFacts(_ b: BindingSessionSummary) -> [(String, String)] {
-        var f: [(String, String)] = [("client", b.client), ("server", b.server), ("transport", b.transport + (b.classic ? " (RFC 3489)" : "")),
+        var f: [(String, String)] = [("client", b.client), ("server", b.server), ("transport", b.transport.description + (b.classic ? " (RFC 3489)" : "")),
                                      ("reflexive", b.reflexive.isEmpty ? "–" : b.reflexive.joined(separator: ", ")),
                                      ("requests / responses", "\(b.requests) / \(b.responses) (\(b.errorResponses) errors, \(b.indications) indications, \(b.retransmissions) retransmissions)")]
         if let r = b.rtt { f.append(("rtt", delay(r))) }
@@ -238,11 +238,11 @@ public struct HTMLReportRenderer {
 
     func iceFacts(_ s: IceSessionSummary) -> [(String, String)] {
         var f: [(String, String)] = [("ufrags", s.ufrags.joined(separator: ", ")), ("controlling", s.controlling ?? "–"),
-                                     ("controlled", s.controlled ?? "–"), ("nomination", s.nomination)]
+                                     ("controlled", s.controlled ?? "–"), ("nomination", s.nomination.rawValue)]
         if let p = s.selectedPair { f.append(("selected pair", "\(p.localType) \(p.local) ↔ \(p.remoteType) \(p.remote)")) }
         if let c = s.connectTime { f.append(("connect time", ExportSupport.seconds(c))) }
         if s.roleConflicts > 0 { f.append(("role conflicts", "\(s.roleConflicts)")) }
-        if let i = s.integrity { f.append(("integrity", i)) }
+        if let i = s.integrity { f.append(("integrity", i.rawValue)) }
         if let c = s.call { f.append(("SIP call", c)) }
         if let c = s.consent { f.append(("consent", "\(c.checks) checks, \(c.indications) indications" + (c.longestGap.map { ", longest gap " + ExportSupport.seconds($0) } ?? ""))) }
         if !s.visibility.isEmpty { f.append(("vantage point", s.visibility.joined(separator: "; "))) }
@@ -254,7 +254,7 @@ public struct HTMLReportRenderer {
         if !s.candidates.isEmpty {
             h.append("<table class=\"grid\"><thead><tr><th>candidate</th><th>type</th><th>source</th><th>agent</th><th>checked</th><th>reason</th></tr></thead><tbody>")
             for c in s.candidates {
-                h.append("<tr><td>\(e(c.address))</td><td>\(e(c.type))</td><td>\(e(c.source))</td><td>\(e(c.agent ?? "–"))</td><td>\(c.checked ? "yes" : "no")</td><td>\(e(c.reason ?? ""))</td></tr>")
+                h.append("<tr><td>\(e(c.address))</td><td>\(e(c.type.rawValue))</td><td>\(e(c.source.rawValue))</td><td>\(e(c.agent ?? "–"))</td><td>\(c.checked ? "yes" : "no")</td><td>\(e(c.reason?.rawValue ?? ""))</td></tr>")
             }
             h.append("</tbody></table>")
         }
@@ -265,7 +265,7 @@ public struct HTMLReportRenderer {
                     (i < p.handshake.count && p.handshake[i] ? "✓ " : "✗ ") + n
                 }.joined(separator: ", ")
                 let selected = s.selectedPair.map { $0.local == p.local && $0.remote == p.remote } ?? false
-                h.append("<tr\(selected ? " class=\"selected\"" : "")><td>\(e(p.local)) → \(e(p.remote))</td><td>\(e(p.localType)) / \(e(p.remoteType))</td><td>\(e(p.state))</td><td class=\"num\">\(p.requestsSent) / \(p.responsesReceived)</td><td>\(e(steps))</td><td>\(p.nominated ? "★ yes" : "no")</td><td>\(e(p.rtt.map { ExportSupport.millis($0.median) } ?? "–"))</td></tr>")
+                h.append("<tr\(selected ? " class=\"selected\"" : "")><td>\(e(p.local)) → \(e(p.remote))</td><td>\(e(p.localType.rawValue)) / \(e(p.remoteType.rawValue))</td><td>\(e(p.state.rawValue))</td><td class=\"num\">\(p.requestsSent) / \(p.responsesReceived)</td><td>\(e(steps))</td><td>\(p.nominated ? "★ yes" : "no")</td><td>\(e(p.rtt.map { ExportSupport.millis($0.median) } ?? "–"))</td></tr>")
             }
             h.append("</tbody></table>")
         }

@@ -167,7 +167,7 @@ public enum LadderBuilder {
         if a.timeline.isEmpty {
             rows.append(Ladder.Row(kind: .note, time: a.start, frame: nil, from: 0, to: relay, label: "no timeline entries", detail: a.outcome.rawValue))
         }
-        var ladder = Ladder(session: .allocation(a.id), title: "Allocation \(a.id): \(a.transport.uppercased()) \(a.client) -> \(a.server), \(a.outcome.rawValue)",
+        var ladder = Ladder(session: .allocation(a.id), title: "Allocation \(a.id): \(a.transport.description.uppercased()) \(a.client) -> \(a.server), \(a.outcome.rawValue)",
                             lanes: lanes, rows: rows, origin: a.start)
         cap(&ladder)
         return ladder
@@ -221,7 +221,7 @@ public enum LadderBuilder {
             rows.append(.init(kind: .note, time: nil, frame: nil, from: 0, to: server, label: "longest gap " + ExportSupport.seconds(gap),
                               detail: "longer than a typical 30 s NAT binding timeout", style: [.error, .state]))
         }
-        var ladder = Ladder(session: .binding(b.id), title: "Binding session \(b.id): \(b.transport.uppercased()) \(b.client) -> \(b.server)",
+        var ladder = Ladder(session: .binding(b.id), title: "Binding session \(b.id): \(b.transport.description.uppercased()) \(b.client) -> \(b.server)",
                             lanes: lanes, rows: rows, origin: b.start)
         cap(&ladder)
         return ladder
@@ -244,8 +244,8 @@ public enum LadderBuilder {
             }
         }
         func type(of address: String) -> String {
-            s.candidates.first { $0.address == address }?.type
-                ?? s.pairs.first { $0.local == address }?.localType ?? s.pairs.first { $0.remote == address }?.remoteType ?? "?"
+            s.candidates.first { $0.address == address }?.type.rawValue
+                ?? s.pairs.first { $0.local == address }?.localType.rawValue ?? s.pairs.first { $0.remote == address }?.remoteType.rawValue ?? "?"
         }
         let maxPerSide = 4
         var lanes: [Ladder.Lane] = []
@@ -321,10 +321,10 @@ public enum LadderBuilder {
                                       detail: "\(p.state), \(p.requestsSent) check(s), \(p.responsesReceived) response(s)" + (p.retransmissions > 0 ? ", \(p.retransmissions) retransmission(s)" : "") + (p.viaRelay ? ", via TURN" : ""),
                                       style: [.handshake, .state])
                 if selected { head.style.insert(.selected) }
-                if p.state == "failed" { head.style.insert(.error) }
+                if p.state == .failed { head.style.insert(.error) }
                 rows.append(head)
                 let seen = p.handshake + Array(repeating: false, count: max(0, 4 - p.handshake.count))
-                let aggressive = s.nomination == "aggressive"
+                let aggressive = s.nomination == .aggressive
                 let localNominates = localControls
                 let steps: [(Int, Int, String, Double?)] = [
                     (l, r, "1 check", p.firstRequest),
@@ -347,7 +347,7 @@ public enum LadderBuilder {
                 if p.nominated && !aggressive {
                     let (f, t) = localNominates ? (l, r) : (r, l)
                     var row = Ladder.Row(kind: .message, time: p.lastRequest, frame: nil, from: f, to: t, label: "check + USE-CANDIDATE",
-                                         detail: s.nomination == "renomination" ? "NOMINATION (renomination)" : "nominated (regular nomination)", style: [.nominated])
+                                         detail: s.nomination == .renomination ? "NOMINATION (renomination)" : "nominated (regular nomination)", style: [.nominated])
                     if selected { row.style.insert(.selected) }
                     rows.append(row)
                 }

@@ -57,7 +57,7 @@ public struct StunAttribute: Sendable, Equatable {
 }
 
 /// Result of a FINGERPRINT or MESSAGE-INTEGRITY check.
-public enum StunCheckResult: String, Sendable {
+public enum StunCheckResult: String, Sendable, Codable {
     case valid
     case invalid
     /// MESSAGE-INTEGRITY present but no key for it is known.

@@ -1,4 +1,5 @@
 import Foundation
+import PacketDecoding
 @testable import Reconstruction
 @testable import Renderers
 import XCTest
@@ -144,16 +145,16 @@ final class LadderTests: XCTestCase {
     }
 
     func testIceHandshakeAndNomination() {
-        var s = IceSessionSummary(id: 3, ufrags: ["aaaa", "bbbb"], nomination: "regular", start: 100, end: 105)
+        var s = IceSessionSummary(id: 3, ufrags: ["aaaa", "bbbb"], nomination: .regular, start: 100, end: 105)
         s.controlling = "192.0.2.1:5000"
         s.controlled = "198.51.100.9:6000"
         s.pairs = [
-            IcePairSummary(local: "192.0.2.1:5000", remote: "198.51.100.9:6000", localType: "host", remoteType: "srflx", transport: "udp",
-                           viaRelay: false, state: "succeeded", nominated: true, requestsSent: 3, responsesReceived: 2, errorResponses: 0,
+            IcePairSummary(local: "192.0.2.1:5000", remote: "198.51.100.9:6000", localType: .host, remoteType: .srflx, transport: .udp,
+                           viaRelay: false, state: .succeeded, nominated: true, requestsSent: 3, responsesReceived: 2, errorResponses: 0,
                            retransmissions: 1, firstRequest: 100.5, lastRequest: 101, firstResponse: 100.6, lastResponse: 101.1, rtt: nil,
                            handshake: [true, true, false, true]),
         ]
-        s.selectedPair = IceSelectedPair(local: "192.0.2.1:5000", remote: "198.51.100.9:6000", localType: "host", remoteType: "srflx")
+        s.selectedPair = IceSelectedPair(local: "192.0.2.1:5000", remote: "198.51.100.9:6000", localType: .host, remoteType: .srflx)
         let l = LadderBuilder.ice(s)
         XCTAssertEqual(l.lanes.map(\.role), ["controlling host", "controlled srflx"])
         let steps = l.rows.filter { $0.style.contains(.handshake) && $0.kind == .message }
@@ -187,9 +188,9 @@ final class ExportTablesTests: XCTestCase {
         a.errors = [ErrorCount(code: 401, count: 2, reason: "Unauthorized", meaning: "m")]
         a.timeline = [TimelineEntry(time: 10, frame: 1, direction: .clientToServer, kind: .request(method: "Allocate"), detail: "x")]
         doc.allocations = [a]
-        doc.transactions = [TransactionSummary(transactionId: "00", method: "Allocate", client: a.client, server: a.server, transport: "udp",
+        doc.transactions = [TransactionSummary(transactionId: "00", method: "Allocate", client: a.client, server: a.server, transport: .udp,
                                                firstRequest: 10, lastRequest: 10, requestFrames: [1], retransmissions: 0, retransmissionSpacing: [],
-                                               state: "error", responseFrame: 2, responseTime: 10.1, errorCode: 401, rtt: 0.1, nested: false)]
+                                               state: .error, responseFrame: 2, responseTime: 10.1, errorCode: 401, rtt: 0.1, nested: false)]
         let path = NSTemporaryDirectory() + "stunscope-test-\(UUID().uuidString).db"
         defer { try? FileManager.default.removeItem(atPath: path) }
         let first = try SQLiteExportRenderer().write([ExportCapture(file: "a.pcap", document: doc)], toFile: path)
@@ -209,7 +210,7 @@ final class ExportTablesTests: XCTestCase {
 
 enum Fixtures {
     static func allocation() -> TurnAllocationSummary {
-        var a = TurnAllocationSummary(id: 1, client: "192.168.77.10:40000", server: "198.51.100.10:3478", transport: "udp",
+        var a = TurnAllocationSummary(id: 1, client: "192.168.77.10:40000", server: "198.51.100.10:3478", transport: .udp,
                                       start: 10, end: 20, outcome: .deleted)
         a.relayed = ["198.51.100.11:50000"]
         a.mapped = "198.51.100.2:40000"

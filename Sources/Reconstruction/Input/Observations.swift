@@ -1,5 +1,6 @@
 import PacketDecoding
 import WireEvents
+import StunWire
 
 /// What the reconstructors need from one STUN message, flattened.
 ///
@@ -64,7 +65,7 @@ public struct ObservedStunMessage {
     public var connectionId: UInt32?
     public var hasIntegrity = false
     /// `valid`, `invalid`, `unchecked`, or nil when the message has no integrity attribute.
-    public var integrity: String?
+    public var integrity: StunCheckResult?
 
     public init(context: FrameContext, flow: FiveTuple, methodNumber: UInt16, methodName: String,
                 messageClass: ObservedClass, transactionId: String, transactionKey: TransactionKeyBits,

@@ -101,7 +101,7 @@ extension ObservedStunMessage {
             }
         }
         hasIntegrity = message.integrity != nil
-        integrity = message.integrity?.rawValue
+        integrity = message.integrity
     }
 
     // Value extraction out of line: inlined into the loop above, Swift 6.3's

@@ -1,9 +1,11 @@
+import PacketDecoding
+
 /// Plain (non-ICE) Binding exchanges between a client endpoint and a STUN server.
 public struct BindingSessionSummary: Codable, Sendable {
     public var id: Int
     public var client: String
     public var server: String
-    public var transport: String
+    public var transport: TransportProtocol
     public var classic: Bool
     public var start: Double
     public var end: Double
@@ -40,8 +42,8 @@ public struct NatMappingSummary: Codable, Sendable {
     public var local: String
     public var observations: [Observation]
     /// `endpoint-independent`, `address-dependent` (symmetric), or `unknown` (one server only).
-    public var mappingBehavior: String
-    public var filteringBehavior: String?
+    public var mappingBehavior: NatBehavior
+    public var filteringBehavior: NatBehavior?
     public var explanation: String
 
     public struct Observation: Codable, Sendable {

@@ -1,7 +1,7 @@
 /// Every finding StunScope reports, by its stable code (docs/findings.md
 /// explains each). The raw value is the contract; a code emitted without
 /// being listed here does not compile.
-public enum FindingCode: String, Sendable, Codable, CaseIterable, Comparable {
+public enum FindingCode: String, ContractValue, CaseIterable, Comparable {
     case captureStateEvicted = "capture.state.evicted"
     case iceCandidatePrflx = "ice.candidate.prflx"
     case iceChecksUnanswered = "ice.checks.unanswered"

@@ -1,3 +1,6 @@
+import PacketDecoding
+import StunWire
+
 /// ICE sessions and SIP calls are rebuilt by the ICE reconstructor (issue 6);
 /// the shapes live here so every renderer sees one model.
 ///
@@ -16,18 +19,18 @@ public struct IceSessionSummary: Codable, Sendable {
     public var controllingUfrag: String?
     public var controlledUfrag: String?
     /// How the roles were learnt: `ice-controlling` (a check carried it), `inferred` (only the other side's ICE-CONTROLLED was seen), or nil.
-    public var roleSource: String?
+    public var roleSource: IceRoleSource?
     public var tieBreakers: [String: String] = [:]
     public var roleConflicts: Int = 0
     /// `regular`, `aggressive`, `renomination` or `none` (no nominating check seen).
-    public var nomination: String
+    public var nomination: NominationMode
     public var agents: [IceAgentSummary] = []
     public var candidates: [IceCandidateSummary] = []
     public var pairs: [IcePairSummary] = []
     public var pairsDropped = 0
     public var selectedPair: IceSelectedPair?
     /// `udp`, `tcp` (ICE-TCP, RFC 6544).
-    public var transports: [String] = []
+    public var transports: [TransportProtocol] = []
     public var checks = 0
     public var responses = 0
     public var start: Double
@@ -39,9 +42,8 @@ public struct IceSessionSummary: Codable, Sendable {
     /// Seconds from the first check to that packet.
     public var firstMediaDelay: Double?
     public var consent: ConsentSummary?
-    /// `valid` when every check and response with MESSAGE-INTEGRITY verified,
-    /// `invalid` when any failed, `unchecked` when no password was known, nil without integrity.
-    public var integrity: String?
+    /// nil when no check or response carried MESSAGE-INTEGRITY.
+    public var integrity: SessionIntegrity?
     public var integrityCounts: [String: Int] = [:]
     /// The SIP Call-ID tied to this session by its ufrags.
     public var call: String?
@@ -50,7 +52,7 @@ public struct IceSessionSummary: Codable, Sendable {
     public var timeline: [TimelineEntry] = []
     public var timelineDropped = 0
 
-    public init(id: Int, ufrags: [String], nomination: String, start: Double, end: Double) {
+    public init(id: Int, ufrags: [String], nomination: NominationMode, start: Double, end: Double) {
         self.id = id
         self.ufrags = ufrags
         self.nomination = nomination
@@ -62,8 +64,8 @@ public struct IceSessionSummary: Codable, Sendable {
 public struct IceAgentSummary: Codable, Sendable {
     public var ufrag: String
     /// `controlling`, `controlled`, or nil when none of its checks was seen.
-    public var role: String?
-    public var initialRole: String?
+    public var role: IceRole?
+    public var initialRole: IceRole?
     public var tieBreaker: String?
     /// Wire addresses of this agent's side of the pairs.
     public var addresses: [String] = []
@@ -76,8 +78,8 @@ public struct IceAgentSummary: Codable, Sendable {
 public struct IceRoleSwitch: Codable, Sendable {
     public var frame: Int
     public var time: Double
-    public var from: String
-    public var to: String
+    public var from: IceRole
+    public var to: IceRole
     /// Frame of the 487 Role Conflict that preceded it, when seen.
     public var conflictFrame: Int?
 }
@@ -85,13 +87,13 @@ public struct IceRoleSwitch: Codable, Sendable {
 public struct IceCandidateSummary: Codable, Sendable {
     public var address: String
     /// `host`, `srflx`, `relay`, `prflx` (or `unknown`).
-    public var type: String
-    /// prflx only: `symmetric-nat`, `nested-nat`, `unknown-nat`, `unsignalled`.
-    public var reason: String?
+    public var type: CandidateType
+    /// prflx only.
+    public var reason: PrflxReason?
     /// A sentence saying how the type was decided (and for prflx, why the address was new).
     public var explanation: String?
     /// `signalled` (SDP in the capture or `--sdp`) or `observed`.
-    public var source: String
+    public var source: CandidateSource
     /// The ufrag of the agent the candidate belongs to.
     public var agent: String?
     /// prflx: the ufrag of the agent that learnt it.
@@ -102,7 +104,7 @@ public struct IceCandidateSummary: Codable, Sendable {
     public var relatedAddress: String?
     public var checked: Bool
 
-    public init(address: String, type: String, reason: String? = nil, source: String, agent: String? = nil,
+    public init(address: String, type: CandidateType, reason: PrflxReason? = nil, source: CandidateSource, agent: String? = nil,
                 transport: String? = nil, priority: UInt32? = nil, foundation: String? = nil,
                 relatedAddress: String? = nil, checked: Bool) {
         self.address = address
@@ -121,17 +123,16 @@ public struct IceCandidateSummary: Codable, Sendable {
 public struct IcePairSummary: Codable, Sendable {
     public var local: String
     public var remote: String
-    public var localType: String
-    public var remoteType: String
-    public var controlledLocalType: String?
-    public var controlledRemoteType: String?
+    public var localType: CandidateType
+    public var remoteType: CandidateType
+    public var controlledLocalType: CandidateType?
+    public var controlledRemoteType: CandidateType?
     /// The local side as the remote agent saw it (XOR-MAPPED-ADDRESS of its responses), and vice versa.
     public var localSeenByRemote: String?
     public var remoteSeenByLocal: String?
-    public var transport: String
+    public var transport: TransportProtocol
     public var viaRelay: Bool
-    /// `waiting`, `in-progress`, `succeeded`, `failed`.
-    public var state: String
+    public var state: PairState
     public var nominated: Bool
     /// Counts over both directions (distinct transactions; retransmissions apart).
     public var requestsSent: Int
@@ -155,8 +156,7 @@ public struct IcePairSummary: Codable, Sendable {
     /// of the pair is `handshakeInitiator`).
     public var handshake: [Bool]
     public var handshakeFrames: [Int?] = []
-    /// `local` or `remote`.
-    public var handshakeInitiator: String?
+    public var handshakeInitiator: PairSide?
     public var nominationFrame: Int?
     public var mediaPackets = 0
     public var mediaBytes = 0
@@ -165,13 +165,12 @@ public struct IcePairSummary: Codable, Sendable {
 public struct IceSelectedPair: Codable, Sendable {
     public var local: String
     public var remote: String
-    public var localType: String
-    public var remoteType: String
-    public var controlledLocalType: String?
-    public var controlledRemoteType: String?
+    public var localType: CandidateType
+    public var remoteType: CandidateType
+    public var controlledLocalType: CandidateType?
+    public var controlledRemoteType: CandidateType?
     public var viaRelay: Bool = false
-    /// How the pair was chosen: `nominated`, `nominated+media`, `media` (no nomination seen).
-    public var basis: String?
+    public var basis: PairSelectionBasis?
     public var nominationFrame: Int?
 }
 
@@ -193,8 +192,7 @@ public struct SipCallSummary: Codable, Sendable {
     public var caller: String?
     public var callee: String?
     public var transport: String?
-    /// `attempted`, `ringing`, `established`, `ended`, `failed`, `cancelled`.
-    public var state: String?
+    public var state: SipCallState?
     public var messages: [SipMessageSummary] = []
     public var messagesDropped = 0
     public var offer: SdpSummary?
@@ -212,9 +210,8 @@ public struct SipCallSummary: Codable, Sendable {
 
 public struct SipCandidateCheck: Codable, Sendable {
     public var address: String
-    public var type: String
-    /// `offer` or `answer`.
-    public var side: String
+    public var type: CandidateType
+    public var side: SdpRole
     public var ufrag: String?
     public var checked: Bool
     public var selected: Bool = false

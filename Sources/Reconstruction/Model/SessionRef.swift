@@ -9,7 +9,7 @@ public enum SessionRef: Hashable, Sendable, Codable, CustomStringConvertible {
     case ice(Int)
     case sip(Int)
 
-    public enum Kind: String, Sendable, CaseIterable {
+    public enum Kind: String, ContractValue, CaseIterable {
         case allocation, binding, ice, sip
     }
 

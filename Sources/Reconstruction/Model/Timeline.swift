@@ -118,7 +118,7 @@ public enum TimelineEvent: Sendable, Equatable {
     /// Read back from a JSON document: only the sentence is known.
     case unknown
 
-    public enum AllocationChange: String, Sendable {
+    public enum AllocationChange: String, ContractValue {
         case created, deleted, expired, closed
     }
 

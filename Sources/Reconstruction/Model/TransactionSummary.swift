@@ -1,10 +1,12 @@
+import PacketDecoding
+
 /// A STUN request and its answer, matched by 5-tuple + transaction id + method.
 public struct TransactionSummary: Codable, Sendable {
     public var transactionId: String
     public var method: String
     public var client: String
     public var server: String
-    public var transport: String
+    public var transport: TransportProtocol
     public var firstRequest: Double
     public var lastRequest: Double
     public var requestFrames: [Int]
@@ -12,7 +14,7 @@ public struct TransactionSummary: Codable, Sendable {
     /// Seconds between successive sends of the same request.
     public var retransmissionSpacing: [Double]
     /// `success`, `error`, `unanswered`, `timed-out` (no answer within RFC 8489's Rc/Rm timeout)
-    public var state: String
+    public var state: TransactionState
     public var responseFrame: Int?
     public var responseTime: Double?
     public var errorCode: Int?
@@ -22,7 +24,7 @@ public struct TransactionSummary: Codable, Sendable {
 }
 
 public struct Finding: Codable, Sendable {
-    public enum Severity: String, Codable, Sendable, Comparable, CaseIterable {
+    public enum Severity: String, ContractValue, Comparable, CaseIterable {
         case info, warning, error
         private var rank: Int {
             switch self {

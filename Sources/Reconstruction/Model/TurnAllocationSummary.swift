@@ -1,13 +1,15 @@
+import PacketDecoding
+
 /// One TURN allocation's life, keyed by the client's 5-tuple at the server.
 public struct TurnAllocationSummary: Codable, Sendable {
-    public enum Outcome: String, Codable, Sendable {
+    public enum Outcome: String, ContractValue {
         case deleted, expired, active, failed, closed
     }
 
     public var id: Int
     public var client: String
     public var server: String
-    public var transport: String
+    public var transport: TransportProtocol
     public var relayed: [String] = []
     public var mapped: String?
     public var username: String?
@@ -129,9 +131,53 @@ public struct PeerSummary: Codable, Sendable {
 public struct TcpRelayConnection: Codable, Sendable {
     public var peer: String
     public var connectionId: UInt32?
-    public var initiatedBy: String   // "client" (Connect) or "peer" (ConnectionAttempt)
+    public var initiatedBy: TcpConnectionInitiator
     public var requested: Double
     public var bound: Double?
     public var dataConnection: String?
-    public var outcome: String
+    public var outcome: TcpConnectionOutcome
+}
+
+/// What became of an RFC 6062 TCP relay connection.
+public enum TcpConnectionOutcome: Sendable, Equatable, Codable, CustomStringConvertible {
+    /// ConnectionAttempt seen, no ConnectionBind yet.
+    case attempted
+    /// Connect succeeded, no ConnectionBind yet.
+    case connected
+    case bound
+    /// Connect answered with this error code.
+    case failed(code: Int)
+    /// ConnectionBind answered with this error code.
+    case bindFailed(code: Int)
+
+    /// `attempted`, `connected`, `bound`, `bind failed (CODE)`.
+    public var description: String {
+        switch self {
+        case .attempted: return "attempted"
+        case .connected: return "connected"
+        case .bound: return "bound"
+        case let .failed(code): return "failed (\(code))"
+        case let .bindFailed(code): return "bind failed (\(code))"
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let text = try c.decode(String.self)
+        switch text {
+        case "attempted": self = .attempted
+        case "connected": self = .connected
+        case "bound": self = .bound
+        default:
+            guard let code = Int(text.filter(\.isNumber)) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a TCP connection outcome: \(text)")
+            }
+            self = text.hasPrefix("bind failed") ? .bindFailed(code: code) : .failed(code: code)
+        }
+    }
 }

@@ -68,7 +68,7 @@ enum AllocationSummaryBuilder {
         func family(_ f: UInt8?) -> String? { f.map { $0 == 2 ? "IPv6" : $0 == 1 ? "IPv4" : "family \($0)" } }
         return TurnAllocationSummary(
             id: a.id, client: a.flow.source.description, server: a.flow.destination.description,
-            transport: a.flow.transport.description, relayed: a.relayed.map(\.description), mapped: a.mapped?.description,
+            transport: a.flow.transport, relayed: a.relayed.map(\.description), mapped: a.mapped?.description,
             username: a.username, realm: a.realm, software: a.software,
             requestedTransport: a.requestedTransport.map { $0 == 17 ? "udp" : $0 == 6 ? "tcp" : String($0) },
             requestedAddressFamily: family(a.requestedAddressFamily), additionalAddressFamily: family(a.additionalAddressFamily),

@@ -136,7 +136,7 @@ struct BindingSessionTracker {
             }
             return BindingSessionSummary(
                 id: s.id, client: s.flow.source.description, server: s.flow.destination.description,
-                transport: s.flow.transport.description, classic: s.classic,
+                transport: s.flow.transport, classic: s.classic,
                 start: s.start.epochSeconds, end: s.last.epochSeconds,
                 requests: s.requests, responses: s.responses, errorResponses: s.errorResponses,
                 indications: s.indications, retransmissions: s.retransmissions,
@@ -160,27 +160,27 @@ struct BindingSessionTracker {
             described.insert(local)
             let servers = Set(obs.map(\.server))
             let reflexives = Set(obs.map(\.reflexive))
-            let behavior: String
+            let behavior: NatBehavior
             let explanation: String
             if reflexives == [local] {
-                behavior = "none"
+                behavior = .none
                 explanation = "\(servers.count == 1 ? "The server" : "\(servers.count) servers") saw \(local) as itself: no NAT between it and \(servers.count == 1 ? "the server" : "them") (or the capture was taken outside the NAT)."
             } else if servers.count < 2 {
-                behavior = "unknown"
+                behavior = .unknown
                 explanation = reflexives.count == 1
                     ? "Only one server was asked; \(local) is seen as \(obs[0].reflexive) by \(obs[0].server)."
                     : "One server reported several reflexive addresses for \(local); the NAT re-mapped it during the capture."
             } else if reflexives.count == 1 {
-                behavior = "endpoint-independent"
+                behavior = .endpointIndependent
                 explanation = "\(servers.count) servers saw \(local) as the same \(obs[0].reflexive): the NAT maps independently of the destination, so server-reflexive candidates work."
             } else {
                 let portDependent = obs.contains { a in
                     obs.contains { b in a.server.address == b.server.address && a.server.port != b.server.port && a.reflexive != b.reflexive }
                 }
-                behavior = portDependent ? "address-and-port-dependent" : "address-dependent"
+                behavior = portDependent ? .addressAndPortDependent : .addressDependent
                 explanation = "\(servers.count) servers saw \(local) as \(reflexives.count) different addresses: the NAT's mapping depends on the destination \(portDependent ? "address and port" : "address") (symmetric NAT); server-reflexive candidates from it will fail and ICE needs a relay or peer-reflexive candidates."
                 findings.add(.warning, .natSymmetric,
-                             "\(local) is behind a symmetric (\(behavior) mapping) NAT: \(obs.map { "\($0.server) saw \($0.reflexive)" }.joined(separator: ", ")). Its srflx candidates will fail; expect relay or prflx pairs.",
+                             "\(local) is behind a symmetric (\(behavior.rawValue) mapping) NAT: \(obs.map { "\($0.server) saw \($0.reflexive)" }.joined(separator: ", ")). Its srflx candidates will fail; expect relay or prflx pairs.",
                              frames: obs.map(\.frame), session: nil)
             }
             out.append(NatMappingSummary(local: local.description,
@@ -191,9 +191,9 @@ struct BindingSessionTracker {
         for s in sessions where !s.natTests.isEmpty && !described.contains(s.flow.source) {
             described.insert(s.flow.source)
             guard let f = filtering(for: s.flow.source.address) else { continue }
-            out.append(NatMappingSummary(local: s.flow.source.description, observations: [], mappingBehavior: "unknown",
+            out.append(NatMappingSummary(local: s.flow.source.description, observations: [], mappingBehavior: .unknown,
                                          filteringBehavior: f,
-                                         explanation: "CHANGE-REQUEST probes from \(s.flow.source): the NAT's filtering is \(f)."))
+                                         explanation: "CHANGE-REQUEST probes from \(s.flow.source): the NAT's filtering is \(f.rawValue)."))
         }
         return out
     }
@@ -201,13 +201,13 @@ struct BindingSessionTracker {
     /// RFC 5780 section 4.4 / RFC 3489 tests II and III, for every socket of a host:
     /// an answer from another IP means endpoint-independent filtering; only from
     /// another port, address-dependent; neither, address-and-port-dependent.
-    private func filtering(for host: IPAddress) -> String? {
+    private func filtering(for host: IPAddress) -> NatBehavior? {
         let tests = sessions.filter { $0.flow.source.address == host }.flatMap(\.natTests)
         let ipChange = tests.filter(\.changeIP)
         let portOnly = tests.filter { !$0.changeIP && $0.changePort }
-        if ipChange.contains(where: \.answered) { return "endpoint-independent" }
-        if portOnly.contains(where: \.answered) { return "address-dependent" }
-        if !ipChange.isEmpty && !portOnly.isEmpty { return "address-and-port-dependent" }
+        if ipChange.contains(where: \.answered) { return .endpointIndependent }
+        if portOnly.contains(where: \.answered) { return .addressDependent }
+        if !ipChange.isEmpty && !portOnly.isEmpty { return .addressAndPortDependent }
         return nil
     }
 }

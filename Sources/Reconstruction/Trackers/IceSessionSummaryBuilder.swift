@@ -5,7 +5,7 @@ import PacketDecoding
 struct SignalledCandidate {
     var address: String
     var endpoint: Endpoint?
-    var type: String
+    var type: CandidateType
     var transport: String
     var priority: UInt32
     var foundation: String
@@ -101,8 +101,8 @@ struct IceSessionSummaryBuilder {
 
     /// The result of classifying one address of one agent.
     struct Classified {
-        var type: String
-        var reason: String?
+        var type: CandidateType
+        var reason: PrflxReason?
         var explanation: String
         var address: Endpoint?
         /// Decided by a heuristic rather than by a STUN/TURN observation or signalling.
@@ -116,7 +116,7 @@ struct IceSessionSummaryBuilder {
         var local = 0
         var remote = 1
         var controllingKnown = false
-        var roleSource: String?
+        var roleSource: IceRoleSource?
         /// Every wire address of each agent's side, and whether it was a relayed address.
         var sides: [[Endpoint]] = [[], []]
         var inferredTypes = Set<String>()
@@ -136,12 +136,12 @@ struct IceSessionSummaryBuilder {
         decideRoles(w, pairs: pairs)
         let L = w.local, R = w.remote
 
-        var out = IceSessionSummary(id: s.id, ufrags: s.ufrags, nomination: "none", start: s.start.epochSeconds,
+        var out = IceSessionSummary(id: s.id, ufrags: s.ufrags, nomination: .none, start: s.start.epochSeconds,
                                     end: s.last.epochSeconds)
         out.roleSource = w.roleSource
         out.checks = s.checks
         out.responses = s.responses
-        out.transports = s.transports.map(\.description).sorted()
+        out.transports = s.transports.sorted { $0.description < $1.description }
         out.pairsDropped = s.pairsDropped
         out.timeline = s.timeline
         out.timelineDropped = s.timelineDropped
@@ -177,7 +177,7 @@ struct IceSessionSummaryBuilder {
                 if let first = s.firstCheck { out.firstMediaDelay = Double(m.time.nanoseconds &- first.nanoseconds) / 1e9 }
             }
             out.consent = consent(p, w, findings: &findings)
-            summaries[i].state = summaries[i].state == "in-progress" ? "succeeded" : summaries[i].state
+            summaries[i].state = summaries[i].state == .inProgress ? .succeeded : summaries[i].state
         }
         out.pairs = summaries
 
@@ -191,7 +191,7 @@ struct IceSessionSummaryBuilder {
         // Agents.
         for (i, a) in s.agents.enumerated() {
             var sum = IceAgentSummary(ufrag: a.ufrag)
-            sum.role = a.role ?? (w.controllingKnown && two ? (i == L ? "controlling" : "controlled") : nil)
+            sum.role = a.role ?? (w.controllingKnown && two ? (i == L ? .controlling : .controlled) : nil)
             sum.initialRole = a.initialRole
             sum.tieBreaker = a.tieBreaker.map(String.init)
             sum.addresses = w.sides[min(i, 1)].map(\.description)
@@ -219,28 +219,28 @@ struct IceSessionSummaryBuilder {
         }
         let roles = s.agents.map(\.role)
         var controlling: Int?
-        if roles[0] == "controlling" && roles[1] != "controlling" {
+        if roles[0] == .controlling && roles[1] != .controlling {
             controlling = 0
-        } else if roles[1] == "controlling" && roles[0] != "controlling" {
+        } else if roles[1] == .controlling && roles[0] != .controlling {
             controlling = 1
-        } else if roles[0] == "controlling" && roles[1] == "controlling" {
+        } else if roles[0] == .controlling && roles[1] == .controlling {
             // Unresolved conflict: RFC 8445 7.3.1.1, the larger tie-breaker keeps the controlling role.
             controlling = (s.agents[0].tieBreaker ?? 0) >= (s.agents[1].tieBreaker ?? 0) ? 0 : 1
         }
         if let c = controlling {
-            w.roleSource = "ice-controlling"
+            w.roleSource = .iceControlling
             w.controllingKnown = true
             w.local = c
-        } else if roles[0] == "controlled" && roles[1] != "controlled" {
-            w.roleSource = "inferred"
+        } else if roles[0] == .controlled && roles[1] != .controlled {
+            w.roleSource = .inferred
             w.controllingKnown = true
             w.local = 1
-        } else if roles[1] == "controlled" && roles[0] != "controlled" {
-            w.roleSource = "inferred"
+        } else if roles[1] == .controlled && roles[0] != .controlled {
+            w.roleSource = .inferred
             w.controllingKnown = true
             w.local = 0
         } else {
-            // No role seen: the first checker's side is "local".
+            // No role seen: the first checker's side is .local.
             let first = pairs.min { ($0.dir.compactMap(\.firstRequest).min() ?? end) < ($1.dir.compactMap(\.firstRequest).min() ?? end) }
             w.local = first?.initiator ?? 0
         }
@@ -251,21 +251,21 @@ struct IceSessionSummaryBuilder {
 
     /// The owner's own candidate type for its side of a pair: the base of a
     /// check is a host candidate, or a relayed address when sent through TURN.
-    func ownType(_ p: IcePairState, owner: Int, _ w: Work) -> String {
+    func ownType(_ p: IcePairState, owner: Int, _ w: Work) -> CandidateType {
         let e = p.key.side(owner)
-        if p.relaySide[owner] || relayed[e] != nil { return "relay" }
-        if turnIPs.contains(e.address), ![3478, 5349].contains(e.port) { return "relay" }
+        if p.relaySide[owner] || relayed[e] != nil { return .relay }
+        if turnIPs.contains(e.address), ![3478, 5349].contains(e.port) { return .relay }
         if let sc = signalledByAddress[e], sc.ufrag == nil || sc.ufrag == w.s.ufrags[safe: owner] {
-            return sc.candidate.type == "relay" ? "relay" : "host"
+            return sc.candidate.type == .relay ? .relay : .host
         }
-        return "host"
+        return .host
     }
 
     /// The owner's address as its peer (the viewer) addressed it, and that address's candidate type.
     func viewType(_ p: IcePairState, owner: Int, viewer: Int, _ w: Work) -> Classified {
         let wire = p.key.side(owner)
         if p.relaySide[owner] || relayed[wire] != nil {
-            return Classified(type: "relay", explanation: "the check went through the owner's TURN allocation: a relayed address",
+            return Classified(type: .relay, explanation: "the check went through the owner's TURN allocation: a relayed address",
                               address: wire)
         }
         var address: Endpoint? = p.dir[owner].mapped
@@ -285,13 +285,13 @@ struct IceSessionSummaryBuilder {
             }
         }
         guard let x = address else {
-            return Classified(type: "unknown", explanation: "no response to the owner's checks was seen, and the owner's address before NAT does not say what the peer addressed")
+            return Classified(type: .unknown, explanation: "no response to the owner's checks was seen, and the owner's address before NAT does not say what the peer addressed")
         }
         var c = classify(x, owner: owner, viewer: viewer, wire: wire, w)
-        if c.type == "prflx", p.dir[owner].mapped == nil,
+        if c.type == .prflx, p.dir[owner].mapped == nil,
            w.s.contacts[IceContactKey(viewer: viewer, address: x)]?.firstSent == nil {
             // Nothing shows that the peer got this check (no response, no check back): it cannot have learnt it.
-            c.type = "unknown"
+            c.type = .unknown
             c.explanation = "would be peer-reflexive, but nothing shows that its peer received the check (no response, no check back): " + c.explanation
         }
         if assumed {
@@ -305,10 +305,10 @@ struct IceSessionSummaryBuilder {
         let s = w.s
         let ownerUfrag = s.ufrags[safe: owner]
         if let a = relayed[x] {
-            return Classified(type: "relay", explanation: "relayed address of TURN allocation \(a.id)", address: x)
+            return Classified(type: .relay, explanation: "relayed address of TURN allocation \(a.id)", address: x)
         }
         if turnIPs.contains(x.address), ![3478, 5349].contains(x.port), signalledByAddress[x] == nil {
-            return Classified(type: "relay", explanation: "on the address of a TURN server seen in this capture (its allocation was not seen)",
+            return Classified(type: .relay, explanation: "on the address of a TURN server seen in this capture (its allocation was not seen)",
                               address: x, inferred: true)
         }
         if let sc = signalledByAddress[x], sc.ufrag == nil || sc.ufrag == ownerUfrag || !s.ufrags.contains(sc.ufrag ?? "") {
@@ -318,18 +318,18 @@ struct IceSessionSummaryBuilder {
             return Classified(type: sc.candidate.type, explanation: "an ICE-TCP active candidate signalled in \(sc.source) (port 9: it connects from an ephemeral port)", address: x)
         }
         if let locals = mappedTo[x]?.filter({ $0 != x }), let base = locals.first {
-            return Classified(type: "srflx", explanation: "a STUN server returned it to \(base) (server-reflexive)", address: x)
+            return Classified(type: .srflx, explanation: "a STUN server returned it to \(base) (server-reflexive)", address: x)
         }
         if x == wire, IceSessionSummaryBuilder.isPrivate(x.address), stunMap[x].map({ !$0.contains(x) }) ?? true {
-            return Classified(type: "host", explanation: "the owner's own (private) address, reached directly", address: x)
+            return Classified(type: .host, explanation: "the owner's own (private) address, reached directly", address: x)
         }
         if stunMap[x]?.contains(x) == true {
             if ownerHasPrivate(owner, w) {
-                return Classified(type: "srflx", explanation: "a STUN server returned this address as its own mapping; the owner also has private addresses, so it is behind a NAT and this is its server-reflexive address", address: x)
+                return Classified(type: .srflx, explanation: "a STUN server returned this address as its own mapping; the owner also has private addresses, so it is behind a NAT and this is its server-reflexive address", address: x)
             }
             // Seen after the NAT, or no NAT at all: the two look the same from here.
             w.ambiguous.insert(x.description)
-            var c = Classified(type: "srflx", explanation: "a STUN server returned this address as its own mapping: the server-reflexive address of a host behind NAT, or (if the owner has no NAT) also its host address; this vantage point cannot tell which", address: x)
+            var c = Classified(type: .srflx, explanation: "a STUN server returned this address as its own mapping: the server-reflexive address of a host behind NAT, or (if the owner has no NAT) also its host address; this vantage point cannot tell which", address: x)
             c.inferred = true
             return c
         }
@@ -337,19 +337,19 @@ struct IceSessionSummaryBuilder {
             w.inferredTypes.insert(x.description)
             var c: Classified
             if turnIPs.contains(x.address) {
-                c = Classified(type: "relay", explanation: "on a TURN server's address", address: x)
+                c = Classified(type: .relay, explanation: "on a TURN server's address", address: x)
             } else if IceSessionSummaryBuilder.isPrivate(x.address) {
-                c = Classified(type: "host", explanation: "a private address", address: x)
+                c = Classified(type: .host, explanation: "a private address", address: x)
             } else if ownerHasPrivate(owner, w) {
-                c = Classified(type: "srflx", explanation: "a public address of an agent that also has private addresses (behind NAT)", address: x)
+                c = Classified(type: .srflx, explanation: "a public address of an agent that also has private addresses (behind NAT)", address: x)
             } else {
-                c = Classified(type: "host", explanation: "a public address of an agent with no private address", address: x)
+                c = Classified(type: .host, explanation: "a public address of an agent with no private address", address: x)
             }
             c.inferred = true
             c.explanation = "signalled (its peer checked it before any check came from it); type inferred: " + c.explanation
             return c
         }
-        var c = Classified(type: "prflx", explanation: "", address: x)
+        var c = Classified(type: .prflx, explanation: "", address: x)
         let (reason, text) = prflxReason(x, owner: owner, viewer: viewer, wire: wire, w)
         c.reason = reason
         c.explanation = "peer-reflexive, learnt by \(s.ufrags[safe: viewer] ?? "?") from \(p_how(x, wire))" + ": " + text
@@ -372,20 +372,20 @@ struct IceSessionSummaryBuilder {
     }
 
     /// Why a check came from an address no candidate had (the seed's 8.6.2).
-    func prflxReason(_ x: Endpoint, owner: Int, viewer: Int, wire: Endpoint, _ w: Work) -> (String, String) {
+    func prflxReason(_ x: Endpoint, owner: Int, viewer: Int, wire: Endpoint, _ w: Work) -> (PrflxReason, String) {
         // The owner's base and what the STUN server made of it.
         // Only the pair's own base counts: another socket of the same host has its own mappings.
         let bases: [Endpoint] = stunMap[wire] != nil ? [wire] : []
         for b in bases {
             let maps = stunMap[b]!.filter { $0 != x }
             if let m = maps.first(where: { $0.address == x.address }) {
-                return ("symmetric-nat", "the owner's NAT mapped \(b) to \(m) toward the STUN server but to \(x) toward its peer: address-dependent (symmetric) mapping, so the signalled srflx candidate did not match")
+                return (.symmetricNat, "the owner's NAT mapped \(b) to \(m) toward the STUN server but to \(x) toward its peer: address-dependent (symmetric) mapping, so the signalled srflx candidate did not match")
             }
             if let m = maps.first {
                 if IceSessionSummaryBuilder.isPrivate(x.address) {
-                    return ("nested-nat", "the STUN server saw \(b) as \(m), but the peer saw \(x), a private address: the agents sit behind different levels of NAT and the check only crossed the inner one")
+                    return (.nestedNat, "the STUN server saw \(b) as \(m), but the peer saw \(x), a private address: the agents sit behind different levels of NAT and the check only crossed the inner one")
                 }
-                return ("symmetric-nat", "the STUN server saw \(b) as \(m), the peer saw \(x): the NAT path to the peer maps differently")
+                return (.symmetricNat, "the STUN server saw \(b) as \(m), the peer saw \(x): the NAT path to the peer maps differently")
             }
         }
         // Same NAT address as a STUN mapping seen for some host, another port.
@@ -394,16 +394,16 @@ struct IceSessionSummaryBuilder {
             // A mapping seen after the NAT (local == mapping): its base may be the same socket.
             guard maps.contains(local) else { continue }
             if let m = maps.first(where: { $0.address == x.address && $0.port != x.port }), local != x {
-                return ("symmetric-nat", "the NAT at \(x.address) gave \(local) the mapping \(m) toward the STUN server; the check came from port \(x.port): the NAT maps each destination to a new port (symmetric)")
+                return (.symmetricNat, "the NAT at \(x.address) gave \(local) the mapping \(m) toward the STUN server; the check came from port \(x.port): the NAT maps each destination to a new port (symmetric)")
             }
         }
         if IceSessionSummaryBuilder.isPrivate(x.address) && !w.sides[min(owner, 1)].contains(x) {
-            return ("nested-nat", "a private address that is not the owner's host address: an inner NAT between the agents (different NAT levels)")
+            return (.nestedNat, "a private address that is not the owner's host address: an inner NAT between the agents (different NAT levels)")
         }
         if ownerHasPrivate(owner, w) {
-            return ("unknown-nat", "the owner is behind a NAT (it has private addresses) and the peer had no candidate for this mapping: a NAT it did not know about, or a symmetric NAT whose srflx candidate did not match")
+            return (.unknownNat, "the owner is behind a NAT (it has private addresses) and the peer had no candidate for this mapping: a NAT it did not know about, or a symmetric NAT whose srflx candidate did not match")
         }
-        return ("unsignalled", "the address was not among the candidates the peer checked before (not signalled, or signalled after the check)")
+        return (.unsignalled, "the address was not among the candidates the peer checked before (not signalled, or signalled after the check)")
     }
 
     func ownerHasPrivate(_ owner: Int, _ w: Work) -> Bool {
@@ -451,22 +451,22 @@ struct IceSessionSummaryBuilder {
         let two = w.s.ufrags.count == 2
         let dl = p.dir[L], dr = two ? p.dir[R] : IceDirectionState()
         let localType = ownType(p, owner: L, w)
-        let remoteView = two ? viewType(p, owner: R, viewer: L, w) : Classified(type: "unknown", explanation: "")
+        let remoteView = two ? viewType(p, owner: R, viewer: L, w) : Classified(type: .unknown, explanation: "")
         let controlledLocal = two ? ownType(p, owner: R, w) : nil
         let localView = two ? viewType(p, owner: L, viewer: R, w) : nil
         let requests = dl.requests + dr.requests
         let successes = dl.successes + dr.successes
         let errors = dl.errors + dr.errors
-        var state: String
+        var state: PairState
         if successes > 0 {
-            state = "succeeded"
+            state = .succeeded
         } else if errors > 0 && (dl.errorCodes + dr.errorCodes).contains(where: { $0 != 487 }) {
-            state = "failed"
+            state = .failed
         } else if let last = [dl.lastRequest, dr.lastRequest].compactMap({ $0 }).max(),
                   Double(end.nanoseconds &- last.nanoseconds) / 1e9 >= 39.5 {
-            state = "failed"
+            state = .failed
         } else {
-            state = requests > 0 ? "in-progress" : "waiting"
+            state = requests > 0 ? .inProgress : .waiting
         }
         let initiatorLocal = p.initiator == nil || p.initiator == L
         let hf = initiatorLocal ? p.handshakeFrames : p.handshakeFrames
@@ -475,8 +475,8 @@ struct IceSessionSummaryBuilder {
             localType: localType, remoteType: remoteView.type,
             controlledLocalType: controlledLocal, controlledRemoteType: localView?.type,
             localSeenByRemote: dl.mapped?.description, remoteSeenByLocal: two ? dr.mapped?.description : nil,
-            transport: p.key.transport.description,
-            viaRelay: p.relaySide[0] || p.relaySide[1] || localType == "relay" || remoteView.type == "relay",
+            transport: p.key.transport,
+            viaRelay: p.relaySide[0] || p.relaySide[1] || localType == .relay || remoteView.type == .relay,
             state: state, nominated: isNominated(p, w),
             requestsSent: requests, responsesReceived: successes, errorResponses: errors,
             retransmissions: dl.retransmissions + dr.retransmissions,
@@ -493,7 +493,7 @@ struct IceSessionSummaryBuilder {
         sum.useCandidateChecks = dl.useCandidate + (two ? dr.useCandidate : 0)
         sum.errorCodes = Array(Set(dl.errorCodes + dr.errorCodes)).sorted()
         sum.handshakeFrames = hf
-        sum.handshakeInitiator = p.initiator.map { $0 == L ? "local" : "remote" }
+        sum.handshakeInitiator = p.initiator.map { $0 == L ? .local : .remote }
         sum.nominationFrame = dl.nominationSuccessFrame ?? dl.useCandidateSuccessFrame
             ?? (w.controllingKnown ? nil : dr.useCandidateSuccessFrame)
         sum.mediaPackets = p.mediaPackets[0] + p.mediaPackets[1]
@@ -523,10 +523,10 @@ struct IceSessionSummaryBuilder {
         return nil
     }
 
-    private func nominationMode(_ pairs: [IcePairState], _ w: Work) -> String {
+    private func nominationMode(_ pairs: [IcePairState], _ w: Work) -> NominationMode {
         var nominators = [w.local]
         if !w.controllingKnown && w.s.ufrags.count == 2 { nominators.append(w.remote) }
-        if pairs.contains(where: { p in nominators.contains { p.dir[$0].nomination != nil } }) { return "renomination" }
+        if pairs.contains(where: { p in nominators.contains { p.dir[$0].nomination != nil } }) { return .renomination }
         // The pair where USE-CANDIDATE first appeared decides: on its first check (aggressive) or later (regular).
         var first: (time: CaptureTime, regular: Bool)?
         for p in pairs {
@@ -537,8 +537,8 @@ struct IceSessionSummaryBuilder {
                 if first == nil || uc < first!.time { first = (uc, regular) }
             }
         }
-        guard let f = first else { return "none" }
-        return f.regular ? "regular" : "aggressive"
+        guard let f = first else { return .none }
+        return f.regular ? .regular : .aggressive
     }
 
     /// The selected pair: the nominated pair (with renomination, the last
@@ -546,7 +546,7 @@ struct IceSessionSummaryBuilder {
     /// else a pair whose nominating check was seen without its response but
     /// that carries media, else (ICE-lite, no USE-CANDIDATE seen) the
     /// succeeded pair that carries media.
-    private func select(_ pairs: [IcePairState], _ w: Work) -> (IcePairState, String)? {
+    private func select(_ pairs: [IcePairState], _ w: Work) -> (IcePairState, PairSelectionBasis)? {
         let nominated = pairs.filter { isNominated($0, w) }
         let media = { (p: IcePairState) in p.mediaPackets[0] + p.mediaPackets[1] }
         if !nominated.isEmpty {
@@ -554,18 +554,18 @@ struct IceSessionSummaryBuilder {
             let renominated = nominated.filter { $0.dir[w.local].nominationSuccessTime != nil }
             if !renominated.isEmpty {
                 let p = renominated.max { ($0.dir[w.local].nomination ?? 0, $0.dir[w.local].nominationSuccessTime!) < ($1.dir[w.local].nomination ?? 0, $1.dir[w.local].nominationSuccessTime!) }!
-                return (p, media(p) > 0 ? "nominated+media" : "nominated")
+                return (p, media(p) > 0 ? .nominatedAndMedia : .nominated)
             }
             if withMedia.count >= 1 {
-                return (withMedia.max { media($0) < media($1) }!, "nominated+media")
+                return (withMedia.max { media($0) < media($1) }!, .nominatedAndMedia)
             }
             let p = nominated.min { (nominationTime($0, w) ?? end) < (nominationTime($1, w) ?? end) }!
-            return (p, "nominated")
+            return (p, .nominated)
         }
         let requested = pairs.filter { p in (p.dir[w.local].useCandidate > 0 || p.dir[w.local].nomination != nil) && media(p) > 0 }
-        if let p = requested.max(by: { media($0) < media($1) }) { return (p, "nomination-request+media") }
+        if let p = requested.max(by: { media($0) < media($1) }) { return (p, .nominationRequestAndMedia) }
         let succeededWithMedia = pairs.filter { p in (p.dir[0].successes + p.dir[1].successes) > 0 && media(p) > 0 }
-        if let p = succeededWithMedia.max(by: { media($0) < media($1) }) { return (p, "media") }
+        if let p = succeededWithMedia.max(by: { media($0) < media($1) }) { return (p, .media) }
         return nil
     }
 
@@ -618,7 +618,7 @@ struct IceSessionSummaryBuilder {
         func add(_ c: IceCandidateSummary) {
             if let i = index[c.address] {
                 // Signalled facts win; a prflx stays prflx.
-                if c.source == "signalled" && out[i].source != "signalled" && out[i].type != "prflx" {
+                if c.source == .signalled && out[i].source != .signalled && out[i].type != .prflx {
                     var merged = c
                     merged.checked = out[i].checked || c.checked
                     out[i] = merged
@@ -638,7 +638,7 @@ struct IceSessionSummaryBuilder {
                     // An ICE-TCP active candidate (port 9) is used from an ephemeral port of its address.
                     let activeUsed = c.transport == "tcp" && c.tcpType == "active"
                         && pairs.contains { $0.key.transport == .tcp && $0.key.side(owner).address == c.endpoint?.address }
-                    var sum = IceCandidateSummary(address: c.endpoint?.description ?? "\(c.address)", type: c.type, source: "signalled",
+                    var sum = IceCandidateSummary(address: c.endpoint?.description ?? "\(c.address)", type: c.type, source: .signalled,
                                                   agent: ufrag, transport: c.transport, priority: c.priority,
                                                   foundation: c.foundation, relatedAddress: c.related,
                                                   checked: checked.contains(c.endpoint?.description ?? c.address) || activeUsed)
@@ -650,27 +650,27 @@ struct IceSessionSummaryBuilder {
                 let wire = p.key.side(owner)
                 let own = ownType(p, owner: owner, w)
                 // The wire address is the owner's base unless it is the NAT's mapping of it.
-                let isBase = own == "relay" || stunMap[wire].map { $0.contains { $0 != wire } } ?? false
+                let isBase = own == .relay || stunMap[wire].map { $0.contains { $0 != wire } } ?? false
                     || IceSessionSummaryBuilder.isPrivate(wire.address)
                 if isBase {
-                    var c = IceCandidateSummary(address: wire.description, type: own, source: "observed", agent: ufrag,
+                    var c = IceCandidateSummary(address: wire.description, type: own, source: .observed, agent: ufrag,
                                                 transport: p.key.transport.description, checked: true)
-                    c.explanation = own == "relay" ? "the owner's TURN relayed address" : "the address the owner's checks come from (its base)"
+                    c.explanation = own == .relay ? "the owner's TURN relayed address" : "the address the owner's checks come from (its base)"
                     add(c)
                 }
                 guard two else { continue }
                 let viewer = owner == w.local ? w.remote : w.local
                 let v = viewType(p, owner: owner, viewer: viewer, w)
-                if let x = v.address, v.type != "unknown" {
-                    var c = IceCandidateSummary(address: x.description, type: v.type, reason: v.reason, source: "observed",
+                if let x = v.address, v.type != .unknown {
+                    var c = IceCandidateSummary(address: x.description, type: v.type, reason: v.reason, source: .observed,
                                                 agent: ufrag, transport: p.key.transport.description,
                                                 checked: checked.contains(x.description))
                     c.explanation = v.explanation
-                    if v.type == "prflx" { c.learntBy = s.ufrags[viewer] }
-                    if v.type == "srflx", let base = mappedTo[x]?.first(where: { $0 != x }) { c.relatedAddress = base.description }
+                    if v.type == .prflx { c.learntBy = s.ufrags[viewer] }
+                    if v.type == .srflx, let base = mappedTo[x]?.first(where: { $0 != x }) { c.relatedAddress = base.description }
                     add(c)
                 } else if !isBase {
-                    var c = IceCandidateSummary(address: wire.description, type: "unknown", reason: v.reason, source: "observed",
+                    var c = IceCandidateSummary(address: wire.description, type: .unknown, reason: v.reason, source: .observed,
                                                 agent: ufrag, transport: p.key.transport.description, checked: true)
                     c.explanation = v.explanation
                     add(c)
@@ -679,7 +679,7 @@ struct IceSessionSummaryBuilder {
             // STUN-server mappings and TURN allocations of the owner's bases.
             for e in w.sides[min(owner, 1)] {
                 for m in stunMap[e] ?? [] where m != e {
-                    var c = IceCandidateSummary(address: m.description, type: "srflx", source: "observed", agent: ufrag,
+                    var c = IceCandidateSummary(address: m.description, type: .srflx, source: .observed, agent: ufrag,
                                                 relatedAddress: e.description, checked: checked.contains(m.description))
                     c.explanation = "a STUN server returned it to \(e)"
                     add(c)
@@ -687,7 +687,7 @@ struct IceSessionSummaryBuilder {
             }
             for a in allocations where a.relayed.contains(where: { w.sides[min(owner, 1)].contains($0) }) || isOwnerAllocation(a, owner: owner, w) {
                 for r in a.relayed {
-                    var c = IceCandidateSummary(address: r.description, type: "relay", source: "observed", agent: ufrag,
+                    var c = IceCandidateSummary(address: r.description, type: .relay, source: .observed, agent: ufrag,
                                                 relatedAddress: a.mapped?.description, checked: checked.contains(r.description))
                     c.explanation = "relayed address of TURN allocation \(a.id)"
                     add(c)
@@ -708,9 +708,9 @@ struct IceSessionSummaryBuilder {
 
     private func integrity(_ out: inout IceSessionSummary) {
         let c = out.integrityCounts
-        if (c["invalid"] ?? 0) > 0 { out.integrity = "invalid" }
-        else if (c["unchecked"] ?? 0) > 0 { out.integrity = (c["valid"] ?? 0) > 0 ? "partly-unchecked" : "unchecked" }
-        else if (c["valid"] ?? 0) > 0 { out.integrity = "valid" }
+        if (c["invalid"] ?? 0) > 0 { out.integrity = .invalid }
+        else if (c["unchecked"] ?? 0) > 0 { out.integrity = (c["valid"] ?? 0) > 0 ? .partlyUnchecked : .unchecked }
+        else if (c["valid"] ?? 0) > 0 { out.integrity = .valid }
     }
 
     private func visibility(_ out: inout IceSessionSummary, pairs: [IcePairState], w: Work) {
@@ -721,7 +721,7 @@ struct IceSessionSummaryBuilder {
             let senders = (0..<2).filter { i in pairs.contains { $0.dir[i].requests > 0 } }
             if !w.controllingKnown {
                 v.append("roles unknown: no check with ICE-CONTROLLING or ICE-CONTROLLED was seen")
-            } else if w.roleSource == "inferred" {
+            } else if w.roleSource == .inferred {
                 v.append("no check from the controlling agent (\(s.ufrags[w.local])) passed this vantage point: its role is inferred from the other agent's ICE-CONTROLLED, and its nominations cannot be seen")
             }
             if senders.count == 1 {
@@ -729,18 +729,18 @@ struct IceSessionSummaryBuilder {
             }
         }
         if out.selectedPair == nil {
-            if pairs.contains(where: { ($0.dir[0].successes + $0.dir[1].successes) > 0 }) || pairs.isEmpty || w.roleSource == "inferred"
+            if pairs.contains(where: { ($0.dir[0].successes + $0.dir[1].successes) > 0 }) || pairs.isEmpty || w.roleSource == .inferred
                 || !pairs.contains(where: { $0.dir[w.local].requests > 0 && (two ? $0.dir[w.remote].requests > 0 : true) }) {
                 v.append("selected pair: not visible here (no nominated pair with a success response passed this vantage point)")
             } else {
                 v.append("selected pair: none (checks were seen but no pair was nominated and succeeded)")
             }
         }
-        if two, !out.candidates.contains(where: { $0.type == "prflx" }),
+        if two, !out.candidates.contains(where: { $0.type == .prflx }),
            !pairs.contains(where: { $0.dir[0].successes > 0 && $0.dir[1].successes > 0 }) {
             v.append("peer-reflexive candidates: none seen, but no pair showed checks answered in both directions here, so ones learnt elsewhere cannot be ruled out")
         }
-        if out.nomination == "none" {
+        if out.nomination == .none {
             v.append("nomination: no USE-CANDIDATE or NOMINATION was seen at this vantage point, so the nomination mode cannot be told here")
         }
         let unanswered = pairs.reduce(0) { $0 + $1.dir.reduce(0) { $0 + max(0, $1.requests - $1.successes - $1.errors) } }
@@ -784,7 +784,7 @@ struct IceSessionSummaryBuilder {
                          "\(session: session): \(s.roleConflictFrames.count) 487 Role Conflict response(s): both agents claimed the same role\(switches.isEmpty ? "; no role switch was seen afterwards." : "; then " + switches.joined(separator: ", ") + ".")",
                          frames: s.roleConflictFrames, session: session)
         }
-        let succeeded = out.pairs.filter { $0.state == "succeeded" }
+        let succeeded = out.pairs.filter { $0.state == .succeeded }
         let unansweredPairs = out.pairs.enumerated().filter { $0.element.requestsSent > 0 && $0.element.responsesReceived == 0 && $0.element.errorResponses == 0 }
         if !unansweredPairs.isEmpty {
             let frames = unansweredPairs.compactMap { pairs[$0.offset].dir.compactMap(\.firstRequestFrame).min() }
@@ -800,32 +800,32 @@ struct IceSessionSummaryBuilder {
                          frames: pairs.compactMap { $0.dir.compactMap(\.firstRequestFrame).min() }, session: session)
         }
         // All pairs toward server-reflexive candidates failed while a symmetric NAT is in evidence.
-        let symmetricPrflx = out.candidates.filter { $0.reason == "symmetric-nat" }
-        let symmetricNat = natMappings.filter { $0.mappingBehavior == "address-dependent" }
+        let symmetricPrflx = out.candidates.filter { $0.reason == .symmetricNat }
+        let symmetricNat = natMappings.filter { $0.mappingBehavior == .addressDependent }
         // Pairs toward the symmetric agent's srflx candidates (as its peer saw them).
         let owners = Set(symmetricPrflx.compactMap(\.agent))
         let srflxPairs = out.pairs.filter { p in
-            if owners.isEmpty { return p.remoteType == "srflx" || p.controlledRemoteType == "srflx" }
-            return (owners.contains(out.controlledUfrag ?? "") && p.remoteType == "srflx")
-                || (owners.contains(out.controllingUfrag ?? "") && p.controlledRemoteType == "srflx")
+            if owners.isEmpty { return p.remoteType == .srflx || p.controlledRemoteType == .srflx }
+            return (owners.contains(out.controlledUfrag ?? "") && p.remoteType == .srflx)
+                || (owners.contains(out.controllingUfrag ?? "") && p.controlledRemoteType == .srflx)
         }
-        if !srflxPairs.isEmpty, !srflxPairs.contains(where: { $0.state == "succeeded" }), !symmetricPrflx.isEmpty || !symmetricNat.isEmpty {
+        if !srflxPairs.isEmpty, !srflxPairs.contains(where: { $0.state == .succeeded }), !symmetricPrflx.isEmpty || !symmetricNat.isEmpty {
             let who = symmetricPrflx.first.map { "\($0.agent ?? "?") (\($0.address))" } ?? symmetricNat.first!.local
             findings.add(.warning, .iceSrflxSymmetricNat,
                          "\(session: session): every pair toward a server-reflexive candidate failed (\(srflxPairs.count) pair(s)): \(who) is behind a symmetric NAT, whose mapping toward the peer differs from the one the STUN server saw, so srflx candidates cannot work; only relay or peer-reflexive pairs can.",
                          frames: [], session: session)
         }
         if let sel = out.selectedPair, sel.viaRelay {
-            let direct = out.pairs.filter { !$0.viaRelay && $0.state == "succeeded" }
+            let direct = out.pairs.filter { !$0.viaRelay && $0.state == .succeeded }
             if !direct.isEmpty {
                 findings.add(.warning, .iceRelayOverDirect,
                              "\(session: session): the selected pair goes through TURN (\(sel.local) <-> \(sel.remote)) although the direct pair \(direct[0].local) <-> \(direct[0].remote) succeeded: extra latency and relay cost.",
                              frames: [], session: session)
             }
         }
-        for c in out.candidates where c.type == "prflx" {
+        for c in out.candidates where c.type == .prflx {
             findings.add(.info, .iceCandidatePrflx,
-                         "\(session: session): peer-reflexive candidate \(c.address) (\(c.reason ?? "?")): \(c.explanation ?? "")",
+                         "\(session: session): peer-reflexive candidate \(c.address) (\(c.reason?.rawValue ?? "?")): \(c.explanation ?? "")",
                          frames: [], session: session)
         }
     }

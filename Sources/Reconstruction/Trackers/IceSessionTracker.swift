@@ -77,8 +77,8 @@ final class IcePairState {
 
 final class IceAgentState {
     let ufrag: String
-    var role: String?
-    var initialRole: String?
+    var role: IceRole?
+    var initialRole: IceRole?
     var tieBreaker: UInt64?
     var checksSent = 0
     var roleSwitches: [IceRoleSwitch] = []
@@ -368,12 +368,12 @@ struct IceSessionTracker {
         if s.firstCheck == nil { s.firstCheck = t }
         let agent = s.agents[sender]
         agent.checksSent &+= 1
-        var role: String?
+        var role: IceRole?
         if let tb = m.iceControlling {
-            role = "controlling"
+            role = .controlling
             agent.tieBreaker = tb
         } else if let tb = m.iceControlled {
-            role = "controlled"
+            role = .controlled
             agent.tieBreaker = tb
         }
         if let role {
@@ -381,7 +381,7 @@ struct IceSessionTracker {
             if let old = agent.role, old != role {
                 agent.roleSwitches.append(IceRoleSwitch(frame: m.context.frame, time: t.epochSeconds, from: old, to: role,
                                                         conflictFrame: agent.lastConflictFrame))
-                s.log(m.context, from: ep.src, to: ep.dst, .iceRoleSwitch, "\(agent.ufrag): \(old) -> \(role)")
+                s.log(m.context, from: ep.src, to: ep.dst, .iceRoleSwitch, "\(agent.ufrag): \(old.rawValue) -> \(role.rawValue)")
             }
             agent.role = role
         }
@@ -401,7 +401,7 @@ struct IceSessionTracker {
             d.requestTimes.append(t)
             d.requestFrames.append(m.context.frame)
         }
-        let integrity = m.integrity ?? "none"
+        let integrity = m.integrity?.rawValue ?? "none"
         d.integrity[integrity, default: 0] &+= 1
         pair.dir[sender] = d
         s.integrity[integrity, default: 0] &+= 1
@@ -419,7 +419,7 @@ struct IceSessionTracker {
         }
 
         var parts: [String] = []
-        if let r = role { parts.append(r == "controlling" ? "ICE-CONTROLLING" : "ICE-CONTROLLED") }
+        if let r = role { parts.append(r == .controlling ? "ICE-CONTROLLING" : "ICE-CONTROLLED") }
         if m.useCandidate { parts.append("USE-CANDIDATE") }
         if let n = m.nomination { parts.append("NOMINATION \(n)") }
         if let p = m.priority { parts.append("PRIORITY \(p)") }
@@ -458,7 +458,7 @@ struct IceSessionTracker {
         let rtt = Double(t.nanoseconds &- o.time.nanoseconds) / 1e9
         if d.firstResponse == nil { d.firstResponse = t }
         d.lastResponse = t
-        let integrity = m.integrity ?? "none"
+        let integrity = m.integrity?.rawValue ?? "none"
         d.integrity[integrity, default: 0] &+= 1
         s.integrity[integrity, default: 0] &+= 1
         var detail: [String] = []

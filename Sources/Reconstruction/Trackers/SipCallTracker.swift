@@ -27,7 +27,7 @@ struct SipCallTracker {
         var caller: Endpoint?
         var callee: Endpoint?
         var transport: TransportProtocol
-        var state = "attempted"
+        var state = SipCallState.attempted
         var messages: [SipMessageSummary] = []
         var dropped = 0
         var offer: (sdp: SdpSession, carriedIn: String, frame: Int, fromCaller: Bool)?
@@ -91,17 +91,17 @@ struct SipCallTracker {
         // Dialog state.
         if let method = m.method {
             switch method {
-            case "INVITE": if call.state == "attempted" || call.state == "failed" { call.state = "attempted" }
-            case "BYE": call.state = "ended"
-            case "CANCEL": call.state = "cancelled"
+            case "INVITE": if call.state == .attempted || call.state == .failed { call.state = .attempted }
+            case "BYE": call.state = .ended
+            case "CANCEL": call.state = .cancelled
             default: break
             }
         } else if let code = m.statusCode, cseq?.method == "INVITE" {
             switch code {
-            case 180...189: if call.state == "attempted" { call.state = "ringing" }
-            case 200...299: if call.state != "ended" { call.state = "established" }
-            case 487: call.state = "cancelled"
-            case 300...699: if call.state == "attempted" || call.state == "ringing" { call.state = "failed" }
+            case 180...189: if call.state == .attempted { call.state = .ringing }
+            case 200...299: if call.state != .ended { call.state = .established }
+            case 487: call.state = .cancelled
+            case 300...699: if call.state == .attempted || call.state == .ringing { call.state = .failed }
             default: break
             }
         }
@@ -131,8 +131,15 @@ struct SipCallTracker {
     // MARK: Signalling for the ICE builder
 
     /// ICE's four types; anything else an SDP says is `unknown`.
-    static func candidateType(_ t: String) -> String {
-        ["host", "srflx", "prflx", "relay"].contains(t) ? t : "unknown"
+    /// SDP `typ` values outside RFC 8445's four are `unknown`.
+    static func candidateType(_ t: String) -> CandidateType {
+        switch t {
+        case "host": return .host
+        case "srflx": return .srflx
+        case "prflx": return .prflx
+        case "relay": return .relay
+        default: return .unknown
+        }
     }
 
     static func candidates(_ sdp: SdpSession) -> [SignalledCandidate] {
@@ -215,9 +222,9 @@ struct SipCallTracker {
             // The session that holds both ufrags, else one of them.
             let match = ice.firstIndex { Set($0.ufrags).isSuperset(of: all) && !all.isEmpty }
                 ?? ice.firstIndex { !Set($0.ufrags).isDisjoint(with: all) }
-            var sides: [(String, SdpSession, String?)] = []
-            if let o = c.offer { sides.append(("offer", o.sdp, o.sdp.iceUfrags.first)) }
-            if let a = c.answer { sides.append(("answer", a.sdp, a.sdp.iceUfrags.first)) }
+            var sides: [(SdpRole, SdpSession, String?)] = []
+            if let o = c.offer { sides.append((.offer, o.sdp, o.sdp.iceUfrags.first)) }
+            if let a = c.answer { sides.append((.answer, a.sdp, a.sdp.iceUfrags.first)) }
             var checkedSet = Set<String>()
             var tcpIPs = Set<String>()
             var selected = Set<String>()
@@ -228,7 +235,7 @@ struct SipCallTracker {
                 for p in ice[i].pairs {
                     checkedSet.insert(p.local)
                     checkedSet.insert(p.remote)
-                    if p.transport == "tcp" {
+                    if p.transport == .tcp {
                         for e in [p.local, p.remote] { if let ep = Endpoint(e) { tcpIPs.insert(ep.address.description) } }
                     }
                     if let x = p.localSeenByRemote { checkedSet.insert(x) }

@@ -100,13 +100,13 @@ struct TransactionMatcher {
         guard let p = pending.removeValue(forKey: key) else { return nil }
         p.done = true
         let rtt = m.context.time.seconds(since: p.firstTime)
-        record(p, state: m.messageClass == .success ? "success" : "error", response: m, rtt: rtt)
+        record(p, state: m.messageClass == .success ? .success : .error, response: m, rtt: rtt)
         return Match(firstRequest: p.firstTime, lastRequest: p.lastTime, requestFrame: p.firstFrame,
                      retransmissions: p.moreFrames.count, rtt: rtt)
     }
 
-    private mutating func record(_ p: Pending, state: String, response: ObservedStunMessage?, rtt: Double?) {
-        if state == "unanswered" || state == "timed-out" { unanswered &+= 1 }
+    private mutating func record(_ p: Pending, state: TransactionState, response: ObservedStunMessage?, rtt: Double?) {
+        if state == .unanswered || state == .timedOut { unanswered &+= 1 }
         guard summaries.count < maxKeptSummaries else {
             summariesDropped &+= 1
             return
@@ -119,7 +119,7 @@ struct TransactionMatcher {
         summaries.append(TransactionSummary(
             transactionId: p.transactionId, method: p.methodName,
             client: p.key.flow.source.description, server: p.key.flow.destination.description,
-            transport: p.key.flow.transport.description,
+            transport: p.key.flow.transport,
             firstRequest: p.firstTime.epochSeconds, lastRequest: p.lastTime.epochSeconds,
             requestFrames: p.frames, retransmissions: p.moreFrames.count, retransmissionSpacing: spacing,
             state: state, responseFrame: response?.context.frame, responseTime: response?.context.time.epochSeconds,
@@ -136,7 +136,7 @@ struct TransactionMatcher {
             guard now.nanoseconds &- p.lastTime.nanoseconds > TransactionMatcher.timeoutNanoseconds else { break }
             pending.removeValue(forKey: p.key)
             p.done = true
-            record(p, state: "timed-out", response: nil, rtt: nil)
+            record(p, state: .timedOut, response: nil, rtt: nil)
             orderHead &+= 1
         }
         compact()
@@ -150,7 +150,7 @@ struct TransactionMatcher {
                 pending.removeValue(forKey: p.key)
                 p.done = true
                 evicted &+= 1
-                record(p, state: "unanswered", response: nil, rtt: nil)
+                record(p, state: .unanswered, response: nil, rtt: nil)
                 break
             }
         }
@@ -178,7 +178,7 @@ struct TransactionMatcher {
         orderHead = 0
         for p in rest {
             let timedOut = end.nanoseconds &- p.lastTime.nanoseconds > TransactionMatcher.timeoutNanoseconds
-            record(p, state: timedOut ? "timed-out" : "unanswered", response: nil, rtt: nil)
+            record(p, state: timedOut ? .timedOut : .unanswered, response: nil, rtt: nil)
         }
         summaries.sort { $0.firstRequest < $1.firstRequest }
     }

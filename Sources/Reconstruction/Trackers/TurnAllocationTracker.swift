@@ -62,9 +62,9 @@ struct TurnAllocationTracker {
             let peer = m.xorPeers.first?.description ?? "?"
             if let id = m.connectionId { Self.insert(&byConnectionId, id, a, dropped: &detailDropped) }
             if a.tcpConnections.count >= TurnAllocation.maxTcpConnections { detailDropped &+= 1 } else {
-            a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: m.connectionId, initiatedBy: "peer",
+            a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: m.connectionId, initiatedBy: .peer,
                                                        requested: m.context.time.epochSeconds, bound: nil,
-                                                       dataConnection: nil, outcome: "attempted"))
+                                                       dataConnection: nil, outcome: .attempted))
             }
             a.log(m.context, .serverToClient, .connectionAttempt, "peer \(peer), connection-id \(m.connectionId.map(String.init) ?? "?")")
         case 0x00B: // ConnectionBind on a new data connection
@@ -227,9 +227,9 @@ struct TurnAllocationTracker {
                 let peer = request?.xorPeers.first?.description ?? "?"
                 if let id = m.connectionId { Self.insert(&byConnectionId, id, a, dropped: &detailDropped) }
                 if a.tcpConnections.count >= TurnAllocation.maxTcpConnections { detailDropped &+= 1 } else {
-                a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: m.connectionId, initiatedBy: "client",
+                a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: m.connectionId, initiatedBy: .client,
                                                            requested: (request?.context.time ?? t).epochSeconds, bound: nil,
-                                                           dataConnection: nil, outcome: "connected"))
+                                                           dataConnection: nil, outcome: .connected))
                 }
                 a.log(m.context, .serverToClient, .success(method: "Connect"), "peer \(peer), connection-id \(m.connectionId.map(String.init) ?? "?")", rtt: rtt)
             default:
@@ -247,9 +247,9 @@ struct TurnAllocationTracker {
             if m.methodNumber == 0x00A {
                 let peer = request?.xorPeers.first?.description ?? "?"
                 if a.tcpConnections.count >= TurnAllocation.maxTcpConnections { detailDropped &+= 1 } else {
-                a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: nil, initiatedBy: "client",
+                a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: nil, initiatedBy: .client,
                                                            requested: (request?.context.time ?? t).epochSeconds, bound: nil,
-                                                           dataConnection: nil, outcome: "failed (\(code))"))
+                                                           dataConnection: nil, outcome: .failed(code: code)))
                 }
             }
             reportError(code, a, m, request: request, findings: &findings)
@@ -320,7 +320,7 @@ struct TurnAllocationTracker {
         if let i = a.tcpConnections.lastIndex(where: { $0.connectionId == id }) {
             a.tcpConnections[i].bound = m.context.time.epochSeconds
             a.tcpConnections[i].dataConnection = dataFlow.source.description
-            a.tcpConnections[i].outcome = m.messageClass == .success ? "bound" : "bind failed (\(m.errorCode ?? 0))"
+            a.tcpConnections[i].outcome = m.messageClass == .success ? .bound : .bindFailed(code: m.errorCode ?? 0)
         }
         if m.messageClass == .success { Self.insert(&byDataConnection, dataFlow, a, dropped: &detailDropped) }
         a.log(m.context, .serverToClient, m.messageClass == .success ? .success(method: "ConnectionBind") : .errorResponse(method: "ConnectionBind", code: m.errorCode ?? 0), "connection-id \(id)", rtt: rtt)
