@@ -51,7 +51,7 @@ let package = Package(
             "Reconstruction", "Renderers", "LiveMonitoring", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "CaptureSourceTests", dependencies: ["CaptureSource"]),
+        .testTarget(name: "CaptureSourceTests", dependencies: ["CaptureSource", "CPcap"]),
         .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"]),
         .testTarget(name: "StunWireTests", dependencies: ["StunWire"]),
         .testTarget(name: "SipWireTests", dependencies: ["SipWire"]),
