@@ -1,4 +1,4 @@
-import CaptureSource
+import NetworkVocabulary
 import PacketDecoding
 import StunWire
 

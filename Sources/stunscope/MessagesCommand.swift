@@ -1,9 +1,7 @@
 import ArgumentParser
-import CaptureSource
 import Foundation
 import Pipeline
 import Renderers
-import PacketDecoding
 import StunWire
 import WireEvents
 

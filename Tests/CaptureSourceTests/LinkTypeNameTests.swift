@@ -1,5 +1,5 @@
-import CaptureSource
 import CPcap
+import NetworkVocabulary
 import Testing
 
 /// `LinkType.name` reads its own table so that naming a link type needs no

@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 import WireEvents
 
 /// What the reconstructors need from one STUN message, flattened.

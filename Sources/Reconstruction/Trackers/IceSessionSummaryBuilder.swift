@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 
 /// A candidate from SDP (SIP in the capture, or `--sdp FILE`).
 struct SignalledCandidate {

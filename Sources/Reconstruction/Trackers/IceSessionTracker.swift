@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 
 /// One candidate pair of an ICE session, keyed by the two sides' addresses
 /// as seen at the vantage point: `e0` belongs to the session's agent 0,

@@ -17,11 +17,6 @@ public enum IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Reads 4 or 16 network-order bytes.
-    @inlinable public static func read(_ b: UnsafeRawBufferPointer, at offset: Int, ipv6: Bool) -> IPAddress {
-        ipv6 ? .v6(b.loadBE64(offset), b.loadBE64(offset &+ 8)) : .v4(b.loadBE32(offset))
-    }
-
     public static func < (a: IPAddress, b: IPAddress) -> Bool {
         switch (a, b) {
         case let (.v4(x), .v4(y)): return x < y
