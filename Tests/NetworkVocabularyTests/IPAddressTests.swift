@@ -73,6 +73,18 @@ import Testing
         }
     }
 
+    @Test(arguments: [
+        ("10.0.0.1", true), ("10.255.255.255", true), ("172.16.0.1", true), ("172.31.255.255", true),
+        ("172.15.255.255", false), ("172.32.0.0", false), ("192.168.1.1", true), ("192.169.0.1", false),
+        ("100.64.0.1", true), ("100.127.255.255", true), ("100.63.255.255", false), ("100.128.0.0", false),
+        ("169.254.1.1", true), ("127.0.0.1", true), ("8.8.8.8", false), ("198.51.100.10", false),
+        ("fd00::1", true), ("fc00::1", true), ("fe80::1", true), ("febf::1", true), ("fec0::1", false),
+        ("::1", true), ("::", false), ("2001:db8::1", false), ("::ffff:192.168.0.1", true), ("::ffff:8.8.8.8", false),
+    ] as [(String, Bool)])
+    func privateAddresses(text: String, isPrivate: Bool) {
+        #expect(IPAddress(text)?.isPrivate == isPrivate, "\(text)")
+    }
+
     @Test func endpoints() {
         #expect(Endpoint("[2001:db8::1]:3478") == Endpoint(IPAddress("2001:db8::1")!, 3478))
         #expect(Endpoint("10.0.0.1:5")?.description == "10.0.0.1:5")
