@@ -5,7 +5,7 @@ import PackageDescription
 // Only CaptureSource links libpcap, and only Pipeline, the CLI and the fuzz
 // harness depend on CaptureSource: the parsers build and test without it.
 //   NetworkVocabulary  the values every stage shares: CaptureTime, FrameContext, CapturedPacket,
-//                      LinkType, IPAddress, Endpoint, FiveTuple (no dependencies)
+//                      LinkType, IPAddress, Endpoint, FiveTuple, WellKnownPorts (no dependencies)
 //   CaptureSource      capture files and live interfaces -> CapturedPacket (libpcap, via CPcap)
 //   PacketDecoding     CapturedPacket -> UDP datagrams, TCP streams, ICMP errors
 //   StunWire           STUN messages and ChannelData: views, parsing, building, integrity

@@ -242,7 +242,7 @@ struct IceSessionSummaryBuilder {
     func ownType(_ p: IcePairState, owner: Int, _ w: Work) -> String {
         let e = p.key.side(owner)
         if p.relaySide[owner] || relayed[e] != nil { return "relay" }
-        if turnIPs.contains(e.address), ![3478, 5349].contains(e.port) { return "relay" }
+        if turnIPs.contains(e.address), !WellKnownPorts.stunServer.contains(e.port) { return "relay" }
         if let sc = signalledByAddress[e], sc.ufrag == nil || sc.ufrag == w.s.ufrags[safe: owner] {
             return sc.candidate.type == "relay" ? "relay" : "host"
         }
@@ -295,7 +295,7 @@ struct IceSessionSummaryBuilder {
         if let a = relayed[x] {
             return Classified(type: "relay", explanation: "relayed address of TURN allocation \(a.id)", address: x)
         }
-        if turnIPs.contains(x.address), ![3478, 5349].contains(x.port), signalledByAddress[x] == nil {
+        if turnIPs.contains(x.address), !WellKnownPorts.stunServer.contains(x.port), signalledByAddress[x] == nil {
             return Classified(type: "relay", explanation: "on the address of a TURN server seen in this capture (its allocation was not seen)",
                               address: x, inferred: true)
         }
