@@ -1,9 +1,21 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// One target per pipeline stage; each knows only the stage before it:
-// CaptureSource -> PacketDecoding -> StunWire/SipWire -> WireEvents
-//   -> Reconstruction -> Renderers, wired together by the `stunscope` CLI.
+// One target per pipeline stage; each depends only on stages listed above it.
+// Only CaptureSource links libpcap, and only Pipeline, the CLI and the fuzz
+// harness depend on CaptureSource: the parsers build and test without it.
+//   NetworkVocabulary  the values every stage shares: CaptureTime, FrameContext, CapturedPacket,
+//                      LinkType, IPAddress, Endpoint, FiveTuple, WellKnownPorts (no dependencies)
+//   CaptureSource      capture files and live interfaces -> CapturedPacket (libpcap, via CPcap)
+//   PacketDecoding     CapturedPacket -> UDP datagrams, TCP streams, ICMP errors
+//   StunWire           STUN messages and ChannelData: views, parsing, building, integrity
+//   SipWire            SIP messages and SDP bodies
+//   WireEvents         decoded units -> STUN/ChannelData/SIP wire events (the dissector)
+//   Reconstruction     wire events -> sessions, timelines and findings (the analysis model)
+//   Renderers          the analysis model and messages -> text, JSON, CSV, SQLite, HTML, Mermaid
+//   Pipeline           wires capture -> decoder -> dissector -> reconstruction/renderers for every command
+//   LiveMonitoring     live-capture packet queue and Prometheus metrics
+//   stunscope          the command-line interface
 let package = Package(
     name: "StunScope",
     platforms: [.macOS(.v13)],
@@ -22,42 +34,45 @@ let package = Package(
             pkgConfig: "libpcap",
             providers: [.apt(["libpcap-dev"])]
         ),
-        .target(name: "CaptureSource", dependencies: ["CPcap"]),
-        .target(name: "PacketDecoding", dependencies: ["CaptureSource"]),
+        .target(name: "NetworkVocabulary"),
+        .target(name: "CaptureSource", dependencies: ["CPcap", "NetworkVocabulary"]),
+        .target(name: "PacketDecoding", dependencies: ["NetworkVocabulary"]),
         .target(name: "StunWire", dependencies: [
-            "PacketDecoding",
+            "NetworkVocabulary", "PacketDecoding",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "SipWire", dependencies: ["PacketDecoding"]),
-        .target(name: "WireEvents", dependencies: ["StunWire", "SipWire"]),
-        .target(name: "Reconstruction", dependencies: ["WireEvents", "SipWire"]),
+        .target(name: "SipWire", dependencies: ["NetworkVocabulary"]),
+        .target(name: "WireEvents", dependencies: ["NetworkVocabulary", "PacketDecoding", "StunWire", "SipWire"]),
+        .target(name: "Reconstruction", dependencies: ["NetworkVocabulary", "StunWire", "SipWire", "WireEvents"]),
         .target(name: "Renderers", dependencies: [
-            "Reconstruction",
+            "NetworkVocabulary", "StunWire", "WireEvents", "Reconstruction",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Wires the stages for every command, the golden tests and the fuzz harness:
         // capture files -> decoder -> dissector -> reconstructor, or -> message lines.
         .target(name: "Pipeline", dependencies: [
-            "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents", "Reconstruction", "Renderers",
+            "NetworkVocabulary", "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
+            "Reconstruction", "Renderers",
         ]),
         // Live capture support: bounded packet queue, Prometheus metrics and their HTTP endpoint.
         .target(name: "LiveMonitoring", dependencies: [
-            "CaptureSource", "WireEvents", "Reconstruction",
+            "NetworkVocabulary", "StunWire", "WireEvents", "Reconstruction",
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "stunscope", dependencies: [
-            "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
+            "NetworkVocabulary", "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
             "Reconstruction", "Renderers", "LiveMonitoring", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "CaptureSourceTests", dependencies: ["CaptureSource"]),
-        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding"]),
-        .testTarget(name: "StunWireTests", dependencies: ["StunWire"]),
+        .testTarget(name: "NetworkVocabularyTests", dependencies: ["NetworkVocabulary"]),
+        .testTarget(name: "CaptureSourceTests", dependencies: ["CaptureSource", "CPcap", "NetworkVocabulary"]),
+        .testTarget(name: "PacketDecodingTests", dependencies: ["PacketDecoding", "NetworkVocabulary"]),
+        .testTarget(name: "StunWireTests", dependencies: ["StunWire", "NetworkVocabulary"]),
         .testTarget(name: "SipWireTests", dependencies: ["SipWire"]),
-        .testTarget(name: "WireEventsTests", dependencies: ["WireEvents"]),
+        .testTarget(name: "WireEventsTests", dependencies: ["WireEvents", "PacketDecoding", "StunWire", "NetworkVocabulary"]),
         .testTarget(name: "CLITests", dependencies: []),
-        .testTarget(name: "RenderersTests", dependencies: ["Renderers", "Reconstruction"]),
+        .testTarget(name: "RenderersTests", dependencies: ["Renderers", "Reconstruction", "NetworkVocabulary"]),
         .testTarget(name: "ReconstructionTests", dependencies: ["Pipeline", "Reconstruction", "Renderers", "LiveMonitoring", "StunWire"],
                     exclude: ["Golden"]),
     ],
@@ -69,7 +84,8 @@ let package = Package(
 // reproducers through them in every `swift test`.
 package.targets += [
     .target(name: "FuzzHarness", dependencies: [
-        "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents", "Reconstruction", "Renderers",
+        "NetworkVocabulary", "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
+        "Reconstruction", "Renderers",
     ], path: "Tests/Fuzz/Harness"),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness"]),
 ]

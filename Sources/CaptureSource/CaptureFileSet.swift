@@ -1,3 +1,5 @@
+import NetworkVocabulary
+
 /// Several capture files read as one stream, merged by timestamp.
 ///
 /// Rotated capture sets (`tcpdump -C/-G`, ring buffers) overlap at their

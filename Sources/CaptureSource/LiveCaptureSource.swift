@@ -1,5 +1,6 @@
 import CPcap
 import Foundation
+import NetworkVocabulary
 
 /// Packets from a network interface (pcap_create / pcap_activate).
 ///

@@ -1,4 +1,5 @@
 import CPcap
+import NetworkVocabulary
 
 /// A BPF filter applied to packets from any source.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import NetworkVocabulary
 
 /// Reads the records of a classic pcap file (microsecond or nanosecond,
 /// either byte order) with large `read(2)` calls into one buffer, handing out

@@ -1,5 +1,6 @@
 import CPcap
 import Foundation
+import NetworkVocabulary
 
 /// Writes raw packets to a pcap file while they are analysed (`live --write`),
 /// optionally rotating by size through a ring of files like `tcpdump -C -W`:

@@ -1,5 +1,6 @@
 import CPcap
 import Foundation
+import NetworkVocabulary
 
 /// Reads one pcap file through libpcap, with nanosecond timestamps, or one
 /// pcapng file through `PcapngReader` (libpcap cannot read a pcapng whose

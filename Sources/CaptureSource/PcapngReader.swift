@@ -1,4 +1,5 @@
 import Foundation
+import NetworkVocabulary
 
 /// A pcapng reader of our own, used for every pcapng file.
 ///

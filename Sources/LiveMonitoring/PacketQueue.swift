@@ -1,5 +1,5 @@
-import CaptureSource
 import Foundation
+import NetworkVocabulary
 
 /// Hands packets from the capture thread to the analysis thread.
 ///

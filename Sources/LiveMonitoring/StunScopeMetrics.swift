@@ -1,5 +1,4 @@
 import Foundation
-import PacketDecoding
 import Prometheus
 import Reconstruction
 import StunWire

@@ -1,3 +1,5 @@
+import NetworkVocabulary
+
 /// A bounds-checked big-endian cursor over borrowed bytes.
 ///
 /// Packets are attacker-controlled, so every read checks the remaining
@@ -87,5 +89,12 @@ extension UnsafeRawBufferPointer {
     @inlinable public func slice(_ start: Int, _ count: Int) -> UnsafeRawBufferPointer? {
         guard start >= 0, count >= 0, start <= self.count, count <= self.count &- start else { return nil }
         return UnsafeRawBufferPointer(rebasing: self[start..<(start &+ count)])
+    }
+}
+
+extension IPAddress {
+    /// Reads 4 or 16 network-order bytes.
+    @inlinable public static func read(_ b: UnsafeRawBufferPointer, at offset: Int, ipv6: Bool) -> IPAddress {
+        ipv6 ? .v6(b.loadBE64(offset), b.loadBE64(offset &+ 8)) : .v4(b.loadBE32(offset))
     }
 }

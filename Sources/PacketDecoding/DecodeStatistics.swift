@@ -1,4 +1,4 @@
-import CaptureSource
+import NetworkVocabulary
 
 /// Counters a capinfos-like overview needs, kept by the decoder as it goes.
 public struct DecodeStatistics: Sendable {

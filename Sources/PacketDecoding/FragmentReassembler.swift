@@ -1,4 +1,4 @@
-import CaptureSource
+import NetworkVocabulary
 
 /// IPv4 and IPv6 fragment reassembly with hard bounds.
 ///

@@ -1,4 +1,4 @@
-import CaptureSource
+import NetworkVocabulary
 
 /// Where the network layer starts in a frame, per link type.
 enum LinkLayer {

@@ -1,4 +1,4 @@
-import CaptureSource
+import NetworkVocabulary
 
 /// Link -> IP (with fragment reassembly) -> UDP / TCP (with stream
 /// reassembly) / ICMP errors, feeding a `TransportSink`.

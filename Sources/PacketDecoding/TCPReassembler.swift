@@ -1,4 +1,4 @@
-import CaptureSource
+import NetworkVocabulary
 
 /// Per-connection, per-direction in-order TCP byte streams.
 ///

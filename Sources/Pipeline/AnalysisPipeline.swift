@@ -1,6 +1,4 @@
-import CaptureSource
 import Foundation
-import PacketDecoding
 import Reconstruction
 import StunWire
 import WireEvents

@@ -1,4 +1,5 @@
 import CaptureSource
+import NetworkVocabulary
 import PacketDecoding
 import Reconstruction
 

@@ -1,5 +1,4 @@
 import Foundation
-import PacketDecoding
 import Renderers
 import StunWire
 import WireEvents

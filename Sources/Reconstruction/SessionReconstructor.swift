@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 
 /// The consumer of dissector events: routes each one to the trackers
 /// (transactions, TURN allocations and relay legs, Binding sessions, ICE,

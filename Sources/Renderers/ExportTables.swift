@@ -1,5 +1,5 @@
 import Foundation
-import PacketDecoding
+import NetworkVocabulary
 import Reconstruction
 
 /// The relational view of the session model that the CSV and SQLite exports

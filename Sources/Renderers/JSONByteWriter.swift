@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 
 /// Writes JSON straight into a byte buffer: escaping by hand, numbers
 /// without Foundation, commas tracked per nesting level. One line of

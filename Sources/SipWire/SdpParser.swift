@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 
 /// One `a=candidate` line (RFC 8839 section 5.1):
 /// `foundation component transport priority address port typ type [raddr a rport p] [tcptype t] *(name value)`.

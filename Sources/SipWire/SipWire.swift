@@ -21,11 +21,8 @@ public enum SipLimits {
     public static let maximumCandidates = 256
 }
 
-/// Whether bytes plausibly start a SIP message, and on which ports SIP is
-/// expected without looking.
+/// Whether bytes plausibly start a SIP message.
 public enum SipRecognizer {
-    public static let wellKnownPorts: Set<UInt16> = [5060, 5061]
-
     static let knownMethods: Set<String> = [
         "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "PRACK", "SUBSCRIBE", "NOTIFY",
         "PUBLISH", "INFO", "REFER", "MESSAGE", "UPDATE",

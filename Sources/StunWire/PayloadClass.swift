@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 
 /// What a datagram or relayed payload is, by the RFC 7983 first-byte rule
 /// that lets STUN, ZRTP, DTLS, TURN channels and RTP/RTCP share one 5-tuple.

@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 
 /// A 64-bit hash of payload bytes.
 ///

@@ -1,3 +1,4 @@
+import NetworkVocabulary
 import PacketDecoding
 
 /// Turns one raw attribute value into a `StunAttributeValue` according to

@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 
 /// A decoded attribute value. Addresses are already de-XORed; payloads are
 /// summarised (length, hash, class) rather than copied.

@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 
 /// A parsed STUN message as a plain value: everything a consumer needs,
 /// detached from the packet bytes it came from.

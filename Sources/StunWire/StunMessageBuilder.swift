@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import PacketDecoding
+import NetworkVocabulary
 
 /// Writes STUN messages: the inverse of `StunMessage(view)`. Used by tests
 /// and synthetic traffic generators; attributes are appended in call order,

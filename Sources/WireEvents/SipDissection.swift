@@ -1,3 +1,4 @@
+import NetworkVocabulary
 import PacketDecoding
 import SipWire
 import StunWire
@@ -46,7 +47,7 @@ public final class SipDissection {
     }
 
     static func sipPort(_ flow: FiveTuple) -> Bool {
-        flow.source.port == 5060 || flow.destination.port == 5060
+        flow.source.port == WellKnownPorts.sip || flow.destination.port == WellKnownPorts.sip
     }
 
     /// A UDP payload that was neither STUN nor ChannelData. Returns true when it was SIP.

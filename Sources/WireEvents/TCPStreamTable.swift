@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 import StunWire
 
 /// One direction of a TCP connection under dissection.

@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 
 /// The 5-tuples known to carry TURN, where a first byte 0x40-0x7F starts a
 /// ChannelData frame. A 5-tuple becomes known when a TURN method or TURN

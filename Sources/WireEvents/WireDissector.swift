@@ -1,4 +1,4 @@
-import CaptureSource
+import NetworkVocabulary
 import PacketDecoding
 import StunWire
 
@@ -13,7 +13,7 @@ import StunWire
 public final class WireDissector: TransportSink {
     public struct Configuration {
         /// Either port in this set makes a 5-tuple TURN (ChannelData allowed on it).
-        public var turnServerPorts: Set<UInt16> = [3478, 5349]
+        public var turnServerPorts = WellKnownPorts.stunServer
         public var maxKnownTurnFlows = 65_536
         public var turnFlowIdleTimeoutSeconds = 3_600.0
         /// At least PacketDecoding's own connection bound, so that its evictions

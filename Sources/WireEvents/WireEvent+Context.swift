@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 
 extension WireEvent {
     /// The frame context of whatever the event is about.

@@ -1,3 +1,4 @@
+import NetworkVocabulary
 import PacketDecoding
 import StunWire
 

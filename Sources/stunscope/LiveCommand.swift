@@ -2,6 +2,7 @@ import ArgumentParser
 import CaptureSource
 import Foundation
 import LiveMonitoring
+import NetworkVocabulary
 import PacketDecoding
 import Reconstruction
 import Renderers

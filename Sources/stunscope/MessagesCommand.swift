@@ -1,9 +1,8 @@
 import ArgumentParser
-import CaptureSource
 import Foundation
+import NetworkVocabulary
 import Pipeline
 import Renderers
-import PacketDecoding
 import StunWire
 import WireEvents
 
@@ -19,7 +18,7 @@ struct MessagesCommand: ParsableCommand {
         ICE-TCP), inside ChannelData frames and DATA attributes (shown with their \
         carrier) and quoted in ICMP errors. ChannelData is recognised on 5-tuples \
         already seen carrying TURN, or with a TURN server port (--turn-port, \
-        default 3478 and 5349). Malformed messages are reported, never fatal.
+        default \(WellKnownPorts.stun) and \(WellKnownPorts.stuns)). Malformed messages are reported, never fatal.
 
         --credentials FILE checks MESSAGE-INTEGRITY: lines user:realm:password \
         (TURN long-term) or ufrag:password (ICE short-term); a ':' inside a field \
@@ -51,7 +50,7 @@ struct MessagesCommand: ParsableCommand {
     var sdp: [String] = []
 
     @Option(name: .customLong("turn-port"),
-            help: ArgumentHelp("A TURN server port: ChannelData is accepted on it from the first packet. Repeatable; 3478 and 5349 always count.",
+            help: ArgumentHelp("A TURN server port: ChannelData is accepted on it from the first packet. Repeatable; \(WellKnownPorts.stun) and \(WellKnownPorts.stuns) always count.",
                                valueName: "port"))
     var turnPorts: [UInt16] = []
 

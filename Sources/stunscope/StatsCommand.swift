@@ -1,7 +1,7 @@
 import ArgumentParser
+import NetworkVocabulary
 import Pipeline
 import Renderers
-import CaptureSource
 import Foundation
 import PacketDecoding
 

@@ -1,5 +1,5 @@
+import NetworkVocabulary
 import Testing
-@testable import CaptureSource
 @testable import PacketDecoding
 
 @Suite struct FragmentReassemblerTests {

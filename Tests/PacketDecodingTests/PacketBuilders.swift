@@ -1,4 +1,4 @@
-@testable import CaptureSource
+import NetworkVocabulary
 @testable import PacketDecoding
 
 /// Builds IPv4/IPv6/UDP/TCP packets and link-layer frames for the decoder tests.

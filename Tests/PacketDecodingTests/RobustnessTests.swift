@@ -1,5 +1,5 @@
+import NetworkVocabulary
 import Testing
-@testable import CaptureSource
 @testable import PacketDecoding
 
 /// Random and truncated bytes must never trap: every read is bounds-checked.

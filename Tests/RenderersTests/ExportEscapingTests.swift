@@ -1,5 +1,5 @@
 import Foundation
-import PacketDecoding
+import NetworkVocabulary
 @testable import Reconstruction
 @testable import Renderers
 import XCTest

@@ -1,4 +1,3 @@
-import PacketDecoding
 import Testing
 @testable import StunWire
 

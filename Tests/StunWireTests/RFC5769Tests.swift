@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 import Testing
 @testable import StunWire
 

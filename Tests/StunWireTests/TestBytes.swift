@@ -1,4 +1,3 @@
-import PacketDecoding
 @testable import StunWire
 
 /// Bytes from hex text; spaces, newlines and `|` separators are ignored.

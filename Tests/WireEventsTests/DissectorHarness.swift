@@ -1,4 +1,4 @@
-import CaptureSource
+import NetworkVocabulary
 @testable import PacketDecoding
 import StunWire
 import WireEvents

@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 import WireEvents
 import StunWire
 

@@ -1,4 +1,3 @@
-import PacketDecoding
 import StunWire
 import WireEvents
 

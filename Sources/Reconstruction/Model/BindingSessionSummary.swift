@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 
 /// Plain (non-ICE) Binding exchanges between a client endpoint and a STUN server.
 public struct BindingSessionSummary: Codable, Sendable {

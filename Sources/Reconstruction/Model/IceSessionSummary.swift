@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 import StunWire
 
 /// ICE sessions and SIP calls are rebuilt by the ICE reconstructor (issue 6);

@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 import StunWire
 
 // The closed sets of values the session model uses. Raw values are the JSON

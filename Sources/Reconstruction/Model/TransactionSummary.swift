@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 
 /// A STUN request and its answer, matched by 5-tuple + transaction id + method.
 public struct TransactionSummary: Codable, Sendable {

@@ -1,4 +1,4 @@
-import PacketDecoding
+import NetworkVocabulary
 
 /// One TURN allocation's life, keyed by the client's 5-tuple at the server.
 public struct TurnAllocationSummary: Codable, Sendable {

@@ -1,5 +1,3 @@
-import CaptureSource
-
 /// Turns a finished `TurnAllocation` into its summary, adding the findings
 /// only visible at the end (never-forwarded data, expiry while in use).
 enum AllocationSummaryBuilder {

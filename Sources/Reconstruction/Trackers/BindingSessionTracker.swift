@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 
 /// Plain Binding exchanges (server discovery, keepalives, RFC 3489 / 5780
 /// NAT tests) per client 5-tuple, and the NAT view they add up to.

@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 
 /// A candidate from SDP (SIP in the capture, or `--sdp FILE`).
 struct SignalledCandidate {
@@ -86,17 +85,6 @@ struct IceSessionSummaryBuilder {
         self.signalledByAddress = byAddress
         self.natMappings = natMappings
         self.end = end
-    }
-
-    static func isPrivate(_ ip: IPAddress) -> Bool {
-        switch ip {
-        case let .v4(a):
-            return a >> 24 == 10 || a >> 20 == 0xAC1 || a >> 16 == 0xC0A8 || a >> 22 == (100 << 2 | 1)
-                || a >> 16 == 0xA9FE || a >> 24 == 127
-        case let .v6(hi, lo):
-            if hi == 0, lo >> 32 == 0xFFFF { return isPrivate(.v4(UInt32(truncatingIfNeeded: lo))) }
-            return hi >> 57 == 0x7E || hi >> 54 == 0x3FA || (hi == 0 && lo == 1)
-        }
     }
 
     /// The result of classifying one address of one agent.
@@ -254,7 +242,7 @@ struct IceSessionSummaryBuilder {
     func ownType(_ p: IcePairState, owner: Int, _ w: Work) -> CandidateType {
         let e = p.key.side(owner)
         if p.relaySide[owner] || relayed[e] != nil { return .relay }
-        if turnIPs.contains(e.address), ![3478, 5349].contains(e.port) { return .relay }
+        if turnIPs.contains(e.address), !WellKnownPorts.stunServer.contains(e.port) { return .relay }
         if let sc = signalledByAddress[e], sc.ufrag == nil || sc.ufrag == w.s.ufrags[safe: owner] {
             return sc.candidate.type == .relay ? .relay : .host
         }
@@ -278,7 +266,7 @@ struct IceSessionSummaryBuilder {
                     address = others[0]
                     assumed = true
                 }
-            } else if !IceSessionSummaryBuilder.isPrivate(wire.address) || stunMap[wire] == nil {
+            } else if !wire.address.isPrivate || stunMap[wire] == nil {
                 address = wire
             } else {
                 address = wire
@@ -307,7 +295,7 @@ struct IceSessionSummaryBuilder {
         if let a = relayed[x] {
             return Classified(type: .relay, explanation: "relayed address of TURN allocation \(a.id)", address: x)
         }
-        if turnIPs.contains(x.address), ![3478, 5349].contains(x.port), signalledByAddress[x] == nil {
+        if turnIPs.contains(x.address), !WellKnownPorts.stunServer.contains(x.port), signalledByAddress[x] == nil {
             return Classified(type: .relay, explanation: "on the address of a TURN server seen in this capture (its allocation was not seen)",
                               address: x, inferred: true)
         }
@@ -320,7 +308,7 @@ struct IceSessionSummaryBuilder {
         if let locals = mappedTo[x]?.filter({ $0 != x }), let base = locals.first {
             return Classified(type: .srflx, explanation: "a STUN server returned it to \(base) (server-reflexive)", address: x)
         }
-        if x == wire, IceSessionSummaryBuilder.isPrivate(x.address), stunMap[x].map({ !$0.contains(x) }) ?? true {
+        if x == wire, x.address.isPrivate, stunMap[x].map({ !$0.contains(x) }) ?? true {
             return Classified(type: .host, explanation: "the owner's own (private) address, reached directly", address: x)
         }
         if stunMap[x]?.contains(x) == true {
@@ -338,7 +326,7 @@ struct IceSessionSummaryBuilder {
             var c: Classified
             if turnIPs.contains(x.address) {
                 c = Classified(type: .relay, explanation: "on a TURN server's address", address: x)
-            } else if IceSessionSummaryBuilder.isPrivate(x.address) {
+            } else if x.address.isPrivate {
                 c = Classified(type: .host, explanation: "a private address", address: x)
             } else if ownerHasPrivate(owner, w) {
                 c = Classified(type: .srflx, explanation: "a public address of an agent that also has private addresses (behind NAT)", address: x)
@@ -382,7 +370,7 @@ struct IceSessionSummaryBuilder {
                 return (.symmetricNat, "the owner's NAT mapped \(b) to \(m) toward the STUN server but to \(x) toward its peer: address-dependent (symmetric) mapping, so the signalled srflx candidate did not match")
             }
             if let m = maps.first {
-                if IceSessionSummaryBuilder.isPrivate(x.address) {
+                if x.address.isPrivate {
                     return (.nestedNat, "the STUN server saw \(b) as \(m), but the peer saw \(x), a private address: the agents sit behind different levels of NAT and the check only crossed the inner one")
                 }
                 return (.symmetricNat, "the STUN server saw \(b) as \(m), the peer saw \(x): the NAT path to the peer maps differently")
@@ -397,7 +385,7 @@ struct IceSessionSummaryBuilder {
                 return (.symmetricNat, "the NAT at \(x.address) gave \(local) the mapping \(m) toward the STUN server; the check came from port \(x.port): the NAT maps each destination to a new port (symmetric)")
             }
         }
-        if IceSessionSummaryBuilder.isPrivate(x.address) && !w.sides[min(owner, 1)].contains(x) {
+        if x.address.isPrivate && !w.sides[min(owner, 1)].contains(x) {
             return (.nestedNat, "a private address that is not the owner's host address: an inner NAT between the agents (different NAT levels)")
         }
         if ownerHasPrivate(owner, w) {
@@ -407,20 +395,20 @@ struct IceSessionSummaryBuilder {
     }
 
     func ownerHasPrivate(_ owner: Int, _ w: Work) -> Bool {
-        if w.sides[min(owner, 1)].contains(where: { IceSessionSummaryBuilder.isPrivate($0.address) && relayed[$0] == nil }) { return true }
+        if w.sides[min(owner, 1)].contains(where: { $0.address.isPrivate && relayed[$0] == nil }) { return true }
         // The peer's TURN permissions / channels name the owner's candidates.
         if w.s.ufrags.count == 2 {
             for e in w.sides[1 - min(owner, 1)] {
                 guard let a = relayed[e] else { continue }
-                if a.channels.values.contains(where: { IceSessionSummaryBuilder.isPrivate($0.peer.address) })
-                    || a.peers.contains(where: { IceSessionSummaryBuilder.isPrivate($0.key.address) && ($0.value.sendIndications > 0 || $0.value.channelDataToServer > 0) }) {
+                if a.channels.values.contains(where: { $0.peer.address.isPrivate })
+                    || a.peers.contains(where: { $0.key.address.isPrivate && ($0.value.sendIndications > 0 || $0.value.channelDataToServer > 0) }) {
                     return true
                 }
             }
         }
         if let u = w.s.ufrags[safe: owner] {
             for d in signalled where d.ufrag == u {
-                if d.candidates.contains(where: { $0.endpoint.map { IceSessionSummaryBuilder.isPrivate($0.address) } ?? false }) { return true }
+                if d.candidates.contains(where: { $0.endpoint.map { $0.address.isPrivate } ?? false }) { return true }
             }
         }
         return false
@@ -651,7 +639,7 @@ struct IceSessionSummaryBuilder {
                 let own = ownType(p, owner: owner, w)
                 // The wire address is the owner's base unless it is the NAT's mapping of it.
                 let isBase = own == .relay || stunMap[wire].map { $0.contains { $0 != wire } } ?? false
-                    || IceSessionSummaryBuilder.isPrivate(wire.address)
+                    || wire.address.isPrivate
                 if isBase {
                     var c = IceCandidateSummary(address: wire.description, type: own, source: .observed, agent: ufrag,
                                                 transport: p.key.transport.description, checked: true)
@@ -700,7 +688,7 @@ struct IceSessionSummaryBuilder {
     /// An allocation made from the same host (IP) as one of the owner's bases.
     private func isOwnerAllocation(_ a: TurnAllocation, owner: Int, _ w: Work) -> Bool {
         w.sides[min(owner, 1)].contains { e in
-            relayed[e] == nil && e.address == a.flow.source.address && stunMap[e].map { $0.contains { $0 != e } } ?? IceSessionSummaryBuilder.isPrivate(e.address)
+            relayed[e] == nil && e.address == a.flow.source.address && stunMap[e].map { $0.contains { $0 != e } } ?? e.address.isPrivate
         }
     }
 
@@ -750,7 +738,7 @@ struct IceSessionSummaryBuilder {
         for i in 0..<(two ? 2 : 1) {
             let natted = w.sides[i].filter { e in
                 relayed[e] == nil && (stunMap[e].map { $0.contains { $0 != e } }
-                    ?? (IceSessionSummaryBuilder.isPrivate(e.address) && s.checkSources[i].contains(e)
+                    ?? (e.address.isPrivate && s.checkSources[i].contains(e)
                         && !pairs.contains { $0.key.side(i) == e && $0.dir[i].mapped == e }))
             }
             if !natted.isEmpty {

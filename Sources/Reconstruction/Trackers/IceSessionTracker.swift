@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 
 /// One candidate pair of an ICE session, keyed by the two sides' addresses
 /// as seen at the vantage point: `e0` belongs to the session's agent 0,
@@ -277,7 +276,7 @@ struct IceSessionTracker {
         } else if let method = c.carrierType?.method.rawValue {
             toServer = method == 0x006
         } else {
-            toServer = [3478, 5349, 443, 80].contains(c.flow.destination.port)
+            toServer = WellKnownPorts.likelyTurnServer.contains(c.flow.destination.port)
         }
         let peer = c.peer ?? c.channel.flatMap { alloc?.channels[$0]?.peer }
         guard let peer else { return nil }

@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 
 /// Pairs the two legs of relayed data at a TURN server: what arrives on one
 /// leg (Send / ChannelData from the client, or raw UDP from the peer) and

@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 import SipWire
 
 /// What the SIP call tracker needs from one SIP message.

@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 import StunWire
 
 /// Matches requests to responses by (client -> server 5-tuple, transaction

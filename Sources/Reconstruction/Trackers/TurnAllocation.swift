@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 
 /// The live state of one TURN allocation while the capture is read.
 final class TurnAllocation {

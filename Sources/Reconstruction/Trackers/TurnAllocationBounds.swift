@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 
 /// Per-allocation bounds (docs/SECURITY.md): one hostile client can send any
 /// number of requests, peers and connection ids on a single allocation.

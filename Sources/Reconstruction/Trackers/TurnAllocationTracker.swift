@@ -1,5 +1,4 @@
-import CaptureSource
-import PacketDecoding
+import NetworkVocabulary
 
 /// Rebuilds TURN allocations from the messages between clients and servers,
 /// plus the peer leg (raw datagrams on relayed addresses) when visible.

@@ -1,5 +1,6 @@
 import CaptureSource
 import Foundation
+import NetworkVocabulary
 import PacketDecoding
 import Reconstruction
 import Renderers

@@ -17,9 +17,19 @@ public enum IPAddress: Hashable, Comparable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Reads 4 or 16 network-order bytes.
-    @inlinable public static func read(_ b: UnsafeRawBufferPointer, at offset: Int, ipv6: Bool) -> IPAddress {
-        ipv6 ? .v6(b.loadBE64(offset), b.loadBE64(offset &+ 8)) : .v4(b.loadBE32(offset))
+    /// Not reachable from the Internet, as ICE and NAT inference read it: the
+    /// RFC 1918 ranges (10/8, 172.16/12, 192.168/16), shared address space
+    /// 100.64/10 (RFC 6598), link-local 169.254/16, loopback 127/8; IPv6 unique
+    /// local fc00::/7, link-local fe80::/10 and ::1; IPv4-mapped IPv6 as its IPv4.
+    public var isPrivate: Bool {
+        switch self {
+        case let .v4(a):
+            return a >> 24 == 10 || a >> 20 == 0xAC1 || a >> 16 == 0xC0A8 || a >> 22 == (100 << 2 | 1)
+                || a >> 16 == 0xA9FE || a >> 24 == 127
+        case let .v6(hi, lo):
+            if hi == 0, lo >> 32 == 0xFFFF { return IPAddress.v4(UInt32(truncatingIfNeeded: lo)).isPrivate }
+            return hi >> 57 == 0x7E || hi >> 54 == 0x3FA || (hi == 0 && lo == 1)
+        }
     }
 
     public static func < (a: IPAddress, b: IPAddress) -> Bool {

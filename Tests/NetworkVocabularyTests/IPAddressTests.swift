@@ -1,5 +1,6 @@
+import Foundation
+import NetworkVocabulary
 import Testing
-@testable import PacketDecoding
 
 @Suite struct IPAddressTests {
     static func v6(_ groups: [UInt16]) -> IPAddress {
@@ -58,17 +59,30 @@ import Testing
         #expect(IPAddress.v4(1) < IPAddress.v6(0, 0))
     }
 
-    @Test func randomAddressesRoundTrip() {
-        var rng = SplitMix64(seed: 5952)
-        for _ in 0..<5_000 {
-            // Many zero groups, so compression cases are common.
-            let groups = (0..<8).map { _ in rng.next() % 3 == 0 ? UInt16(truncatingIfNeeded: rng.next()) : 0 }
-            let a = IPAddressTests.v6(groups)
-            let text = a.description
-            #expect(IPAddress(text) == a, "\(text)")
-            #expect(!text.contains(":::"))
-            #expect(text.components(separatedBy: "::").count <= 2)
+    /// Every pattern of zero and non-zero groups, so every compression case comes up.
+    @Test func everyZeroGroupPatternRoundTrips() {
+        for pattern in 0..<256 {
+            for value: UInt16 in [1, 0xdb8, 0xffff] {
+                let groups = (0..<8).map { pattern >> $0 & 1 == 1 ? value : 0 }
+                let a = IPAddressTests.v6(groups)
+                let text = a.description
+                #expect(IPAddress(text) == a, "\(text)")
+                #expect(!text.contains(":::"))
+                #expect(text.components(separatedBy: "::").count <= 2)
+            }
         }
+    }
+
+    @Test(arguments: [
+        ("10.0.0.1", true), ("10.255.255.255", true), ("172.16.0.1", true), ("172.31.255.255", true),
+        ("172.15.255.255", false), ("172.32.0.0", false), ("192.168.1.1", true), ("192.169.0.1", false),
+        ("100.64.0.1", true), ("100.127.255.255", true), ("100.63.255.255", false), ("100.128.0.0", false),
+        ("169.254.1.1", true), ("127.0.0.1", true), ("8.8.8.8", false), ("198.51.100.10", false),
+        ("fd00::1", true), ("fc00::1", true), ("fe80::1", true), ("febf::1", true), ("fec0::1", false),
+        ("::1", true), ("::", false), ("2001:db8::1", false), ("::ffff:192.168.0.1", true), ("::ffff:8.8.8.8", false),
+    ] as [(String, Bool)])
+    func privateAddresses(text: String, isPrivate: Bool) {
+        #expect(IPAddress(text)?.isPrivate == isPrivate, "\(text)")
     }
 
     @Test func endpoints() {
