@@ -78,3 +78,11 @@ if Context.environment["STUNSCOPE_FUZZ"] != nil {
         package.products.append(.executable(name: name, targets: [name]))
     }
 }
+
+// TestSupport: what the unit tests share (SplitMix64 for reproducible
+// randomness, packet builders), also used by the fuzz harness's seeds.
+package.targets.append(.target(name: "TestSupport", path: "Tests/TestSupport"))
+for target in package.targets
+where ["PacketDecodingTests", "StunWireTests", "SipWireTests", "WireEventsTests", "FuzzHarness"].contains(target.name) {
+    target.dependencies.append("TestSupport")
+}

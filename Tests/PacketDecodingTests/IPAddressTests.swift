@@ -1,5 +1,6 @@
 import Testing
 @testable import PacketDecoding
+import TestSupport
 
 @Suite struct IPAddressTests {
     static func v6(_ groups: [UInt16]) -> IPAddress {
