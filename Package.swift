@@ -86,3 +86,12 @@ for target in package.targets
 where ["PacketDecodingTests", "StunWireTests", "SipWireTests", "WireEventsTests", "FuzzHarness"].contains(target.name) {
     target.dependencies.append("TestSupport")
 }
+
+// stunscope-synth: a developer tool that generates benchmark captures from the
+// real ones in captures/ (scripts/bench, docs/PERFORMANCE.md), built on the
+// library's reader, STUN views and writer, and checksums.
+package.products.append(.executable(name: "stunscope-synth", targets: ["stunscope-synth"]))
+package.targets.append(.executableTarget(name: "stunscope-synth", dependencies: [
+    "CaptureSource", "PacketDecoding", "StunWire", "TestSupport",
+    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]))

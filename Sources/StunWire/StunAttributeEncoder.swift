@@ -143,7 +143,9 @@ enum StunAttributeEncoder {
     }
 
     static func append16(_ value: UInt16, to out: inout [UInt8]) {
-        out += [UInt8(truncatingIfNeeded: value >> 8), UInt8(truncatingIfNeeded: value)]
+        // Two appends, not `+= [a, b]`: an array literal allocates, and this runs per field.
+        out.append(UInt8(truncatingIfNeeded: value >> 8))
+        out.append(UInt8(truncatingIfNeeded: value))
     }
 
     static func append32(_ value: UInt32, to out: inout [UInt8]) {
