@@ -79,8 +79,8 @@ if Context.environment["STUNSCOPE_FUZZ"] != nil {
     }
 }
 
-// TestSupport: what the unit tests share (SplitMix64 for reproducible
-// randomness, packet builders), also used by the fuzz harness's seeds.
+// TestSupport: what the unit tests, the fuzz harness and stunscope-synth share
+// (SplitMix64 for reproducible randomness, packet builders).
 package.targets.append(.target(name: "TestSupport", path: "Tests/TestSupport"))
 for target in package.targets
 where ["PacketDecodingTests", "StunWireTests", "SipWireTests", "WireEventsTests", "FuzzHarness"].contains(target.name) {
