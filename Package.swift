@@ -101,3 +101,20 @@ if Context.environment["STUNSCOPE_FUZZ"] != nil {
         package.products.append(.executable(name: name, targets: [name]))
     }
 }
+
+// TestSupport: what the unit tests, the fuzz harness and stunscope-synth share
+// (SplitMix64 for reproducible randomness, packet builders).
+package.targets.append(.target(name: "TestSupport", dependencies: ["NetworkVocabulary"], path: "Tests/TestSupport"))
+for target in package.targets
+where ["PacketDecodingTests", "StunWireTests", "SipWireTests", "WireEventsTests", "FuzzHarness"].contains(target.name) {
+    target.dependencies.append("TestSupport")
+}
+
+// stunscope-synth: a developer tool that generates benchmark captures from the
+// real ones in captures/ (scripts/bench, docs/PERFORMANCE.md), built on the
+// library's reader, STUN views and writer, and checksums.
+package.products.append(.executable(name: "stunscope-synth", targets: ["stunscope-synth"]))
+package.targets.append(.executableTarget(name: "stunscope-synth", dependencies: [
+    "NetworkVocabulary", "CaptureSource", "PacketDecoding", "StunWire", "TestSupport",
+    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]))

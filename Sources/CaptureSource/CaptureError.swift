@@ -10,6 +10,7 @@ public enum CaptureError: Error, CustomStringConvertible, Equatable {
     case corruptRecord(file: String, offset: Int64, reason: String)
     case badFilter(expression: String, reason: String)
     case interface(name: String, reason: String)
+    case writeFailed(file: String, reason: String)
 
     public var description: String {
         switch self {
@@ -29,6 +30,8 @@ public enum CaptureError: Error, CustomStringConvertible, Equatable {
             return "bad filter '\(expression)': \(reason)"
         case let .interface(name, reason):
             return "interface \(name): \(reason)"
+        case let .writeFailed(file, reason):
+            return "\(file): write failed: \(reason)"
         }
     }
 

@@ -81,10 +81,7 @@ public final class IntegrityVerifier {
     /// kept the length and zero-padded the text to a multiple of 64 bytes.
     static func matchesSHA1(_ view: StunMessageView, _ attribute: StunRawAttribute, key: StunKey, dialect: StunDialect) -> Bool {
         guard attribute.value.count == 20 else { return false }
-        let adjusted = UInt16(truncatingIfNeeded: attribute.offset &+ 24 &- StunHeader.length)
-        var hmac = HMAC<Insecure.SHA1>(key: SymmetricKey(data: key.bytes))
-        feed(&hmac, view.bytes, upTo: attribute.offset, lengthField: adjusted)
-        if equal(Array(hmac.finalize()), attribute.value) { return true }
+        if equal(MessageIntegrityCode.sha1(view.bytes, upTo: attribute.offset, key: key), attribute.value) { return true }
         guard dialect != .rfc5389 else { return false }
         var classic = HMAC<Insecure.SHA1>(key: SymmetricKey(data: key.bytes))
         classic.update(data: UnsafeRawBufferPointer(rebasing: view.bytes[0..<attribute.offset]))
@@ -96,17 +93,8 @@ public final class IntegrityVerifier {
     /// RFC 8489 14.6: HMAC-SHA256, possibly truncated to 16..32 bytes.
     static func matchesSHA256(_ view: StunMessageView, _ attribute: StunRawAttribute, key: StunKey) -> Bool {
         let count = attribute.value.count
-        guard count >= 16, count <= 32, count % 4 == 0 else { return false }
-        let adjusted = UInt16(truncatingIfNeeded: attribute.offset &+ 4 &+ count &- StunHeader.length)
-        var hmac = HMAC<SHA256>(key: SymmetricKey(data: key.bytes))
-        feed(&hmac, view.bytes, upTo: attribute.offset, lengthField: adjusted)
-        return equal(Array(Array(hmac.finalize()).prefix(count)), attribute.value)
-    }
-
-    static func feed<H: HashFunction>(_ hmac: inout HMAC<H>, _ bytes: UnsafeRawBufferPointer, upTo end: Int, lengthField: UInt16) {
-        hmac.update(data: UnsafeRawBufferPointer(rebasing: bytes[0..<2]))
-        hmac.update(data: [UInt8(truncatingIfNeeded: lengthField >> 8), UInt8(truncatingIfNeeded: lengthField)])
-        hmac.update(data: UnsafeRawBufferPointer(rebasing: bytes[4..<end]))
+        guard MessageIntegrityCode.sha256ValueLengths.contains(count) else { return false }
+        return equal(MessageIntegrityCode.sha256(view.bytes, upTo: attribute.offset, valueLength: count, key: key), attribute.value)
     }
 
     static func equal(_ mac: [UInt8], _ value: UnsafeRawBufferPointer) -> Bool {

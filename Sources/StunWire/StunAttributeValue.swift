@@ -40,20 +40,86 @@ public struct StunAttribute: Sendable, Equatable {
     public var type: StunAttributeType
     /// What the type means in the message's dialect (`NONCE` for MS-TURN's 0x0014).
     public var name: String
-    /// The declared value length (without padding).
+    /// The declared value length (without padding). For layouts whose decoder
+    /// reads a prefix (REQUESTED-TRANSPORT's protocol, CHANNEL-NUMBER's
+    /// number) it also counts the reserved bytes after it.
     public var length: Int
     public var value: StunAttributeValue
+    /// The bytes after the value, as they were on the wire.
+    public var padding: StunPadding
 
-    public init(type: StunAttributeType, name: String, length: Int, value: StunAttributeValue) {
+    /// `padding` defaults to what RFC 8489 writers send: zeros up to the next 4-byte boundary.
+    public init(type: StunAttributeType, name: String, length: Int, value: StunAttributeValue,
+                padding: StunPadding? = nil) {
         self.type = type
         self.name = name
         self.length = length
         self.value = value
+        self.padding = padding ?? StunPadding(zerosAfterValueOf: length)
+    }
+
+    /// An attribute with its name in `dialect`, the length its value encodes
+    /// to, and zero padding: what a writer of new messages wants.
+    public init(_ type: StunAttributeType, _ value: StunAttributeValue, dialect: StunDialect = .rfc5389) {
+        let meaning = type.meaning(in: dialect)
+        let length = StunAttributeEncoder.canonicalLength(of: value, layout: meaning.layout)
+        self.init(type: type, name: meaning.name, length: length, value: value)
     }
 
     public var address: Endpoint? { if case let .address(a) = value { return a } else { return nil } }
     public var unsigned: UInt64? { if case let .unsigned(v) = value { return v } else { return nil } }
     public var string: String? { if case let .string(s) = value { return s } else { return nil } }
+}
+
+/// The 0 to 3 bytes that follow an attribute value up to the next 4-byte
+/// boundary. RFC 8489 section 14 lets them hold anything (RFC 5769's test
+/// vectors use spaces) and some senders leave them out: RFC 3489 and MS-TURN
+/// never pad, and some stacks drop the last attribute's padding. They are
+/// kept as read, so that a parsed message is emitted byte for byte. Packed in
+/// one word: attributes are parsed on the hot path and this allocates nothing.
+public struct StunPadding: Hashable, Sendable {
+    /// How many bytes (0...3).
+    public let count: Int
+    /// The bytes, the first in the most significant of the low `count` bytes.
+    let packed: UInt32
+
+    public static let absent = StunPadding(count: 0, packed: 0)
+
+    init(count: Int, packed: UInt32) {
+        self.count = count
+        self.packed = packed
+    }
+
+    /// Zeros up to the next 4-byte boundary after a value of `length` bytes.
+    public init(zerosAfterValueOf length: Int) {
+        self.init(count: StunPadding.count(afterValueOf: length), packed: 0)
+    }
+
+    /// How many bytes lead from the end of a `length`-byte value to the next 4-byte boundary.
+    public static func count(afterValueOf length: Int) -> Int { (4 &- (length & 3)) & 3 }
+
+    /// Up to 3 bytes; nil for more.
+    public init?(_ bytes: [UInt8]) {
+        guard bytes.count <= 3 else { return nil }
+        self.init(count: bytes.count, packed: bytes.reduce(0) { $0 << 8 | UInt32($1) })
+    }
+
+    /// `count` bytes of `buffer` from `offset`; the caller has checked that they are there.
+    init(reading buffer: UnsafeRawBufferPointer, at offset: Int, count: Int) {
+        var packed: UInt32 = 0
+        for index in offset..<(offset &+ count) { packed = packed << 8 | UInt32(buffer[index]) }
+        self.init(count: count, packed: packed)
+    }
+
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        append(to: &out)
+        return out
+    }
+
+    func append(to out: inout [UInt8]) {
+        for index in 0..<count { out.append(UInt8(truncatingIfNeeded: packed >> UInt32(8 * (count &- 1 &- index)))) }
+    }
 }
 
 /// Result of a FINGERPRINT or MESSAGE-INTEGRITY check.

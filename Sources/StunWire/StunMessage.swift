@@ -2,7 +2,11 @@ import NetworkVocabulary
 
 /// A parsed STUN message as a plain value: everything a consumer needs,
 /// detached from the packet bytes it came from.
-public struct StunMessage: Sendable {
+///
+/// Parse and emit are symmetric (smoltcp's `Repr`): `init(view)` reads a
+/// message, `emit(into:)` writes one, and a message in canonical form comes
+/// back byte for byte (see `emit`).
+public struct StunMessage: Sendable, Equatable {
     public var type: StunMessageType
     /// The method bits as on the wire (see `methodName` for the dialect's name).
     public var method: StunMethod
@@ -45,7 +49,11 @@ public struct StunMessage: Sendable {
             let type = StunAttributeType(raw.type)
             let meaning = type.meaning(in: view.dialect)
             let value = StunAttributeDecoder.decode(raw.value, layout: meaning.layout, name: meaning.name, header: header)
-            decoded.append(StunAttribute(type: type, name: meaning.name, length: raw.value.count, value: value))
+            // The padding present: none when unpadded, less than due when the last attribute omits it.
+            let valueEnd = raw.offset &+ StunHeader.attributeHeaderLength &+ raw.value.count
+            let due = view.attributesPadded ? StunPadding.count(afterValueOf: raw.value.count) : 0
+            let padding = StunPadding(reading: view.bytes, at: valueEnd, count: min(due, view.attributesEnd &- valueEnd))
+            decoded.append(StunAttribute(type: type, name: meaning.name, length: raw.value.count, value: value, padding: padding))
         }
         attributes = decoded
         fingerprint = StunFingerprint.check(view)
@@ -54,6 +62,98 @@ public struct StunMessage: Sendable {
     /// Parses `bytes` if they are exactly one STUN message.
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> StunMessage? {
         StunMessageView.recognize(bytes).map(StunMessage.init)
+    }
+
+    /// Appends the message in wire form: header (`type`, the length of what
+    /// follows, `transactionID`), then each attribute with its `length`, its
+    /// value and its `padding`.
+    ///
+    /// - FINGERPRINT is computed for the bytes written (RFC 8489 14.7): it is
+    ///   a function of them, so a stored value would be wrong as soon as
+    ///   anything changed.
+    /// - MESSAGE-INTEGRITY and MESSAGE-INTEGRITY-SHA256 are computed with
+    ///   `integrityKey` when one is given (RFC 8489 14.5, 14.6; one key
+    ///   protects both), else written as stored: without the password they
+    ///   cannot be recomputed.
+    /// - DATA values are summaries (`PayloadSummary`), not bytes: `data` gives
+    ///   the bytes, as smoltcp's `emit` takes the payload from the caller. They
+    ///   must match the summary, so that what is written parses back to `self`.
+    /// - `.bytes` values are written verbatim whatever the type's layout.
+    ///
+    /// Round trip: for a message parsed from bytes in canonical form (valid
+    /// FINGERPRINT, reserved bits zero, valid UTF-8), `emit` writes those
+    /// bytes again; `StunMessage(view)` of what `emit` wrote equals the
+    /// message it was written from. `malformation`, `fingerprint` and
+    /// `integrity` are findings of a parse, not written. On error nothing is
+    /// appended.
+    public func emit(into out: inout [UInt8], data: [UInt8]? = nil, integrityKey: StunKey? = nil) throws(StunEmitError) {
+        let start = out.count
+        do {
+            try emitUnchecked(into: &out, data: data, integrityKey: integrityKey)
+        } catch {
+            out.removeSubrange(start...)
+            throw error
+        }
+    }
+
+    /// The message in wire form (see `emit(into:data:integrityKey:)`).
+    public func emitted(data: [UInt8]? = nil, integrityKey: StunKey? = nil) throws(StunEmitError) -> [UInt8] {
+        var out: [UInt8] = []
+        try emit(into: &out, data: data, integrityKey: integrityKey)
+        return out
+    }
+
+    private func emitUnchecked(into out: inout [UInt8], data: [UInt8]?, integrityKey: StunKey?) throws(StunEmitError) {
+        let start = out.count
+        StunAttributeEncoder.append16(type.rawValue, to: &out)
+        StunAttributeEncoder.append16(0, to: &out)  // the length, once known
+        // A non-classic id holds the cookie in its leading 4 bytes.
+        StunAttributeEncoder.append64(transactionID.high, to: &out)
+        StunAttributeEncoder.append64(transactionID.low, to: &out)
+        for attribute in attributes {
+            let headerOffset = out.count &- start
+            StunAttributeEncoder.append16(attribute.type.rawValue, to: &out)
+            StunAttributeEncoder.append16(UInt16(truncatingIfNeeded: attribute.length), to: &out)
+            try emitValue(of: attribute, headerOffset: headerOffset, messageStart: start, into: &out, data: data, integrityKey: integrityKey)
+            attribute.padding.append(to: &out)
+        }
+        let length = out.count &- start &- StunHeader.length
+        guard length <= Int(UInt16.max) else { throw .tooLong(bytes: length) }
+        out[start &+ 2] = UInt8(truncatingIfNeeded: length >> 8)
+        out[start &+ 3] = UInt8(truncatingIfNeeded: length)
+    }
+
+    private func emitValue(of attribute: StunAttribute, headerOffset: Int, messageStart start: Int, into out: inout [UInt8],
+                           data: [UInt8]?, integrityKey: StunKey?) throws(StunEmitError) {
+        guard (0...Int(UInt16.max)).contains(attribute.length) else { throw .tooLong(bytes: attribute.length) }
+        let type = attribute.type
+        /// `compute` applied to the message written so far, up to this attribute's header.
+        func overMessageSoFar<T>(_ compute: (UnsafeRawBufferPointer) -> T) -> T {
+            out.withUnsafeBytes { compute(UnsafeRawBufferPointer(rebasing: $0[start..<(start &+ headerOffset)])) }
+        }
+        if type == .fingerprint {
+            guard attribute.length == 4 else { throw .lengthMismatch(type, declared: attribute.length, encoded: 4) }
+            let lengthField = UInt16(truncatingIfNeeded: headerOffset &+ 8 &- StunHeader.length)
+            let crc = overMessageSoFar { StunFingerprint.crc($0, upTo: headerOffset, lengthField: lengthField) }
+            StunAttributeEncoder.append32(crc ^ StunFingerprint.xorValue, to: &out)
+        } else if type == .messageIntegrity, let key = integrityKey {
+            guard attribute.length == 20 else { throw .lengthMismatch(type, declared: attribute.length, encoded: 20) }
+            out += overMessageSoFar { MessageIntegrityCode.sha1($0, upTo: headerOffset, key: key) }
+        } else if type == .messageIntegritySHA256, let key = integrityKey {
+            guard MessageIntegrityCode.sha256ValueLengths.contains(attribute.length) else {
+                throw .unrepresentable(type, reason: "an HMAC-SHA256 value has 16 to 32 bytes in steps of 4, not \(attribute.length)")
+            }
+            out += overMessageSoFar { MessageIntegrityCode.sha256($0, upTo: headerOffset, valueLength: attribute.length, key: key) }
+        } else if case let .data(summary) = attribute.value, type.meaning(in: dialect).layout == .data {
+            guard let data else { throw .dataPayloadMissing }
+            let given = data.withUnsafeBytes { PayloadSummary($0) }
+            guard given == summary else { throw .dataPayloadMismatch(expected: summary, given: given) }
+            guard attribute.length == data.count else { throw .lengthMismatch(type, declared: attribute.length, encoded: data.count) }
+            out += data
+        } else {
+            try StunAttributeEncoder.encode(attribute.value, type: type, layout: type.meaning(in: dialect).layout,
+                                            declaredLength: attribute.length, transactionID: transactionID, into: &out)
+        }
     }
 
     public var isClassic: Bool { transactionID.isClassic }
@@ -123,5 +223,31 @@ public struct StunMessage: Sendable {
             if case let .data(summary) = attribute.value { return summary }
         }
         return nil
+    }
+}
+
+/// Why a `StunMessage` cannot be written.
+public enum StunEmitError: Error, Equatable, CustomStringConvertible {
+    /// The value cannot be written in the type's layout, or was never read (`.invalid`).
+    case unrepresentable(StunAttributeType, reason: String)
+    /// The attribute's `length` is not what its value encodes to.
+    case lengthMismatch(StunAttributeType, declared: Int, encoded: Int)
+    /// The message has a DATA attribute and no `data` was given.
+    case dataPayloadMissing
+    /// The `data` given is not the payload the DATA attribute summarises.
+    case dataPayloadMismatch(expected: PayloadSummary, given: PayloadSummary)
+    /// More than the 16-bit length fields can say.
+    case tooLong(bytes: Int)
+
+    public var description: String {
+        switch self {
+        case let .unrepresentable(type, reason): return "attribute \(type): \(reason)"
+        case let .lengthMismatch(type, declared, encoded):
+            return "attribute \(type): length \(declared) declared, the value encodes to \(encoded) bytes"
+        case .dataPayloadMissing: return "the message has a DATA attribute but no data was given"
+        case let .dataPayloadMismatch(expected, given):
+            return "the data given (\(given.length) bytes) is not the payload DATA summarises (\(expected.length) bytes)"
+        case let .tooLong(bytes): return "\(bytes) bytes do not fit a 16-bit length field"
+        }
     }
 }

@@ -18,6 +18,16 @@ public struct StunTransactionID: Hashable, Sendable, CustomStringConvertible {
         self.isClassic = isClassic
     }
 
+    /// 12 id bytes (RFC 5389 and later: the cookie goes before them) or the
+    /// 16 bytes of a classic header; nil for any other count.
+    public init?(bytes: [UInt8]) {
+        guard bytes.count == 12 || bytes.count == 16 else { return nil }
+        let isClassic = bytes.count == 16
+        // The memberwise init puts the cookie into the 4 leading bytes of a non-classic id.
+        let wire = isClassic ? bytes : [0, 0, 0, 0] + bytes
+        self = wire.withUnsafeBytes { StunTransactionID(high: $0.loadBE64(0), low: $0.loadBE64(8), isClassic: isClassic) }
+    }
+
     /// Reads the id from a header whose 20 bytes the caller has checked.
     @inlinable public static func read(header: UnsafeRawBufferPointer, isClassic: Bool) -> StunTransactionID {
         StunTransactionID(high: header.loadBE64(4), low: header.loadBE64(12), isClassic: isClassic)

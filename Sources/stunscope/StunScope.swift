@@ -15,6 +15,6 @@ struct StunScope: ParsableCommand {
         3 live capture failed (interface missing, permission denied); \
         64 command-line usage error; 70 internal error.
         """,
-        subcommands: [StatsCommand.self, MessagesCommand.self, AnalyzeCommand.self, ExportCommand.self, LiveCommand.self, InterfacesCommand.self, SynthCommand.self]
+        subcommands: [StatsCommand.self, MessagesCommand.self, AnalyzeCommand.self, ExportCommand.self, LiveCommand.self, InterfacesCommand.self]
     )
 }

@@ -1,6 +1,7 @@
 import NetworkVocabulary
 import Testing
 @testable import PacketDecoding
+import TestSupport
 
 @Suite struct LinkLayerTests {
     static let ip4 = Build.ipv4(Build.udp(1111, 3478, Array("stun".utf8)))

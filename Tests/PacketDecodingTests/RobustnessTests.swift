@@ -1,6 +1,7 @@
 import NetworkVocabulary
 import Testing
 @testable import PacketDecoding
+import TestSupport
 
 /// Random and truncated bytes must never trap: every read is bounds-checked.
 @Suite struct RobustnessTests {

@@ -1,5 +1,6 @@
 import Testing
 @testable import SipWire
+import TestSupport
 
 let offerSdp = """
 v=0\r
@@ -237,19 +238,8 @@ struct SipStreamFramerTests {
 
 @Suite("Hostile input")
 struct SipHostileInputTests {
-    struct SplitMix {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func randomBytesNeverTrap() {
-        var rng = SplitMix(state: 42)
+        var rng = SplitMix64(seed: 42)
         let alphabet: [UInt8] = Array("INVITE SIP/2.0 200 OK\r\n:;=a=candidate typ v=0 m=audio c=IN IP4 Content-Length: 99 \t0123456789".utf8)
         for round in 0..<3_000 {
             let length = Int(rng.next() % 600)
@@ -279,7 +269,7 @@ struct SipHostileInputTests {
     }
 
     @Test func mutatedInvitesNeverTrap() {
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         let base = invite()
         for _ in 0..<3_000 {
             var bytes = base

@@ -2,6 +2,7 @@ import NetworkVocabulary
 import StunWire
 import Testing
 import WireEvents
+import TestSupport
 
 let client = "192.168.77.10:40000"
 let server = "198.51.100.10:80"      // a TURN server on a port that is not 3478
@@ -216,7 +217,7 @@ struct WireDissectorTCPTests {
 @Suite("WireDissector fuzz")
 struct WireDissectorFuzzTests {
     @Test func randomTrafficNeverTraps() {
-        var rng = SeededGenerator(seed: 0xD15EC7)
+        var rng = SplitMix64(seed: 0xD15EC7)
         var h = Harness { $0.maxKnownTurnFlows = 16; $0.maxTCPStreams = 8 }
         let seeds: [[UInt8]] = [
             message(.allocate, .request) { $0.add(.data, message(.binding, .request)) },
@@ -249,18 +250,5 @@ struct WireDissectorFuzzTests {
         }
         h.dissector.finish()
         #expect(h.log.events.count >= 2_500)
-    }
-}
-
-/// SplitMix64, so the fuzz run is the same every time.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

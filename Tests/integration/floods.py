@@ -25,7 +25,7 @@ KIND:
 The file is classic pcap, Ethernet, microsecond timestamps; packets are real
 wire format (lengths and checksums of STUN correct; IP/UDP checksums zero, as
 with checksum offload). This is the adversarial counterpart of the
-performance helper's `stunscope synth`, which builds realistic traffic.
+benchmark generator `stunscope-synth`, which builds realistic traffic.
 """
 import os
 import random

@@ -1,4 +1,4 @@
-"""--jobs over several files, and the benchmark capture generator (`stunscope synth`).
+"""--jobs over several files, and the benchmark capture generator (`stunscope-synth`).
 
 No timings here: the benchmark itself is scripts/bench, outside CI.
 """
@@ -11,14 +11,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("STUNSCOPE_BIN", str(ROOT / ".build" / "debug" / "stunscope"))
+# The generator is its own executable, built next to stunscope.
+SYNTH_BIN = os.environ.get("STUNSCOPE_SYNTH_BIN", str(Path(BIN).parent / "stunscope-synth"))
 CAPTURES = ROOT / "captures"
 
 
-def run(*args, check=True):
-    r = subprocess.run([BIN, *map(str, args)], capture_output=True, timeout=300)
+def run(*args, check=True, binary=BIN):
+    r = subprocess.run([binary, *map(str, args)], capture_output=True, timeout=300, cwd=ROOT)
     if check:
         assert r.returncode == 0, r.stderr.decode()
     return r
+
+
+def synth(*args, check=True):
+    return run(*args, check=check, binary=SYNTH_BIN)
 
 
 @pytest.fixture(scope="module")
@@ -27,18 +33,36 @@ def synth_pair(tmp_path_factory):
     files = []
     for seed in (3, 4):
         f = d / f"s{seed}.pcap"
-        run("synth", "--packets", 6000, "--allocations", 40, "--seed", seed, "-o", f, "--quiet")
+        synth("--packets", 6000, "--allocations", 40, "--seed", seed, "-o", f, "--quiet")
         files.append(f)
     return files
 
 
 def test_synth_is_deterministic_and_sized(tmp_path):
     a, b = tmp_path / "a.pcap", tmp_path / "b.pcap"
-    run("synth", "--packets", 3000, "--allocations", 20, "--seed", 9, "-o", a, "--quiet")
-    run("synth", "--packets", 3000, "--allocations", 20, "--seed", 9, "-o", b, "--quiet")
+    synth("--packets", 3000, "--allocations", 20, "--seed", 9, "-o", a, "--quiet")
+    synth("--packets", 3000, "--allocations", 20, "--seed", 9, "-o", b, "--quiet")
     assert a.read_bytes() == b.read_bytes()
     stats = json.loads(run("stats", "--format", "json", a).stdout)
     assert stats["packets"] == 3000
+
+
+def test_synth_reports_templates_it_cannot_use(tmp_path):
+    out = tmp_path / "out.pcap"
+    r = synth("--packets", 500, "--allocations", 4, "-o", out,
+              "--template", CAPTURES / "turn-udp-channels.server.pcap",
+              "--template", CAPTURES / "broken" / "truncated-last-record.pcap",
+              "--template", CAPTURES / "link-sll.pcap")
+    report = r.stderr.decode()
+    assert "template turn-udp-channels.server.pcap: " in report
+    assert "skipped " + str(CAPTURES / "broken" / "truncated-last-record.pcap") + " (" in report
+    assert "truncated record at byte offset" in report
+    assert "skipped " + str(CAPTURES / "link-sll.pcap") + " (link type is not Ethernet)" in report
+    assert json.loads(run("stats", "--format", "json", out).stdout)["packets"] == 500
+
+
+def test_synth_is_not_a_stunscope_subcommand():
+    assert run("synth", "--packets", 10, "-o", "/dev/null", check=False).returncode == 64
 
 
 def test_synth_messages_are_valid(synth_pair):

@@ -6,6 +6,7 @@ import Reconstruction
 import Renderers
 import SipWire
 import StunWire
+import TestSupport
 import WireEvents
 
 /// The bodies of the libFuzzer targets (docs/SECURITY.md, `scripts/fuzz`).
@@ -103,17 +104,13 @@ public enum FuzzHarness {
 
     /// An IPv4 + UDP header (checksums zero) in front of `payload`.
     static func ipv4UDP(_ payload: UnsafeRawBufferPointer, reverse: Bool) -> [UInt8] {
-        let total = 28 + payload.count
-        var (a, b): ([UInt8], [UInt8]) = ([198, 51, 100, 2], [198, 51, 100, 10])
-        var (pa, pb): (UInt16, UInt16) = (50_000, 3_478)
-        if reverse { swap(&a, &b); swap(&pa, &pb) }
-        var p: [UInt8] = [0x45, 0, UInt8(total >> 8), UInt8(total & 0xFF), 0, 1, 0, 0, 64, 17, 0, 0]
-        p += a + b
-        let udpLength = 8 + payload.count
-        p += [UInt8(pa >> 8), UInt8(pa & 0xFF), UInt8(pb >> 8), UInt8(pb & 0xFF),
-              UInt8(udpLength >> 8), UInt8(udpLength & 0xFF), 0, 0]
-        p += payload
-        return p
+        var (source, destination): (UInt32, UInt32) = (0xC633_6402, 0xC633_640A)  // 198.51.100.2, 198.51.100.10
+        var (sourcePort, destinationPort) = (50_000, 3_478)
+        if reverse {
+            swap(&source, &destination)
+            swap(&sourcePort, &destinationPort)
+        }
+        return Build.ipv4(src: source, dst: destination, Build.udp(sourcePort, destinationPort, Array(payload)))
     }
 
     // MARK: framing
