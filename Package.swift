@@ -6,7 +6,8 @@ import PackageDescription
 //   -> Reconstruction -> Renderers, wired together by the `stunscope` CLI.
 let package = Package(
     name: "StunScope",
-    platforms: [.macOS(.v13)],
+    // macOS 15: Synchronization (Mutex, Atomic) for what threads share.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "stunscope", targets: ["stunscope"]),
     ],
