@@ -42,9 +42,10 @@ let package = Package(
         .target(name: "Pipeline", dependencies: [
             "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents", "Reconstruction", "Renderers",
         ]),
-        // Live capture support: bounded packet queue, Prometheus metrics and their HTTP endpoint.
+        // Live capture: the capture loop (LiveAnalysis) on the Pipeline's stages, bounded packet
+        // queue, Prometheus metrics and their HTTP endpoint.
         .target(name: "LiveMonitoring", dependencies: [
-            "CaptureSource", "WireEvents", "Reconstruction",
+            "CaptureSource", "PacketDecoding", "StunWire", "WireEvents", "Reconstruction", "Pipeline",
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "stunscope", dependencies: [

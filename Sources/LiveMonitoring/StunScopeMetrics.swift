@@ -70,10 +70,6 @@ public final class StunScopeMetrics: WireEventConsumer, LiveEventObserver {
 
     public func packetAnalysed() { packets.increment() }
 
-    public func captureStatistics(received: UInt32, dropped: UInt32, shed: Int) {
-        captureGauges.set(received: received, dropped: dropped, shed: shed)
-    }
-
     public func setActiveAllocations(_ n: Int) { activeAllocations.set(to: Double(n)) }
 
     // MARK: WireEventConsumer
