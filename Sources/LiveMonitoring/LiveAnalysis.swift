@@ -97,7 +97,8 @@ public final class LiveAnalysis {
     }
 
     /// Captures until stopped, then returns the finished session model and the counters.
-    /// Closes nothing: the caller closes the source (and stops its metrics endpoint).
+    /// Call once. Flushes and closes the dump file; the caller closes the source (and
+    /// stops its metrics endpoint).
     public func run() -> Result {
         LiveStop.reset()
         if configuration.stopOnSignals { LiveStop.installHandlers() }

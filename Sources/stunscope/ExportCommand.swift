@@ -93,7 +93,16 @@ struct ExportCommand: ParsableCommand {
 }
 
 extension ExportCommand.ExportFormat {
-    var rendererFormat: Renderers.ExportFormat { Renderers.ExportFormat(rawValue: rawValue)! }
+    var rendererFormat: Renderers.ExportFormat {
+        switch self {
+        case .json: .json
+        case .ndjson: .ndjson
+        case .csv: .csv
+        case .sqlite: .sqlite
+        case .html: .html
+        case .mermaid: .mermaid
+        }
+    }
 }
 
 /// A one-line progress bar on stderr, only when stderr is a terminal and the
