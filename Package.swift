@@ -2,8 +2,9 @@
 import PackageDescription
 
 // One target per pipeline stage; each depends only on stages listed above it.
-// Only CaptureSource links libpcap, and only Pipeline, the CLI and the fuzz
-// harness depend on CaptureSource: the parsers build and test without it.
+// Only CaptureSource links libpcap, and only Pipeline, LiveMonitoring, the CLI
+// and the fuzz harness depend on it: the parsers and the reconstruction build
+// and test without it.
 //   NetworkVocabulary  the values every stage shares: CaptureTime, FrameContext, CapturedPacket,
 //                      LinkType, IPAddress, Endpoint, FiveTuple, WellKnownPorts (no dependencies)
 //   CaptureSource      capture files and live interfaces -> CapturedPacket (libpcap, via CPcap)
@@ -14,11 +15,12 @@ import PackageDescription
 //   Reconstruction     wire events -> sessions, timelines and findings (the analysis model)
 //   Renderers          the analysis model and messages -> text, JSON, CSV, SQLite, HTML, Mermaid
 //   Pipeline           wires capture -> decoder -> dissector -> reconstruction/renderers for every command
-//   LiveMonitoring     live-capture packet queue and Prometheus metrics
+//   LiveMonitoring     the live capture loop: packet queue, real-time expiry, Prometheus metrics
 //   stunscope          the command-line interface
 let package = Package(
     name: "StunScope",
-    platforms: [.macOS(.v13)],
+    // macOS 15: Synchronization (Mutex, Atomic) for what threads share.
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "stunscope", targets: ["stunscope"]),
     ],
@@ -45,7 +47,7 @@ let package = Package(
         .target(name: "WireEvents", dependencies: ["NetworkVocabulary", "PacketDecoding", "StunWire", "SipWire"]),
         .target(name: "Reconstruction", dependencies: ["NetworkVocabulary", "StunWire", "SipWire", "WireEvents"]),
         .target(name: "Renderers", dependencies: [
-            "NetworkVocabulary", "StunWire", "WireEvents", "Reconstruction",
+            "NetworkVocabulary", "PacketDecoding", "StunWire", "WireEvents", "Reconstruction",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -55,9 +57,10 @@ let package = Package(
             "NetworkVocabulary", "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
             "Reconstruction", "Renderers",
         ]),
-        // Live capture support: bounded packet queue, Prometheus metrics and their HTTP endpoint.
+        // Live capture: the capture loop (LiveAnalysis) on the Pipeline's stages, bounded packet
+        // queue, Prometheus metrics and their HTTP endpoint.
         .target(name: "LiveMonitoring", dependencies: [
-            "NetworkVocabulary", "StunWire", "WireEvents", "Reconstruction",
+            "NetworkVocabulary", "CaptureSource", "PacketDecoding", "StunWire", "WireEvents", "Reconstruction", "Pipeline",
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "stunscope", dependencies: [

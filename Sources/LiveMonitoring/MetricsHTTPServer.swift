@@ -7,7 +7,7 @@ import Foundation
 public final class MetricsHTTPServer: @unchecked Sendable {
     private var fd: Int32 = -1
     private var thread: Thread?
-    private let body: () -> [UInt8]
+    private let body: @Sendable () -> [UInt8]
     public private(set) var boundPort: UInt16 = 0
 
     public enum ServerError: Error, CustomStringConvertible {
@@ -22,7 +22,7 @@ public final class MetricsHTTPServer: @unchecked Sendable {
     }
 
     /// `address` is `host:port` (IPv4), `port` alone binds loopback.
-    public init(address: String, body: @escaping () -> [UInt8]) throws {
+    public init(address: String, body: @escaping @Sendable () -> [UInt8]) throws {
         self.body = body
         var host = "127.0.0.1"
         var portText = address
@@ -74,7 +74,7 @@ public final class MetricsHTTPServer: @unchecked Sendable {
         thread = t
     }
 
-    private static func serve(_ client: Int32, body: () -> [UInt8]) {
+    private static func serve(_ client: Int32, body: @Sendable () -> [UInt8]) {
         var timeout = timeval(tv_sec: 2, tv_usec: 0)
         setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var request = [UInt8](repeating: 0, count: 4096)

@@ -13,45 +13,61 @@ public final class StunScopeMetrics: WireEventConsumer, LiveEventObserver {
     private weak var forward: LiveEventObserver?
 
     private let activeAllocations: Gauge
-    private let captureReceived: Gauge
-    private let captureDropped: Gauge
-    private let queueShed: Gauge
     private let packets: Counter
     private let rtt: ValueHistogram
+    /// Written by the capture thread (libpcap's counters, the queue's shed count).
+    public let captureGauges: CaptureGauges
     private var counters: [String: Counter] = [:]
+
+    /// libpcap's received / dropped counters and the packets the analysis shed,
+    /// set by the capture thread while the analysing thread owns the rest.
+    public struct CaptureGauges: Sendable {
+        let received: Gauge
+        let dropped: Gauge
+        let shed: Gauge
+
+        public func set(received r: UInt32, dropped d: UInt32, shed s: Int) {
+            received.set(to: Double(r))
+            dropped.set(to: Double(d))
+            shed.set(to: Double(s))
+        }
+    }
 
     public init(next: WireEventConsumer, forward: LiveEventObserver?) {
         self.next = next
         self.forward = forward
-        activeAllocations = registry.makeGauge(name: "stunscope_allocations_active", labels: [],
-                                               help: "TURN allocations currently alive")
-        captureReceived = registry.makeGauge(name: "stunscope_capture_received_packets", labels: [],
-                                             help: "Packets received by libpcap (pcap_stats ps_recv)")
-        captureDropped = registry.makeGauge(name: "stunscope_capture_dropped_packets", labels: [],
-                                            help: "Packets dropped by the kernel buffer (pcap_stats ps_drop)")
-        queueShed = registry.makeGauge(name: "stunscope_analysis_shed_packets", labels: [],
-                                       help: "Packets shed because analysis fell behind capture")
-        packets = registry.makeCounter(name: "stunscope_packets_total", labels: [], help: "Packets analysed")
-        rtt = registry.makeValueHistogram(name: "stunscope_transaction_rtt_seconds", labels: [],
-                                          buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-                                          help: "STUN transaction round-trip time (first request to response)")
+        let registry = self.registry
+        activeAllocations = registry.makeGauge(descriptor: Self.name("stunscope_allocations_active",
+                                                                     help: "TURN allocations currently alive"), labels: [])
+        captureGauges = CaptureGauges(
+            received: registry.makeGauge(descriptor: Self.name("stunscope_capture_received_packets",
+                                                               help: "Packets received by libpcap (pcap_stats ps_recv)"), labels: []),
+            dropped: registry.makeGauge(descriptor: Self.name("stunscope_capture_dropped_packets",
+                                                              help: "Packets dropped by the kernel buffer (pcap_stats ps_drop)"), labels: []),
+            shed: registry.makeGauge(descriptor: Self.name("stunscope_analysis_shed_packets",
+                                                           help: "Packets shed because analysis fell behind capture"), labels: []))
+        packets = registry.makeCounter(descriptor: Self.name("stunscope_packets_total", help: "Packets analysed"), labels: [])
+        rtt = registry.makeValueHistogram(descriptor: Self.name("stunscope_transaction_rtt_seconds",
+                                                                help: "STUN transaction round-trip time (first request to response)"),
+                                          labels: [], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5])
+    }
+
+    /// The whole metric name as `metricName` with an empty unit: the descriptor joins only
+    /// non-empty parts, so the exposed name is exactly `name` (names are documented, and
+    /// some follow coturn's `turn_traffic_*`).
+    private static func name(_ name: String, help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 
     private func counter(_ name: String, _ labels: [(String, String)], help: String) -> Counter {
         let key = name + labels.map { "|\($0.0)=\($0.1)" }.joined()
         if let c = counters[key] { return c }
-        let c = registry.makeCounter(name: name, labels: labels, help: help)
+        let c = registry.makeCounter(descriptor: Self.name(name, help: help), labels: labels)
         counters[key] = c
         return c
     }
 
     public func packetAnalysed() { packets.increment() }
-
-    public func captureStatistics(received: UInt32, dropped: UInt32, shed: Int) {
-        captureReceived.set(to: Double(received))
-        captureDropped.set(to: Double(dropped))
-        queueShed.set(to: Double(shed))
-    }
 
     public func setActiveAllocations(_ n: Int) { activeAllocations.set(to: Double(n)) }
 
@@ -105,7 +121,15 @@ public final class StunScopeMetrics: WireEventConsumer, LiveEventObserver {
         forward?.liveEvent(e)
     }
 
-    public func exposition() -> [UInt8] {
+    public func exposition() -> [UInt8] { Self.exposition(of: registry) }
+
+    /// What the metrics endpoint serves, callable from its own thread (the registry is Sendable).
+    public var scrape: @Sendable () -> [UInt8] {
+        let registry = self.registry
+        return { StunScopeMetrics.exposition(of: registry) }
+    }
+
+    private static func exposition(of registry: PrometheusCollectorRegistry) -> [UInt8] {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer

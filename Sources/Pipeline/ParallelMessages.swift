@@ -1,6 +1,7 @@
 import Foundation
 import Renderers
 import StunWire
+import Synchronization
 import WireEvents
 
 /// Rendered lines of one file, handed from its worker to the merging thread.
@@ -166,28 +167,31 @@ public struct MessagesRun {
     }
 }
 
-/// Exit status and evictions summed over the workers of a parallel run.
-private final class WorkerResults: @unchecked Sendable {
-    private let lock = NSLock()
-    private var status: Int32 = 0
-    private var opened = 0
-    private var evictions = DissectionEvictions()
+/// Exit status and evictions summed over the workers of a parallel run, behind one lock.
+private final class WorkerResults: Sendable {
+    private struct Sums {
+        var status: Int32 = 0
+        var opened = 0
+        var evictions = DissectionEvictions()
+    }
+
+    private let sums = Mutex(Sums())
 
     /// `evictions` is nil for a file that could not be opened.
     func add(exitCode: Int32, evictions e: DissectionEvictions?) {
-        lock.lock()
-        defer { lock.unlock() }
-        if exitCode != 0 { status = exitCode }
-        if let e {
-            opened += 1
-            evictions.add(e)
+        sums.withLock { s in
+            if exitCode != 0 { s.status = exitCode }
+            if let e {
+                s.opened += 1
+                s.evictions.add(e)
+            }
         }
     }
 
     var outcome: MessagesRun.Outcome {
-        lock.lock()
-        defer { lock.unlock() }
-        return MessagesRun.Outcome(exitCode: opened == 0 && status == 0 ? 2 : status, evictions: evictions)
+        sums.withLock { s in
+            MessagesRun.Outcome(exitCode: s.opened == 0 && s.status == 0 ? 2 : s.status, evictions: s.evictions)
+        }
     }
 }
 

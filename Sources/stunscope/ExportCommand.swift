@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Pipeline
-import Reconstruction
 import Renderers
 
 /// `stunscope export`: the session model in formats other tools and people read.
@@ -61,52 +60,27 @@ struct ExportCommand: ParsableCommand {
     }
 
     func validate() throws {
-        if output == "-" && (format == .csv || format == .sqlite) {
+        if output == "-" && !format.rendererFormat.canWriteToStandardOutput {
             throw ValidationError("--format \(format.rawValue) cannot write to stdout: give a \(format == .csv ? "directory" : "database file") with --output")
         }
         if output.isEmpty { throw ValidationError("--output must not be empty") }
     }
 
     func run() throws {
-        let groups: [[String]] = merge ? [input.captures] : input.captures.map { [$0] }
-        let progress = ProgressBar.forGroups(groups, enabled: !noProgress)
-        var exports: [ExportCapture] = []
-        var status: Int32 = 0
-        // --jobs: captures exported one by one are analysed in parallel (no progress bar then).
-        let jobs = merge || groups.count < 2 ? 1 : parallel.count
-        let runs = ParallelRuns.map(groups.count, jobs: jobs) { i -> (document: AnalysisDocument, exitCode: Int32) in
-            var run = AnalysisPipeline(input: CaptureInput(captures: groups[i], filter: input.filter), credentialsFile: credentials,
-                                       sdpFiles: sdp, report: StandardError.report)
-            run.progress = jobs > 1 ? nil : progress.map { bar in { bytes in bar.update(file: i, bytes: bytes) } }
-            let result = run.run()
-            if jobs <= 1 { progress?.finish(file: i) }
-            return result
+        var run = ExportRun(input: input.captureInput, merge: merge, credentialsFile: credentials, sdpFiles: sdp,
+                            jobs: parallel.count, report: StandardError.report)
+        let progress = ProgressBar.forGroups(run.groups, enabled: !noProgress)
+        // --jobs: captures exported one by one are analysed in parallel (no progress then; the bar is only cleared).
+        if let bar = progress, !run.runsInParallel {
+            run.progress = { group, bytes in bar.update(file: group, bytes: bytes) }
+            run.groupFinished = { group in bar.finish(file: group) }
         }
-        for (i, files) in groups.enumerated() {
-            var (doc, code) = runs[i]
-            if code != 0 { status = code }
-            if doc.captures.isEmpty { continue }
-            ExportSupport.complete(&doc)
-            exports.append(ExportCapture(file: files.joined(separator: " + "), document: doc))
-        }
+        let (exports, status) = run.run()
         progress?.close()
-        if exports.isEmpty { throw ExitCode(status == 0 ? 2 : status) }
+        if exports.isEmpty { throw ExitCode(status) }
 
         do {
-            switch format {
-            case .json:
-                try emit(JSONExportRenderer().render(exports))
-            case .ndjson:
-                try emit(NDJSONExportRenderer().render(exports))
-            case .html:
-                try emit(Data(HTMLReportRenderer().render(exports).utf8))
-            case .mermaid:
-                try emit(Data(MermaidExportRenderer().render(exports).utf8))
-            case .csv:
-                try CSVExportRenderer().write(exports, toDirectory: output)
-            case .sqlite:
-                try SQLiteExportRenderer().write(exports, toFile: output)
-            }
+            try ExportWriter.write(exports, format: format.rendererFormat, to: output)
         } catch let e as ExportError {
             StandardError.report(e.description)
             throw ExitCode(1)
@@ -116,14 +90,17 @@ struct ExportCommand: ParsableCommand {
         }
         if status != 0 { throw ExitCode(status) }
     }
+}
 
-    func emit(_ data: Data) throws {
-        if output == "-" {
-            let out = FileDescriptorOutput.standardOutput
-            data.withUnsafeBytes { out.write(bytes: $0) }
-            out.flush()
-        } else {
-            try data.write(to: URL(fileURLWithPath: output), options: .atomic)
+extension ExportCommand.ExportFormat {
+    var rendererFormat: Renderers.ExportFormat {
+        switch self {
+        case .json: .json
+        case .ndjson: .ndjson
+        case .csv: .csv
+        case .sqlite: .sqlite
+        case .html: .html
+        case .mermaid: .mermaid
         }
     }
 }

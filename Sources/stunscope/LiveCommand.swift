@@ -1,20 +1,8 @@
 import ArgumentParser
 import CaptureSource
-import Foundation
 import LiveMonitoring
-import NetworkVocabulary
-import PacketDecoding
-import Reconstruction
 import Renderers
 import StunWire
-import WireEvents
-
-/// Set from signal handlers; read by the capture thread.
-private let liveStopFlag: UnsafeMutablePointer<sig_atomic_t> = {
-    let p = UnsafeMutablePointer<sig_atomic_t>.allocate(capacity: 1)
-    p.initialize(to: 0)
-    return p
-}()
 
 /// `stunscope live`: analyse an interface as packets arrive.
 struct LiveCommand: ParsableCommand {
@@ -111,15 +99,13 @@ struct LiveCommand: ParsableCommand {
             }
         }
 
-        let out = FileDescriptorOutput.standardOutput
-        let printer = LiveEventPrinter(format: format, output: out)
-        let reconstructor = SessionReconstructor()
-        let metricsTee: StunScopeMetrics? = metrics == nil ? nil : StunScopeMetrics(next: reconstructor, forward: printer)
-        reconstructor.observer = metricsTee ?? printer
+        let printer = LiveEventPrinter(format: format.rendererFormat, output: FileDescriptorOutput.standardOutput)
+        let analysis = LiveAnalysis(source: source, writer: writer, credentials: store, events: printer,
+                                    configuration: LiveAnalysis.Configuration(duration: duration, packetLimit: count, metrics: metrics != nil))
         var server: MetricsHTTPServer?
-        if let address = metrics, let tee = metricsTee {
+        if let address = metrics, let tee = analysis.metrics {
             do {
-                server = try MetricsHTTPServer(address: address) { tee.exposition() }
+                server = try MetricsHTTPServer(address: address, body: tee.scrape)
                 server?.start()
                 StandardError.report("metrics at http://\(address.contains(":") ? address : "127.0.0.1:" + address)/metrics")
             } catch {
@@ -127,132 +113,19 @@ struct LiveCommand: ParsableCommand {
                 throw ExitStatus.liveCaptureError
             }
         }
-        let dissector = WireDissector(consumer: metricsTee ?? reconstructor, credentials: store)
-        let decoder = PacketDecoder(sink: dissector)
 
-        liveStopFlag.pointee = 0
-        signal(SIGINT) { _ in liveStopFlag.pointee = 1 }
-        signal(SIGTERM) { _ in liveStopFlag.pointee = 1 }
-
-        let queue = PacketQueue()
-        let deadline = duration.map { Date(timeIntervalSinceNow: $0) }
-        let limit = count
-        let captureDone = DispatchSemaphore(value: 0)
-        let progress = CaptureProgress()
-        let captureThread = Thread {
-            var lastStats = Date()
-            while liveStopFlag.pointee == 0 {
-                if let d = deadline, Date() >= d { break }
-                do {
-                    guard let p = try source.nextPacket() else { continue }
-                    progress.captured += 1
-                    try writer?.write(p)
-                    queue.push(p)
-                    if let l = limit, progress.captured >= l { break }
-                } catch {
-                    progress.error = error
-                    break
-                }
-                if let tee = metricsTee, Date().timeIntervalSince(lastStats) > 1, let st = source.statistics() {
-                    tee.captureStatistics(received: st.received, dropped: st.dropped, shed: queue.shedCount)
-                    lastStats = Date()
-                }
-            }
-            queue.close()
-            captureDone.signal()
-        }
-        captureThread.name = "stunscope-capture"
-        captureThread.start()
-
-        var lastGauge = Date()
-        while true {
-            if let item = queue.pop(timeout: 0.2) {
-                item.bytes.withUnsafeBytes { raw in
-                    decoder.decode(CapturedPacket(frameNumber: item.frameNumber, fileIndex: 0, time: item.time,
-                                                  linkType: item.linkType, originalLength: item.originalLength, bytes: raw))
-                }
-                metricsTee?.packetAnalysed()
-            } else if queue.isClosedAndEmpty {
-                break
-            } else {
-                reconstructor.advance(to: CaptureTime(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)))
-            }
-            if let tee = metricsTee, Date().timeIntervalSince(lastGauge) > 0.5 {
-                tee.setActiveAllocations(reconstructor.activeAllocations)
-                lastGauge = Date()
-            }
-        }
-        captureDone.wait()
-        let captured = progress.captured
-        decoder.finish()
-        dissector.finish()
-        writer?.close()
-        let stats = decoder.currentStatistics()
-        var doc = reconstructor.finish(packets: stats.packets)
-        doc.captures = [CaptureFileSummary(file: "live:\(interface)", format: "live", linkType: source.linkType.name,
-                                           packets: captured, firstTime: stats.firstTime?.epochSeconds, lastTime: stats.lastTime?.epochSeconds)]
-        metricsTee?.setActiveAllocations(reconstructor.activeAllocations)
-        let pcapStats = source.statistics()
-        if let st = pcapStats { metricsTee?.captureStatistics(received: st.received, dropped: st.dropped, shed: queue.shedCount) }
-        switch format {
-        case .text:
-            out.write("\n")
-            out.write(AnalysisTextRenderer(style: TerminalStyle(enabled: out.isTerminal)).render(doc))
-        case .ndjson:
-            if let data = try? NDJSONExportRenderer().render([ExportCapture(file: "live:\(interface)", document: doc)]) {
-                out.write(String(decoding: data, as: UTF8.self))
-            }
-        }
-        out.flush()
-        var summary = "captured \(captured) packets on \(interface)"
-        if let st = pcapStats { summary += "; libpcap received \(st.received), dropped \(st.dropped) (interface dropped \(st.interfaceDropped))" }
-        summary += "; analysis shed \(queue.shedCount)"
-        if let w = writer { summary += "; wrote \(w.packetsWritten) packets to \(w.filesWritten.joined(separator: ", "))" }
-        StandardError.report(summary)
+        let result = analysis.run()
+        printer.summary(result.document, capture: result.captureName)
+        StandardError.report(result.summary)
         server?.stop()
         source.close()
-        if let e = progress.error {
+        if let e = result.captureError {
             StandardError.report("\(e)")
             throw ExitStatus.liveCaptureError
         }
     }
 }
 
-/// What the capture thread reports back; read only after it has signalled completion.
-private final class CaptureProgress: @unchecked Sendable {
-    var captured = 0
-    var error: Error?
-}
-
-/// Prints live events as they happen: a line of text or an NDJSON object each.
-final class LiveEventPrinter: LiveEventObserver {
-    let format: LiveCommand.LiveFormat
-    let output: FileDescriptorOutput
-
-    init(format: LiveCommand.LiveFormat, output: FileDescriptorOutput) {
-        self.format = format
-        self.output = output
-    }
-
-    func liveEvent(_ e: LiveEvent) {
-        if e.kind == .transactionCompleted { return }
-        switch format {
-        case .text:
-            let t = CaptureTime(nanoseconds: Int64(e.time * 1e9)).iso8601
-            output.write("\(t) \(e.kind.rawValue) \(TerminalText.sanitize(e.message))\n")
-        case .ndjson:
-            var w = JSONByteWriter()
-            w.objectStart()
-            w.key("type"); w.string("event")
-            w.key("time"); w.epochSeconds(nanoseconds: Int64((e.time * 1e9).rounded()))
-            w.key("frame"); w.int(e.frame)
-            w.key("kind"); w.string(e.kind.rawValue)
-            if let s = e.session { w.key("session"); w.string(s.description) }
-            w.key("message"); w.string(e.message)
-            w.objectEnd()
-            w.newline()
-            output.write(bytes: w.bytes)
-        }
-        output.flush()
-    }
+extension LiveCommand.LiveFormat {
+    var rendererFormat: Renderers.LiveFormat { self == .text ? .text : .ndjson }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 enum StandardError {
     /// One line on stderr, prefixed with the program name.
-    static func report(_ message: String) {
+    @Sendable static func report(_ message: String) {
         let line = "stunscope: " + message + "\n"
         FileHandle.standardError.write(line.data(using: .utf8)!)
     }

@@ -1,0 +1,244 @@
+import NetworkVocabulary
+import CaptureSource
+import Foundation
+import Pipeline
+import Reconstruction
+import StunWire
+import Synchronization
+import WireEvents
+
+/// A live capture analysed as packets arrive (`stunscope live`).
+///
+/// Two threads: the capture thread reads the interface, saves every packet
+/// (`--write`) and hands a copy to a bounded `PacketQueue`; the calling thread
+/// decodes, dissects and reconstructs from the queue, moves the clock while
+/// the interface is idle (allocations expire in real time) and keeps the
+/// metrics gauges current. SIGINT / SIGTERM, the duration or the packet limit
+/// end the capture; what was queued is still analysed, then the session model
+/// is finished and returned with the capture's counters.
+///
+/// Opening the interface, the dump file and the metrics endpoint (and giving
+/// up root) is the caller's: those happen before any packet is read.
+public final class LiveAnalysis {
+    public struct Configuration: Sendable {
+        /// Stop after this many seconds.
+        public var duration: Double?
+        /// Stop after this many packets.
+        public var packetLimit: Int?
+        /// Keep Prometheus metrics (`metrics` is then non-nil).
+        public var metrics: Bool
+        /// Stop on SIGINT and SIGTERM (the handlers are installed by `run()`).
+        public var stopOnSignals: Bool
+
+        public init(duration: Double? = nil, packetLimit: Int? = nil, metrics: Bool = false, stopOnSignals: Bool = true) {
+            self.duration = duration
+            self.packetLimit = packetLimit
+            self.metrics = metrics
+            self.stopOnSignals = stopOnSignals
+        }
+    }
+
+    /// What a finished run saw.
+    public struct Result: Sendable {
+        /// The session model, with the interface as its one capture (`live:IFACE`).
+        public var document: AnalysisDocument
+        /// The capture name used in the document (`live:IFACE`).
+        public var captureName: String
+        public var interface: String
+        /// Packets read from the interface (analysed or shed).
+        public var captured: Int
+        /// libpcap's counters at the end (pcap_stats), when it gives them.
+        public var libpcap: LibpcapStatistics?
+        /// Packets dropped because the analysis fell behind.
+        public var shed: Int
+        /// `--write`: packets and files written.
+        public var written: (packets: Int, files: [String])?
+        /// The capture error that ended the run early (the interface went away...).
+        public var captureError: (any Error)?
+
+        /// The line `live` reports on stderr at the end.
+        public var summary: String {
+            var s = "captured \(captured) packets on \(interface)"
+            if let st = libpcap { s += "; libpcap received \(st.received), dropped \(st.dropped) (interface dropped \(st.interfaceDropped))" }
+            s += "; analysis shed \(shed)"
+            if let w = written { s += "; wrote \(w.packets) packets to \(w.files.joined(separator: ", "))" }
+            return s
+        }
+    }
+
+    public struct LibpcapStatistics: Sendable {
+        public var received: UInt32
+        public var dropped: UInt32
+        public var interfaceDropped: UInt32
+    }
+
+    /// The metrics tee (dissector -> metrics -> reconstructor), when configured; its
+    /// `exposition()` is what the metrics endpoint serves.
+    public let metrics: StunScopeMetrics?
+
+    private let source: LiveCaptureSource
+    private let writer: PcapDumpWriter?
+    private let configuration: Configuration
+    private let reconstructor = SessionReconstructor()
+    private let dissection: Dissection
+    /// Kept here: the reconstructor and the metrics tee hold their observers weakly.
+    private let events: LiveEventObserver?
+    private let queue = PacketQueue()
+
+    /// `events` receives every live event (after the metrics, when there are metrics).
+    public init(source: LiveCaptureSource, writer: PcapDumpWriter?, credentials: CredentialStore,
+                events: LiveEventObserver?, configuration: Configuration) {
+        self.source = source
+        self.writer = writer
+        self.events = events
+        self.configuration = configuration
+        metrics = configuration.metrics ? StunScopeMetrics(next: reconstructor, forward: events) : nil
+        reconstructor.observer = metrics ?? events
+        dissection = Dissection(consumer: metrics ?? reconstructor, credentials: credentials)
+    }
+
+    /// Captures until stopped, then returns the finished session model and the counters.
+    /// Call once. Flushes and closes the dump file; the caller closes the source (and
+    /// stops its metrics endpoint).
+    public func run() -> Result {
+        LiveStop.reset()
+        if configuration.stopOnSignals { LiveStop.installHandlers() }
+        let capture = CaptureLoop(source: source, writer: writer, queue: queue,
+                                  deadline: configuration.duration.map { Date(timeIntervalSinceNow: $0) },
+                                  limit: configuration.packetLimit, gauges: metrics?.captureGauges)
+        let done = DispatchSemaphore(value: 0)
+        let outcome = CaptureOutcomeSlot()
+        let thread = Thread {
+            outcome.set(capture.run())
+            done.signal()
+        }
+        thread.name = "stunscope-capture"
+        thread.start()
+
+        analyseUntilClosed()
+        done.wait()
+        return finish(outcome.get())
+    }
+
+    /// Decodes what the capture thread queues until it has closed the queue and it is empty.
+    private func analyseUntilClosed() {
+        let decoder = dissection.decoder
+        var lastGauge = Date()
+        while true {
+            if let item = queue.pop(timeout: 0.2) {
+                item.bytes.withUnsafeBytes { raw in
+                    decoder.decode(CapturedPacket(frameNumber: item.frameNumber, fileIndex: 0, time: item.time,
+                                                  linkType: item.linkType, originalLength: item.originalLength, bytes: raw))
+                }
+                metrics?.packetAnalysed()
+            } else if queue.isClosedAndEmpty {
+                break
+            } else {
+                reconstructor.advance(to: CaptureTime(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)))
+            }
+            if let m = metrics, Date().timeIntervalSince(lastGauge) > 0.5 {
+                m.setActiveAllocations(reconstructor.activeAllocations)
+                lastGauge = Date()
+            }
+        }
+    }
+
+    private func finish(_ outcome: CaptureOutcome) -> Result {
+        dissection.decoder.finish()
+        dissection.finish()
+        writer?.close()
+        let stats = dissection.decoder.currentStatistics()
+        let name = "live:\(source.interface)"
+        var doc = reconstructor.finish(packets: stats.packets)
+        doc.captures = [CaptureFileSummary(file: name, format: "live", linkType: source.linkType.name,
+                                           packets: outcome.captured, firstTime: stats.firstTime?.epochSeconds,
+                                           lastTime: stats.lastTime?.epochSeconds)]
+        metrics?.setActiveAllocations(reconstructor.activeAllocations)
+        let libpcap = source.statistics().map {
+            LibpcapStatistics(received: $0.received, dropped: $0.dropped, interfaceDropped: $0.interfaceDropped)
+        }
+        let shed = queue.shedCount
+        if let st = libpcap { metrics?.captureGauges.set(received: st.received, dropped: st.dropped, shed: shed) }
+        return Result(document: doc, captureName: name, interface: source.interface, captured: outcome.captured,
+                      libpcap: libpcap, shed: shed, written: writer.map { ($0.packetsWritten, $0.filesWritten) },
+                      captureError: outcome.error)
+    }
+}
+
+/// What the capture thread hands back when it ends.
+struct CaptureOutcome: Sendable {
+    var captured = 0
+    var error: (any Error)?
+}
+
+/// The capture thread's outcome: written once by that thread, read by the
+/// analysing thread after the thread has signalled that it is done.
+private final class CaptureOutcomeSlot: Sendable {
+    private let value = Mutex(CaptureOutcome())
+    func set(_ outcome: CaptureOutcome) { value.withLock { $0 = outcome } }
+    func get() -> CaptureOutcome { value.withLock { $0 } }
+}
+
+/// The capture thread's work: read the interface, save each packet, queue a copy.
+///
+/// Owns the source and the writer while it runs: the analysing thread touches
+/// them again only after the capture thread has signalled that it is done.
+private final class CaptureLoop {
+    let source: LiveCaptureSource
+    let writer: PcapDumpWriter?
+    let queue: PacketQueue
+    let deadline: Date?
+    let limit: Int?
+    let gauges: StunScopeMetrics.CaptureGauges?
+
+    init(source: LiveCaptureSource, writer: PcapDumpWriter?, queue: PacketQueue, deadline: Date?, limit: Int?,
+         gauges: StunScopeMetrics.CaptureGauges?) {
+        self.source = source
+        self.writer = writer
+        self.queue = queue
+        self.deadline = deadline
+        self.limit = limit
+        self.gauges = gauges
+    }
+
+    /// Runs until a signal, the deadline, the packet limit or a capture error; closes the queue.
+    func run() -> CaptureOutcome {
+        var outcome = CaptureOutcome()
+        var lastStats = Date()
+        while !LiveStop.requested {
+            if let d = deadline, Date() >= d { break }
+            do {
+                guard let p = try source.nextPacket() else { continue }
+                outcome.captured += 1
+                try writer?.write(p)
+                queue.push(p)
+                if let l = limit, outcome.captured >= l { break }
+            } catch {
+                outcome.error = error
+                break
+            }
+            if let g = gauges, Date().timeIntervalSince(lastStats) > 1, let st = source.statistics() {
+                g.set(received: st.received, dropped: st.dropped, shed: queue.shedCount)
+                lastStats = Date()
+            }
+        }
+        queue.close()
+        return outcome
+    }
+}
+
+/// SIGINT / SIGTERM end a live capture: the handler only sets this flag (an
+/// atomic store is async-signal-safe); the capture thread polls it.
+enum LiveStop {
+    private static let flag = Atomic<Bool>(false)
+
+    static var requested: Bool { flag.load(ordering: .relaxed) }
+
+    /// Clears the flag; also initialises it (a lazy global) before a handler can touch it.
+    static func reset() { flag.store(false, ordering: .relaxed) }
+
+    static func installHandlers() {
+        signal(SIGINT) { _ in LiveStop.flag.store(true, ordering: .relaxed) }
+        signal(SIGTERM) { _ in LiveStop.flag.store(true, ordering: .relaxed) }
+    }
+}
