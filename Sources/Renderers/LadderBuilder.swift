@@ -34,7 +34,7 @@ public struct Ladder: Sendable {
         public var detail: String = ""
         /// Frames a band stands for.
         public var count: Int?
-        /// The seed's relay step(s) this arrow is (`1-2`, `3`, `4-5`, ...).
+        /// The relay exchange step(s) of docs/relay-exchange.md this arrow is (`1-2`, `3`, `4-5`, ...).
         public var step: String?
         /// Lanes the arrow crosses where a NAT translates it.
         public var via: [Int] = []

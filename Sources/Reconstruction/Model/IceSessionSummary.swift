@@ -151,7 +151,7 @@ public struct IcePairSummary: Codable, Sendable {
     public var firstResponse: Double?
     public var lastResponse: Double?
     public var rtt: DelayStatistics?
-    /// Which of the 4-way handshake's steps the capture saw, in the seed's
+    /// Which of the 4-way handshake's steps the capture saw, in RFC 8445's
     /// order: check, response, triggered check, response (the first checker
     /// of the pair is `handshakeInitiator`).
     public var handshake: [Bool]

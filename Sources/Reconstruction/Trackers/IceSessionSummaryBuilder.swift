@@ -359,7 +359,7 @@ struct IceSessionSummaryBuilder {
         x == wire ? "a check that came from \(x), which no candidate had" : "the XOR-MAPPED-ADDRESS \(x) of a check response, which no candidate had"
     }
 
-    /// Why a check came from an address no candidate had (the seed's 8.6.2).
+    /// Why a check came from an address no candidate had (RFC 8445 sections 7.2.5.3.1 and 7.3.1.3).
     func prflxReason(_ x: Endpoint, owner: Int, viewer: Int, wire: Endpoint, _ w: Work) -> (PrflxReason, String) {
         // The owner's base and what the STUN server made of it.
         // Only the pair's own base counts: another socket of the same host has its own mappings.

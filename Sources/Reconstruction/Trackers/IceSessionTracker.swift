@@ -52,7 +52,7 @@ final class IcePairState {
     /// Side i reached the other through its own TURN allocation (its candidate is a relayed address).
     var relaySide = [false, false]
     var dir = [IceDirectionState(), IceDirectionState()]
-    /// The agent index whose check came first (the seed's "A" of the 4-way handshake).
+    /// The agent index whose check came first (agent "A" of the 4-way handshake, RFC 8445 section 7.2.5.4 / docs/analyze.md).
     var initiator: Int?
     /// Frames of: A's check, B's response, B's (triggered) check, A's response.
     var handshakeFrames: [Int?] = [nil, nil, nil, nil]

@@ -3,7 +3,7 @@ import NetworkVocabulary
 /// Pairs the two legs of relayed data at a TURN server: what arrives on one
 /// leg (Send / ChannelData from the client, or raw UDP from the peer) and
 /// leaves on the other with the same application payload. The difference
-/// of the timestamps is the server's forwarding delay — the seed's 10-step
+/// of the timestamps is the server's forwarding delay — the 10-step relay exchange of docs/relay-exchange.md (RFC 8656 sections 11-12),
 /// picture measured.
 ///
 /// Bounded: at most `capacity` unmatched arrivals per direction; an arrival
