@@ -88,7 +88,7 @@ let package = Package(
 package.targets += [
     .target(name: "FuzzHarness", dependencies: [
         "NetworkVocabulary", "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
-        "Reconstruction", "Renderers",
+        "Reconstruction", "Renderers", "Pipeline",
     ], path: "Tests/Fuzz/Harness"),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness"]),
 ]

@@ -9,11 +9,18 @@ public final class Dissection {
     public let decoder: PacketDecoder
     public let dissector: WireDissector
 
-    public init(consumer: WireEventConsumer, credentials: CredentialStore, turnPorts: [UInt16] = []) {
+    public convenience init(consumer: WireEventConsumer, credentials: CredentialStore, turnPorts: [UInt16] = []) {
         var configuration = WireDissector.Configuration()
         configuration.turnServerPorts.formUnion(turnPorts)
+        self.init(consumer: consumer, credentials: credentials, configuration: configuration)
+    }
+
+    /// With explicit table bounds (the fuzz harness shrinks them so eviction paths run).
+    public init(consumer: WireEventConsumer, credentials: CredentialStore, configuration: WireDissector.Configuration,
+                decoderLimits: PacketDecoder.Limits? = nil) {
         dissector = WireDissector(consumer: consumer, credentials: credentials, configuration: configuration)
         decoder = PacketDecoder(sink: dissector)
+        if let decoderLimits { decoder.apply(decoderLimits) }
     }
 
     /// Flushes what the dissector still holds (TCP streams, pending integrity checks).

@@ -2,6 +2,7 @@ import CaptureSource
 import Foundation
 import NetworkVocabulary
 import PacketDecoding
+import Pipeline
 import Reconstruction
 import Renderers
 import SipWire
@@ -90,7 +91,7 @@ public enum FuzzHarness {
 
         // The same bytes as a datagram 198.51.100.2:50000 -> 198.51.100.10:3478 (and back).
         let payload = UnsafeRawBufferPointer(rebasing: data[0..<min(data.count, 65_535 - 28)])
-        let pipeline = Pipeline(small: false)
+        let pipeline = FuzzPipeline(small: false)
         for (frame, reverse) in [(1, false), (2, true)] {
             let packet = ipv4UDP(payload, reverse: reverse)
             packet.withUnsafeBytes { bytes in
@@ -219,7 +220,7 @@ public enum FuzzHarness {
         guard let selector = data.first else { return }
         let linkType = linkTypes[Int(selector & 0x0F) % linkTypes.count]
         let small = selector & 0x10 != 0
-        let pipeline = Pipeline(small: small)
+        let pipeline = FuzzPipeline(small: small)
         var time = CaptureTime(nanoseconds: 1_700_000_000_000_000_000)
         var offset = 1
         if selector & 0x20 != 0, data.count >= 9 {
@@ -277,7 +278,7 @@ public enum FuzzHarness {
         } catch {
             preconditionFailure("unexpected error type: \(error)")
         }
-        let pipeline = Pipeline(small: data.count & 1 == 1)
+        let pipeline = FuzzPipeline(small: data.count & 1 == 1)
         while true {
             do {
                 guard let packet = try reader.nextPacket() else { break }
@@ -296,47 +297,41 @@ public enum FuzzHarness {
     }
 }
 
-/// decoder -> dissector -> (reconstructor, `messages` renderers), as the CLI wires them.
-final class Pipeline {
+/// decoder -> dissector -> (reconstructor, `messages` renderers): the library's
+/// `Dissection`, with tiny table bounds when `small` so eviction paths run.
+final class FuzzPipeline {
     let events = EventTee()
-    let dissector: WireDissector
-    let decoder: PacketDecoder
+    let dissection: Dissection
+    var decoder: PacketDecoder { dissection.decoder }
 
     init(small: Bool) {
         var configuration = WireDissector.Configuration()
+        var limits: PacketDecoder.Limits?
         if small {
             configuration.maxKnownTurnFlows = 4
             configuration.maxTCPStreams = 3
             configuration.maxIntegrityTransactions = 2
+            var l = PacketDecoder.Limits()
+            l.maxFragmentDatagrams = 3
+            l.maxFragmentBytes = 4_096
+            l.maxTCPConnections = 3
+            l.maxTCPBufferPerDirection = 2_048
+            l.maxTCPBufferTotal = 3_000
+            limits = l
         }
-        dissector = WireDissector(consumer: events, credentials: FuzzHarness.credentials(), configuration: configuration)
-        decoder = PacketDecoder(sink: dissector)
-        if small {
-            var limits = PacketDecoder.Limits()
-            limits.maxFragmentDatagrams = 3
-            limits.maxFragmentBytes = 4_096
-            limits.maxTCPConnections = 3
-            limits.maxTCPBufferPerDirection = 2_048
-            limits.maxTCPBufferTotal = 3_000
-            decoder.apply(limits)
-            decoder.maxTrackedFlows = 8
-        }
+        dissection = Dissection(consumer: events, credentials: FuzzHarness.credentials(), configuration: configuration,
+                                decoderLimits: limits)
+        if small { dissection.decoder.maxTrackedFlows = 8 }
     }
 
     func decode(_ packet: CapturedPacket) { decoder.decode(packet) }
 
-    /// Ends the run as `AnalysisRun` does and renders the document.
+    /// Ends the run as `AnalysisPipeline` does and renders the document.
     func finish(files: [CaptureFileSummary], render: Bool = true, exports: Bool = true) {
         decoder.finish()
-        dissector.finish()
-        let stats = decoder.currentStatistics()
-        let wire = dissector.statistics
-        var lower = EvictionCounters()
-        lower.tcpStreams = stats.tcpStreamsEvicted + wire.tcpStreamsEvicted
-        lower.ipFragments = stats.fragmentDatagramsEvicted
-        lower.turnFiveTuples = wire.turnFlowsEvicted
-        events.reconstructor.lowerStageEvictions = lower
-        var document = events.reconstructor.finish(packets: stats.packets)
+        dissection.finish()
+        events.reconstructor.lowerStageEvictions = dissection.evictions.lowerStages
+        var document = events.reconstructor.finish(packets: decoder.currentStatistics().packets)
         document.captures = files
         guard render else { return }
         _ = AnalysisTextRenderer(style: TerminalStyle(enabled: true)).render(document)
