@@ -50,19 +50,10 @@ public enum TransportProtocol: UInt8, Sendable, CustomStringConvertible {
 }
 
 /// Written `udp` / `tcp` (the JSON contract), not the protocol number.
-extension TransportProtocol: Codable {
+extension TransportProtocol: Encodable {
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(description)
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        switch try c.decode(String.self) {
-        case "udp": self = .udp
-        case "tcp": self = .tcp
-        case let other: throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a transport: \(other)")
-        }
     }
 }
 

@@ -123,7 +123,7 @@ public struct StunPadding: Hashable, Sendable {
 }
 
 /// Result of a FINGERPRINT or MESSAGE-INTEGRITY check.
-public enum StunCheckResult: String, Sendable, Codable {
+public enum StunCheckResult: String, Sendable, Encodable {
     case valid
     case invalid
     /// MESSAGE-INTEGRITY present but no key for it is known.

@@ -117,7 +117,7 @@ MODEL_TO_DEF = {
 
 
 def swift_model():
-    """Stored properties of every Codable struct in Sources/Reconstruction/Model:
+    """Stored properties of every Encodable struct in Sources/Reconstruction/Model:
     {qualified name: {property: optional?}}."""
     structs = {}
     coding_keys = {}
@@ -128,7 +128,7 @@ def swift_model():
         with open(path) as f:
             for raw in f:
                 code = raw.split("//")[0]
-                m = re.match(r"\s*(?:public\s+)?struct\s+(\w+)\s*:[^{]*\bCodable\b[^{]*\{", code)
+                m = re.match(r"\s*(?:public\s+)?struct\s+(\w+)\s*:[^{]*\b(?:Codable|Encodable)\b[^{]*\{", code)
                 if not m and stack and depth == stack[-1][1] + 1 and "{" not in code:
                     p = re.match(r"\s*(?:public\s+)?(?:private\(set\)\s+)?var\s+(\w+)\s*(?::\s*([^=]+?))?\s*(?:=.*)?$", code)
                     if p:

@@ -3,7 +3,7 @@
 ///
 /// Times are epoch seconds (fractional); endpoints are `ip:port` strings
 /// (`[v6]:port`); field names are the documented JSON contract (docs/analyze.md).
-public struct AnalysisDocument: Codable, Sendable {
+public struct AnalysisDocument: Encodable, Sendable {
     public static let currentSchemaVersion = "1.0"
 
     public var schemaVersion = AnalysisDocument.currentSchemaVersion
@@ -21,7 +21,7 @@ public struct AnalysisDocument: Codable, Sendable {
     public init() {}
 }
 
-public struct CaptureFileSummary: Codable, Sendable {
+public struct CaptureFileSummary: Encodable, Sendable {
     public var file: String
     public var format: String
     public var linkType: String
@@ -44,7 +44,7 @@ public struct CaptureFileSummary: Codable, Sendable {
     }
 }
 
-public struct AnalysisStats: Codable, Sendable {
+public struct AnalysisStats: Encodable, Sendable {
     public var packets = 0
     public var firstTime: Double?
     public var lastTime: Double?
@@ -65,7 +65,7 @@ public struct AnalysisStats: Codable, Sendable {
     public init() {}
 }
 
-public struct EvictionCounters: Codable, Sendable, Equatable {
+public struct EvictionCounters: Encodable, Sendable, Equatable {
     public var transactions = 0
     public var allocations = 0
     public var bindings = 0

@@ -1,7 +1,7 @@
 import NetworkVocabulary
 
 /// Plain (non-ICE) Binding exchanges between a client endpoint and a STUN server.
-public struct BindingSessionSummary: Codable, Sendable {
+public struct BindingSessionSummary: Encodable, Sendable {
     public var id: Int
     public var client: String
     public var server: String
@@ -28,7 +28,7 @@ public struct BindingSessionSummary: Codable, Sendable {
     public var changedAddress: String?
 }
 
-public struct NatTest: Codable, Sendable {
+public struct NatTest: Encodable, Sendable {
     public var frame: Int
     public var changeIP: Bool
     public var changePort: Bool
@@ -38,7 +38,7 @@ public struct NatTest: Codable, Sendable {
 }
 
 /// Per local endpoint, what different servers said about its public mapping.
-public struct NatMappingSummary: Codable, Sendable {
+public struct NatMappingSummary: Encodable, Sendable {
     public var local: String
     public var observations: [Observation]
     /// `endpoint-independent`, `address-dependent` (symmetric), or `unknown` (one server only).
@@ -46,7 +46,7 @@ public struct NatMappingSummary: Codable, Sendable {
     public var filteringBehavior: NatBehavior?
     public var explanation: String
 
-    public struct Observation: Codable, Sendable {
+    public struct Observation: Encodable, Sendable {
         public var server: String
         public var reflexive: String
         public var frame: Int

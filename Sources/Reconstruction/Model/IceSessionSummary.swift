@@ -10,7 +10,7 @@ import StunWire
 /// controlling agent sees them, `controlledLocalType` / `controlledRemoteType`
 /// as the controlled agent does (a NAT-mapped host is `host` to its owner
 /// and `srflx` or `prflx` to its peer).
-public struct IceSessionSummary: Codable, Sendable {
+public struct IceSessionSummary: Encodable, Sendable {
     public var id: Int
     public var ufrags: [String]
     /// The controlling agent's address on the selected pair (else on its first check); nil when unknown.
@@ -61,7 +61,7 @@ public struct IceSessionSummary: Codable, Sendable {
     }
 }
 
-public struct IceAgentSummary: Codable, Sendable {
+public struct IceAgentSummary: Encodable, Sendable {
     public var ufrag: String
     /// `controlling`, `controlled`, or nil when none of its checks was seen.
     public var role: IceRole?
@@ -75,7 +75,7 @@ public struct IceAgentSummary: Codable, Sendable {
     public var signalledBy: String?
 }
 
-public struct IceRoleSwitch: Codable, Sendable {
+public struct IceRoleSwitch: Encodable, Sendable {
     public var frame: Int
     public var time: Double
     public var from: IceRole
@@ -84,7 +84,7 @@ public struct IceRoleSwitch: Codable, Sendable {
     public var conflictFrame: Int?
 }
 
-public struct IceCandidateSummary: Codable, Sendable {
+public struct IceCandidateSummary: Encodable, Sendable {
     public var address: String
     /// `host`, `srflx`, `relay`, `prflx` (or `unknown`).
     public var type: CandidateType
@@ -120,7 +120,7 @@ public struct IceCandidateSummary: Codable, Sendable {
     }
 }
 
-public struct IcePairSummary: Codable, Sendable {
+public struct IcePairSummary: Encodable, Sendable {
     public var local: String
     public var remote: String
     public var localType: CandidateType
@@ -162,7 +162,7 @@ public struct IcePairSummary: Codable, Sendable {
     public var mediaBytes = 0
 }
 
-public struct IceSelectedPair: Codable, Sendable {
+public struct IceSelectedPair: Encodable, Sendable {
     public var local: String
     public var remote: String
     public var localType: CandidateType
@@ -174,7 +174,7 @@ public struct IceSelectedPair: Codable, Sendable {
     public var nominationFrame: Int?
 }
 
-public struct ConsentSummary: Codable, Sendable {
+public struct ConsentSummary: Encodable, Sendable {
     /// Checks on the selected pair after its nomination (RFC 7675 consent freshness).
     public var checks: Int
     public var responses: Int = 0
@@ -185,7 +185,7 @@ public struct ConsentSummary: Codable, Sendable {
     public var longestGapFrame: Int?
 }
 
-public struct SipCallSummary: Codable, Sendable {
+public struct SipCallSummary: Encodable, Sendable {
     public var callId: String
     public var from: String?
     public var to: String?
@@ -208,7 +208,7 @@ public struct SipCallSummary: Codable, Sendable {
     public init(callId: String) { self.callId = callId }
 }
 
-public struct SipCandidateCheck: Codable, Sendable {
+public struct SipCandidateCheck: Encodable, Sendable {
     public var address: String
     public var type: CandidateType
     public var side: SdpRole
@@ -217,7 +217,7 @@ public struct SipCandidateCheck: Codable, Sendable {
     public var selected: Bool = false
 }
 
-public struct SipMessageSummary: Codable, Sendable {
+public struct SipMessageSummary: Encodable, Sendable {
     public var frame: Int
     public var time: Double
     public var src: String
@@ -227,7 +227,7 @@ public struct SipMessageSummary: Codable, Sendable {
     public var hasSdp: Bool = false
 }
 
-public struct SdpSummary: Codable, Sendable {
+public struct SdpSummary: Encodable, Sendable {
     public var iceUfrag: String?
     public var hasIcePwd: Bool
     public var iceOptions: String?

@@ -3,7 +3,7 @@
 /// Written as `allocation:3`, `binding:1`, `ice:2`, `sip:1` in JSON, CSV and
 /// SQLite (the documented contract); code compares and renumbers the value,
 /// never the text.
-public enum SessionRef: Hashable, Sendable, Codable, CustomStringConvertible {
+public enum SessionRef: Hashable, Sendable, ContractText {
     case allocation(Int)
     case binding(Int)
     case ice(Int)
@@ -39,27 +39,6 @@ public enum SessionRef: Hashable, Sendable, Codable, CustomStringConvertible {
 
     /// `allocation:3`.
     public var description: String { "\(kind.rawValue):\(id)" }
-
-    /// Parses the contract's text form (input from outside: JSON documents given back to StunScope).
-    public init?(_ text: String) {
-        guard let colon = text.firstIndex(of: ":"), let kind = Kind(rawValue: String(text[..<colon])),
-              let id = Int(text[text.index(after: colon)...]) else { return nil }
-        self.init(kind: kind, id: id)
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        let text = try c.decode(String.self)
-        guard let value = SessionRef(text) else {
-            throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a session reference: \(text)")
-        }
-        self = value
-    }
 
     /// The same session after merging documents whose ids were offset.
     public func offset(by base: SessionIdOffsets) -> SessionRef {
@@ -144,13 +123,4 @@ public struct FindingMessage: Sendable, Equatable, CustomStringConvertible, Expr
 }
 
 /// Written as its sentence: the JSON contract has `message` as a string.
-extension FindingMessage: Codable {
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
-
-    public init(from decoder: Decoder) throws {
-        parts = [.text(try decoder.singleValueContainer().decode(String.self))]
-    }
-}
+extension FindingMessage: ContractText {}

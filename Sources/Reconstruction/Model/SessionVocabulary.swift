@@ -6,10 +6,22 @@ import StunWire
 
 /// A value of a closed set whose text everywhere (JSON, CSV, SQLite, terminal,
 /// HTML, string interpolation) is its contract name, never the Swift case name.
-public protocol ContractValue: RawRepresentable, CustomStringConvertible, Sendable, Codable where RawValue == String {}
+public protocol ContractValue: RawRepresentable, CustomStringConvertible, Sendable, Encodable where RawValue == String {}
 
 extension ContractValue {
     public var description: String { rawValue }
+}
+
+/// A value with associated data written as one string in the contract
+/// (`allocation:3`, `bind failed (437)`, `10.0.0.1:5000->10.0.0.2:6000`).
+/// The model is only ever written: nothing parses these strings back.
+public protocol ContractText: Encodable, CustomStringConvertible {}
+
+extension ContractText {
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode(description)
+    }
 }
 
 /// ICE candidate types (RFC 8445 section 5.1.1), `unknown` when the capture cannot tell.

@@ -4,7 +4,7 @@
 /// events, styling); `event` and `detail` are the sentence written for
 /// people, in the JSON (`event`, `detail`) and every text output. Nothing
 /// reads the sentence back.
-public struct TimelineEntry: Codable, Sendable {
+public struct TimelineEntry: Encodable, Sendable {
     public var time: Double
     public var frame: Int
     public var fileIndex: Int?
@@ -29,26 +29,13 @@ public struct TimelineEntry: Codable, Sendable {
         self.detail = detail
         self.rtt = rtt
     }
-
-    /// Documents read back from JSON know only the sentence.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        time = try c.decode(Double.self, forKey: .time)
-        frame = try c.decode(Int.self, forKey: .frame)
-        fileIndex = try c.decodeIfPresent(Int.self, forKey: .fileIndex)
-        direction = try c.decode(TimelineDirection.self, forKey: .direction)
-        event = try c.decode(String.self, forKey: .event)
-        detail = try c.decode(String.self, forKey: .detail)
-        rtt = try c.decodeIfPresent(Double.self, forKey: .rtt)
-        kind = .unknown
-    }
 }
 
 /// Which way a timeline entry went. Allocations name the legs of the relay
 /// exchange (docs/relay-exchange.md); ICE sessions name the wire endpoints.
 /// Written `client->server`, `server->client`, `relay->peer`, `peer->relay`,
 /// `state`, or `FROM->TO`.
-public enum TimelineDirection: Sendable, Equatable, Codable, CustomStringConvertible {
+public enum TimelineDirection: Sendable, Equatable, ContractText {
     case clientToServer
     case serverToClient
     case relayToPeer
@@ -70,31 +57,6 @@ public enum TimelineDirection: Sendable, Equatable, Codable, CustomStringConvert
 
     /// On the relay-peer leg of an allocation.
     public var isPeerLeg: Bool { self == .relayToPeer || self == .peerToRelay }
-
-    public init(_ text: String) {
-        switch text {
-        case "client->server": self = .clientToServer
-        case "server->client": self = .serverToClient
-        case "relay->peer": self = .relayToPeer
-        case "peer->relay": self = .peerToRelay
-        case "state": self = .state
-        default:
-            if let r = text.range(of: "->") {
-                self = .between(from: String(text[..<r.lowerBound]), to: String(text[r.upperBound...]))
-            } else {
-                self = .state
-            }
-        }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
-
-    public init(from decoder: Decoder) throws {
-        self.init(try decoder.singleValueContainer().decode(String.self))
-    }
 }
 
 /// What a timeline entry records, as values.
@@ -115,8 +77,6 @@ public enum TimelineEvent: Sendable, Equatable {
     case iceRoleSwitch
     /// The session had more entries than are kept.
     case timelineTruncated
-    /// Read back from a JSON document: only the sentence is known.
-    case unknown
 
     public enum AllocationChange: String, ContractValue {
         case created, deleted, expired, closed
@@ -135,7 +95,6 @@ public enum TimelineEvent: Sendable, Equatable {
         case let .iceResponse(success, _): return success ? "success" : "error response"
         case .iceRoleSwitch: return "role switch"
         case .timelineTruncated: return "timeline truncated"
-        case .unknown: return ""
         }
     }
 

@@ -1,7 +1,7 @@
 import NetworkVocabulary
 
 /// A STUN request and its answer, matched by 5-tuple + transaction id + method.
-public struct TransactionSummary: Codable, Sendable {
+public struct TransactionSummary: Encodable, Sendable {
     public var transactionId: String
     public var method: String
     public var client: String
@@ -23,7 +23,7 @@ public struct TransactionSummary: Codable, Sendable {
     public var nested: Bool
 }
 
-public struct Finding: Codable, Sendable {
+public struct Finding: Encodable, Sendable {
     public enum Severity: String, ContractValue, Comparable, CaseIterable {
         case info, warning, error
         private var rank: Int {

@@ -1,7 +1,7 @@
 import NetworkVocabulary
 
 /// One TURN allocation's life, keyed by the client's 5-tuple at the server.
-public struct TurnAllocationSummary: Codable, Sendable {
+public struct TurnAllocationSummary: Encodable, Sendable {
     public enum Outcome: String, ContractValue {
         case deleted, expired, active, failed, closed
     }
@@ -41,7 +41,7 @@ public struct TurnAllocationSummary: Codable, Sendable {
     public var timeline: [TimelineEntry] = []
 }
 
-public struct ErrorCount: Codable, Sendable, Equatable {
+public struct ErrorCount: Encodable, Sendable, Equatable {
     public var code: Int
     public var count: Int
     public var reason: String?
@@ -55,7 +55,7 @@ public struct ErrorCount: Codable, Sendable, Equatable {
     }
 }
 
-public struct PermissionSummary: Codable, Sendable {
+public struct PermissionSummary: Encodable, Sendable {
     public var peer: String
     public var created: Double
     public var refreshes: Int
@@ -66,7 +66,7 @@ public struct PermissionSummary: Codable, Sendable {
     public var implicit: Bool
 }
 
-public struct ChannelSummary: Codable, Sendable {
+public struct ChannelSummary: Encodable, Sendable {
     public var number: Int
     public var peer: String
     public var bound: Double
@@ -79,7 +79,7 @@ public struct ChannelSummary: Codable, Sendable {
     public var bytesFromServer: Int
 }
 
-public struct RelayTraffic: Codable, Sendable {
+public struct RelayTraffic: Encodable, Sendable {
     /// Every packet on the client <-> server 5-tuple (STUN and ChannelData), like coturn's rp/sp.
     public var clientToServer = 0
     public var serverToClient = 0
@@ -102,14 +102,14 @@ public struct RelayTraffic: Codable, Sendable {
     public init() {}
 }
 
-public struct DelayStatistics: Codable, Sendable {
+public struct DelayStatistics: Encodable, Sendable {
     public var samples: Int
     public var median: Double
     public var p95: Double
     public var max: Double
 }
 
-public struct PeerSummary: Codable, Sendable {
+public struct PeerSummary: Encodable, Sendable {
     public var peer: String
     public var sendIndications = 0
     public var dataIndications = 0
@@ -128,7 +128,7 @@ public struct PeerSummary: Codable, Sendable {
     public var neverForwardedFromPeer = 0
 }
 
-public struct TcpRelayConnection: Codable, Sendable {
+public struct TcpRelayConnection: Encodable, Sendable {
     public var peer: String
     public var connectionId: UInt32?
     public var initiatedBy: TcpConnectionInitiator
@@ -139,7 +139,7 @@ public struct TcpRelayConnection: Codable, Sendable {
 }
 
 /// What became of an RFC 6062 TCP relay connection.
-public enum TcpConnectionOutcome: Sendable, Equatable, Codable, CustomStringConvertible {
+public enum TcpConnectionOutcome: Sendable, Equatable, ContractText {
     /// ConnectionAttempt seen, no ConnectionBind yet.
     case attempted
     /// Connect succeeded, no ConnectionBind yet.
@@ -158,26 +158,6 @@ public enum TcpConnectionOutcome: Sendable, Equatable, Codable, CustomStringConv
         case .bound: return "bound"
         case let .failed(code): return "failed (\(code))"
         case let .bindFailed(code): return "bind failed (\(code))"
-        }
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        let text = try c.decode(String.self)
-        switch text {
-        case "attempted": self = .attempted
-        case "connected": self = .connected
-        case "bound": self = .bound
-        default:
-            guard let code = Int(text.filter(\.isNumber)) else {
-                throw DecodingError.dataCorruptedError(in: c, debugDescription: "not a TCP connection outcome: \(text)")
-            }
-            self = text.hasPrefix("bind failed") ? .bindFailed(code: code) : .failed(code: code)
         }
     }
 }
