@@ -109,7 +109,7 @@ if Context.environment["STUNSCOPE_FUZZ"] != nil {
 // (SplitMix64 for reproducible randomness, packet builders).
 package.targets.append(.target(name: "TestSupport", dependencies: ["NetworkVocabulary"], path: "Tests/TestSupport"))
 for target in package.targets
-where ["PacketDecodingTests", "StunWireTests", "SipWireTests", "WireEventsTests", "FuzzHarness"].contains(target.name) {
+where ["PacketDecodingTests", "StunWireTests", "SipWireTests", "WireEventsTests", "ReconstructionTests", "FuzzHarness"].contains(target.name) {
     target.dependencies.append("TestSupport")
 }
 
