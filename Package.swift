@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -45,7 +46,10 @@ let package = Package(
         ]),
         .target(name: "SipWire", dependencies: ["NetworkVocabulary"]),
         .target(name: "WireEvents", dependencies: ["NetworkVocabulary", "PacketDecoding", "StunWire", "SipWire"]),
-        .target(name: "Reconstruction", dependencies: ["NetworkVocabulary", "StunWire", "SipWire", "WireEvents"]),
+        .target(name: "Reconstruction", dependencies: [
+            "NetworkVocabulary", "StunWire", "SipWire", "WireEvents",
+            .product(name: "OrderedCollections", package: "swift-collections"),
+        ]),
         .target(name: "Renderers", dependencies: [
             "NetworkVocabulary", "PacketDecoding", "StunWire", "WireEvents", "Reconstruction",
             .product(name: "GRDB", package: "GRDB.swift"),

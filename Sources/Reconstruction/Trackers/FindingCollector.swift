@@ -1,3 +1,5 @@
+import OrderedCollections
+
 /// Collects findings, merging repeats of the same code on the same session
 /// into one finding with all their frames (bounded) and a count.
 struct FindingCollector {
@@ -5,8 +7,8 @@ struct FindingCollector {
         var code: FindingCode
         var session: SessionRef?
     }
-    private var findings: [Key: (finding: Finding, count: Int)] = [:]
-    private var order: [Key] = []
+    /// In the order first raised.
+    private var findings: OrderedDictionary<Key, (finding: Finding, count: Int)> = [:]
     static let maxFramesPerFinding = 50
     /// `live`: told of each new finding (code and session) when it is first raised.
     weak var observer: LiveEventObserver?
@@ -24,7 +26,6 @@ struct FindingCollector {
             findings[key] = existing
             return
         }
-        order.append(key)
         observer?.liveEvent(LiveEvent(time: clock, frame: frames.first ?? 0, kind: .finding, session: session,
                                       message: "\(severity.rawValue) \(code.rawValue): \(message)", findingCode: code))
         findings[key] = (Finding(severity: severity, code: code, message: message,
@@ -44,7 +45,7 @@ struct FindingCollector {
     }
 
     var all: [Finding] {
-        order.compactMap { findings[$0]?.finding }
+        findings.values.map(\.finding)
             .sorted { ($0.severity, $1.frames.first ?? 0) > ($1.severity, $0.frames.first ?? 0) }
     }
 }
