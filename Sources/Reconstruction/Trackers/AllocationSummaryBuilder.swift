@@ -13,22 +13,20 @@ enum AllocationSummaryBuilder {
         case .failed, .pending: outcome = .failed
         }
         let lastTime = a.last
-        let permissions = a.permissionOrder.compactMap { ip -> PermissionSummary? in
-            guard let p = a.permissions[ip] else { return nil }
-            return PermissionSummary(peer: ip.description, created: p.created.epochSeconds, refreshes: p.refreshes,
-                                     lastRefreshed: p.lastRefreshed.epochSeconds, expiresAt: p.expiresAt.epochSeconds,
-                                     expired: p.expiresAt < lastTime, implicit: p.implicit)
+        let permissions = a.permissions.map { ip, p in
+            PermissionSummary(peer: ip.description, created: p.created.epochSeconds, refreshes: p.refreshes,
+                              lastRefreshed: p.lastRefreshed.epochSeconds, expiresAt: p.expiresAt.epochSeconds,
+                              expired: p.expiresAt < lastTime, implicit: p.implicit)
         }
-        let channels = a.channelOrder.compactMap { n -> ChannelSummary? in
-            guard let c = a.channels[n] else { return nil }
-            return ChannelSummary(number: Int(n), peer: c.peer.description, bound: c.bound.epochSeconds, refreshes: c.refreshes,
-                                  expiresAt: c.expiresAt.epochSeconds, expired: c.expiresAt < lastTime,
-                                  framesToServer: c.framesToServer, framesFromServer: c.framesFromServer,
-                                  bytesToServer: c.bytesToServer, bytesFromServer: c.bytesFromServer)
+        let channels = a.channels.map { n, c in
+            ChannelSummary(number: Int(n), peer: c.peer.description, bound: c.bound.epochSeconds, refreshes: c.refreshes,
+                           expiresAt: c.expiresAt.epochSeconds, expired: c.expiresAt < lastTime,
+                           framesToServer: c.framesToServer, framesFromServer: c.framesFromServer,
+                           bytesToServer: c.bytesToServer, bytesFromServer: c.bytesFromServer)
         }
         var peers: [PeerSummary] = []
-        for e in a.peerOrder {
-            guard var p = a.peers[e] else { continue }
+        for (e, peer) in a.peers {
+            var p = peer
             p.forwardingDelayToPeer = a.toPeer.delays[e]?.statistics
             p.forwardingDelayFromPeer = a.fromPeer.delays[e]?.statistics
             if a.peerLegSeen {
@@ -42,9 +40,8 @@ enum AllocationSummaryBuilder {
             }
             peers.append(p)
         }
-        var errors = a.errorOrder.map { code in
-            ErrorCount(code: code, count: a.errorCounts[code]!.count, reason: a.errorCounts[code]!.reason,
-                       meaning: StunErrorMeaning.explain(code))
+        var errors = a.errorCounts.map { code, e in
+            ErrorCount(code: code, count: e.count, reason: e.reason, meaning: StunErrorMeaning.explain(code))
         }
         errors.sort { $0.code < $1.code }
         var finalError: ErrorCount?

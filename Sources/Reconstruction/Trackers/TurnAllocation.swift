@@ -1,4 +1,5 @@
 import NetworkVocabulary
+import OrderedCollections
 
 /// The live state of one TURN allocation while the capture is read.
 final class TurnAllocation {
@@ -50,16 +51,15 @@ final class TurnAllocation {
     var lifetime: UInt32?
     var refreshes: [Int] = []
     var authRoundTrips = 0
-    var errorCounts: [Int: (count: Int, reason: String?)] = [:]
-    var errorOrder: [Int] = []
+    /// Error responses per code, in the order first seen.
+    var errorCounts: OrderedDictionary<Int, (count: Int, reason: String?)> = [:]
     var lastError: (code: Int, reason: String?)?
-    var permissions: [IPAddress: Permission] = [:]
-    var permissionOrder: [IPAddress] = []
-    var channels: [UInt16: Channel] = [:]
-    var channelOrder: [UInt16] = []
+    /// Permissions and channels in the order first installed.
+    var permissions: OrderedDictionary<IPAddress, Permission> = [:]
+    var channels: OrderedDictionary<UInt16, Channel> = [:]
     var traffic = RelayTraffic()
-    var peers: [Endpoint: PeerSummary] = [:]
-    var peerOrder: [Endpoint] = []
+    /// Peers in the order first seen.
+    var peers: OrderedDictionary<Endpoint, PeerSummary> = [:]
     /// Peer updates not kept because `peers` reached `maxPeers`.
     var peersDropped = 0
     var toPeer = RelayLegCorrelator()
@@ -92,7 +92,6 @@ final class TurnAllocation {
     var isLive: Bool { state == .pending || state == .active }
 
     func noteError(_ code: Int, _ reason: String?) {
-        if errorCounts[code] == nil { errorOrder.append(code) }
         errorCounts[code, default: (0, reason)].count &+= 1
         lastError = (code, reason)
     }
@@ -104,7 +103,6 @@ final class TurnAllocation {
             peersDropped &+= 1
             return p
         }
-        peerOrder.append(e)
         peers[e] = p
         return p
     }
@@ -137,7 +135,6 @@ final class TurnAllocation {
             p.implicit = p.implicit && implicit
             permissions[address] = p
         } else {
-            permissionOrder.append(address)
             permissions[address] = Permission(created: t, lastRefreshed: t,
                                               expiresAt: t.adding(nanoseconds: TurnAllocation.permissionLifetime),
                                               refreshes: 0, implicit: implicit)

@@ -269,7 +269,6 @@ struct TurnAllocationTracker {
             c.expiresAt = t.adding(nanoseconds: TurnAllocation.channelLifetime)
             a.channels[number] = c
         } else {
-            a.channelOrder.append(number)
             a.channels[number] = TurnAllocation.Channel(number: number, peer: peer, bound: t,
                                                         expiresAt: t.adding(nanoseconds: TurnAllocation.channelLifetime), refreshes: 0)
         }
