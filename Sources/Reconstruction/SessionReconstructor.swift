@@ -1,4 +1,5 @@
 import NetworkVocabulary
+import OrderedCollections
 
 /// The consumer of dissector events: routes each one to the trackers
 /// (transactions, TURN allocations and relay legs, Binding sessions, ICE,
@@ -13,8 +14,8 @@ public final class SessionReconstructor {
     /// ICE sessions and SIP calls (IceSessionTracker.swift, SipCallTracker.swift).
     var ice = IceSessionTracker()
     var sip = SipCallTracker()
-    private var icmpByFlow: [FiveTuple: (count: Int, frames: [Int], meaning: String, reporter: String)] = [:]
-    private var icmpOrder: [FiveTuple] = []
+    /// ICMP errors per quoted flow, in the order first seen.
+    private var icmpByFlow: OrderedDictionary<FiveTuple, (count: Int, frames: [Int], meaning: String, reporter: String)> = [:]
     private var integrityInvalid: [Int] = []
     /// Transaction ids of ICE connectivity checks: their silence is judged by the ICE
     /// reconstructor (per candidate pair), not reported again as an unreachable server.
@@ -125,8 +126,7 @@ public final class SessionReconstructor {
         stats.icmpErrors &+= 1
         guard quotesStun || allocations.allocation(for: quotedFlow) != nil || allocations.allocation(relayed: quotedFlow.source) != nil else { return }
         if icmpByFlow[quotedFlow] == nil {
-            guard icmpOrder.count < 1_000 else { return }
-            icmpOrder.append(quotedFlow)
+            guard icmpByFlow.count < 1_000 else { return }
             icmpByFlow[quotedFlow] = (0, [], meaning, reporter.description)
         }
         icmpByFlow[quotedFlow]!.count &+= 1
@@ -179,8 +179,7 @@ public final class SessionReconstructor {
     }
 
     private func addCaptureWideFindings(_ doc: AnalysisDocument) {
-        for flow in icmpOrder {
-            guard let e = icmpByFlow[flow] else { continue }
+        for (flow, e) in icmpByFlow {
             findings.add(.error, .icmpUnreachable,
                          "\(e.count) ICMP error(s) (\(e.meaning)) from \(e.reporter) for \(flow.transport) \(flow.source) -> \(flow.destination): the destination did not accept the STUN/TURN traffic.",
                          frames: e.frames)
@@ -191,15 +190,9 @@ public final class SessionReconstructor {
             !$0.nested && !iceCheckIds.contains($0.transactionId) && ($0.state == .unanswered || $0.state == .timedOut)
         }
         if !unanswered.isEmpty {
-            var byPair: [String: [TransactionSummary]] = [:]
-            var pairOrder: [String] = []
-            for t in unanswered {
-                let k = "\(t.method)|\(t.client)|\(t.server)"
-                if byPair[k] == nil { pairOrder.append(k) }
-                byPair[k, default: []].append(t)
-            }
-            for k in pairOrder {
-                let ts = byPair[k]!
+            // Per method, client and server, in the order first seen.
+            let byPair = OrderedDictionary(grouping: unanswered) { [$0.method, $0.client, $0.server] }
+            for ts in byPair.values {
                 let t0 = ts[0]
                 let sends = ts.reduce(0) { $0 + $1.requestFrames.count }
                 let retransmitted = sends > ts.count
