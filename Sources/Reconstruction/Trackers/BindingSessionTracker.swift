@@ -1,4 +1,12 @@
 import NetworkVocabulary
+import OrderedCollections
+
+/// A reflexive address a server returned to a local endpoint (Binding or Allocate response).
+struct ReflexiveObservation {
+    var server: Endpoint
+    var reflexive: Endpoint
+    var frame: Int
+}
 
 /// Plain Binding exchanges (server discovery, keepalives, RFC 3489 / 5780
 /// NAT tests) per client 5-tuple, and the NAT view they add up to.
@@ -14,8 +22,8 @@ struct BindingSessionTracker {
         var errorResponses = 0
         var indications = 0
         var retransmissions = 0
-        var reflexive: [Endpoint] = []
-        var firstReflexiveFrame: [Endpoint: Int] = [:]
+        /// Distinct reflexive addresses, in the order first returned.
+        var reflexive: OrderedSet<Endpoint> = []
         var rtts: [Double] = []
         var keepaliveTimes: [CaptureTime] = []
         var software: String?
@@ -38,9 +46,8 @@ struct BindingSessionTracker {
     var maxSessions = 20_000
     var maxKeepaliveSamples = 10_000
     private(set) var evicted = 0
-    /// Reflexive addresses per local endpoint, from Binding and Allocate responses.
-    private(set) var reflexiveByLocal: [Endpoint: [(server: Endpoint, reflexive: Endpoint, frame: Int)]] = [:]
-    private var localOrder: [Endpoint] = []
+    /// Reflexive addresses per local endpoint, from Binding and Allocate responses; locals in the order first answered.
+    private(set) var reflexiveByLocal: OrderedDictionary<Endpoint, [ReflexiveObservation]> = [:]
 
     mutating func handle(_ m: ObservedStunMessage, rtt: Double?, retransmission: Bool) {
         let t = m.context.time
@@ -72,10 +79,7 @@ struct BindingSessionTracker {
             if let c = m.changedAddress { s.changedAddress = c }
             let mapped = m.xorMapped ?? m.mapped
             if let x = mapped {
-                if s.firstReflexiveFrame[x] == nil {
-                    s.reflexive.append(x)
-                    s.firstReflexiveFrame[x] = m.context.frame
-                }
+                s.reflexive.append(x)
                 noteReflexive(local: s.flow.source, server: s.flow.destination, reflexive: x, frame: m.context.frame)
             }
             if let i = s.openTests.removeValue(forKey: m.transactionKey) {
@@ -89,12 +93,13 @@ struct BindingSessionTracker {
     /// Allocate responses also tell the client its reflexive address (XOR-MAPPED-ADDRESS).
     mutating func noteReflexive(local: Endpoint, server: Endpoint, reflexive: Endpoint, frame: Int) {
         if reflexiveByLocal[local] == nil {
-            guard localOrder.count < maxSessions else { return }
-            localOrder.append(local)
+            guard reflexiveByLocal.count < maxSessions else { return }
             reflexiveByLocal[local] = []
         }
         if reflexiveByLocal[local]!.contains(where: { $0.server == server && $0.reflexive == reflexive }) { return }
-        if reflexiveByLocal[local]!.count < 64 { reflexiveByLocal[local]!.append((server, reflexive, frame)) }
+        if reflexiveByLocal[local]!.count < 64 {
+            reflexiveByLocal[local]!.append(ReflexiveObservation(server: server, reflexive: reflexive, frame: frame))
+        }
     }
 
     private mutating func session(for flow: FiveTuple, at t: CaptureTime) -> Session {
@@ -154,8 +159,7 @@ struct BindingSessionTracker {
     func natMappings(findings: inout FindingCollector) -> [NatMappingSummary] {
         var out: [NatMappingSummary] = []
         var described = Set<Endpoint>()
-        for local in localOrder {
-            guard let obs = reflexiveByLocal[local], !obs.isEmpty else { continue }
+        for (local, obs) in reflexiveByLocal where !obs.isEmpty {
             described.insert(local)
             let servers = Set(obs.map(\.server))
             let reflexives = Set(obs.map(\.reflexive))

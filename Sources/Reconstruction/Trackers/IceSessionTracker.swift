@@ -1,4 +1,5 @@
 import NetworkVocabulary
+import OrderedCollections
 
 /// One candidate pair of an ICE session, keyed by the two sides' addresses
 /// as seen at the vantage point: `e0` belongs to the session's agent 0,
@@ -109,8 +110,8 @@ final class IceSessionState {
     let start: CaptureTime
     var last: CaptureTime
     var firstCheck: CaptureTime?
-    var pairs: [IcePairKey: IcePairState] = [:]
-    var pairOrder: [IcePairKey] = []
+    /// Candidate pairs in the order their first check was seen.
+    var pairs: OrderedDictionary<IcePairKey, IcePairState> = [:]
     var pairsDropped = 0
     var timeline: [TimelineEntry] = []
     var timelineDropped = 0
@@ -338,7 +339,6 @@ struct IceSessionTracker {
             }
             pair = IcePairState(key: key, firstSeen: t)
             s.pairs[key] = pair
-            s.pairOrder.append(key)
         }
         if ep.srcRelay { pair.relaySide[sender] = true }
         if ep.dstRelay { pair.relaySide[receiver] = true }
