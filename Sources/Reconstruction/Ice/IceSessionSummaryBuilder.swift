@@ -45,67 +45,66 @@ struct IceSessionContext {
     }
 
     func summary(findings: inout FindingCollector) -> IceSessionSummary {
-        let s = session
-        var out = IceSessionSummary(id: s.id, ufrags: s.ufrags, nomination: .none, start: s.start.epochSeconds,
-                                    end: s.last.epochSeconds)
-        out.roleSource = roles.source
-        out.checks = s.checks
-        out.responses = s.responses
-        out.transports = s.transports.sorted { $0.description < $1.description }
-        out.pairsDropped = s.pairsDropped
-        out.timeline = s.timeline
-        out.timelineDropped = s.timelineDropped
-        out.roleConflicts = s.roleConflictFrames.count
-        out.integrityCounts = s.integrity
-        if s.hasTwoAgents, roles.areKnown {
-            out.controllingUfrag = s.ufrag(of: roles.local)
-            out.controlledUfrag = s.ufrag(of: roles.remote)
+        var summary = IceSessionSummary(id: session.id, ufrags: session.ufrags, nomination: .none,
+                                        start: session.start.epochSeconds, end: session.last.epochSeconds)
+        summary.roleSource = roles.source
+        summary.checks = session.checks
+        summary.responses = session.responses
+        summary.transports = session.transports.sorted { $0.description < $1.description }
+        summary.pairsDropped = session.pairsDropped
+        summary.timeline = session.timeline
+        summary.timelineDropped = session.timelineDropped
+        summary.roleConflicts = session.roleConflictFrames.count
+        summary.integrityCounts = session.integrity
+        if session.hasTwoAgents, roles.areKnown {
+            summary.controllingUfrag = session.ufrag(of: roles.local)
+            summary.controlledUfrag = session.ufrag(of: roles.remote)
         }
-        for a in s.agents { if let tb = a.tieBreaker { out.tieBreakers[a.ufrag] = String(tb) } }
+        for agent in session.agents { if let tb = agent.tieBreaker { summary.tieBreakers[agent.ufrag] = String(tb) } }
 
         var notes = ClassificationNotes()
         var pairSummaries = pairs.map { pairSummary($0, notes: &notes) }
-        out.nomination = nominationMode()
+        summary.nomination = nominationMode()
         let selection = selectedPair()
         if let selection, let i = pairs.firstIndex(where: { $0 === selection.pair }) {
-            out.selectedPair = selected(pairSummaries[i], basis: selection.basis)
-            let p = selection.pair
-            if let t = nominationTime(p), let first = s.firstCheck {
-                out.connectTime = t.seconds(since: first)
+            summary.selectedPair = selected(pairSummaries[i], basis: selection.basis)
+            let pair = selection.pair
+            if let t = nominationTime(pair), let first = session.firstCheck {
+                summary.connectTime = t.seconds(since: first)
             }
-            if let media = p.firstMedia {
-                out.firstMediaTime = media.time.epochSeconds
-                if let first = s.firstCheck { out.firstMediaDelay = media.time.seconds(since: first) }
+            if let media = pair.firstMedia {
+                summary.firstMediaTime = media.time.epochSeconds
+                if let first = session.firstCheck { summary.firstMediaDelay = media.time.seconds(since: first) }
             }
-            out.consent = consentFreshness(on: p, findings: &findings)
+            summary.consent = consentFreshness(on: pair, findings: &findings)
             // Selected without a success seen here (nomination request and media): it did succeed.
             if pairSummaries[i].state == .inProgress { pairSummaries[i].state = .succeeded }
         }
-        out.pairs = pairSummaries
+        summary.pairs = pairSummaries
 
         // The roles as endpoints: on the selected pair, else on the first pair.
-        if s.hasTwoAgents, roles.areKnown, let key = selection?.pair.key ?? pairs.first?.key {
-            out.controlling = key.address(of: roles.local).description
-            out.controlled = key.address(of: roles.remote).description
+        if session.hasTwoAgents, roles.areKnown, let key = selection?.pair.key ?? pairs.first?.key {
+            summary.controlling = key.address(of: roles.local).description
+            summary.controlled = key.address(of: roles.remote).description
         }
 
-        for (side, a) in zip(AgentSide.allCases, s.agents) {
-            var agent = IceAgentSummary(ufrag: a.ufrag)
-            agent.role = a.role ?? (roles.areKnown && s.hasTwoAgents ? (side == roles.local ? .controlling : .controlled) : nil)
-            agent.initialRole = a.initialRole
-            agent.tieBreaker = a.tieBreaker.map(String.init)
+        for (side, state) in zip(AgentSide.allCases, session.agents) {
+            var agent = IceAgentSummary(ufrag: state.ufrag)
+            agent.role = state.role ?? (roles.areKnown && session.hasTwoAgents ? (side == roles.local ? .controlling : .controlled) : nil)
+            agent.initialRole = state.initialRole
+            agent.tieBreaker = state.tieBreaker.map(String.init)
             agent.addresses = addresses[side].map(\.description)
-            agent.checksSent = a.checksSent
-            agent.roleSwitches = a.roleSwitches
-            agent.signalledBy = facts.signalling.descriptions(of: a.ufrag).first?.source
-            out.agents.append(agent)
+            agent.checksSent = state.checksSent
+            agent.roleSwitches = state.roleSwitches
+            agent.signalledBy = facts.signalling.descriptions(of: state.ufrag).first?.source
+            summary.agents.append(agent)
         }
 
-        out.candidates = candidateList(notes: &notes)
-        out.integrity = integrity()
-        out.visibility = visibility(of: out, notes: notes)
-        addFindings(for: out, to: &findings)
-        return out
+        summary.candidates = candidateList(notes: &notes)
+        summary.integrity = integrity()
+        summary.visibility = visibility(of: summary, notes: notes)
+        addFindings(for: summary, to: &findings)
+        return summary
     }
 
     private func selected(_ pair: IcePairSummary, basis: PairSelectionBasis) -> IceSelectedPair {

@@ -16,17 +16,17 @@ extension IceSessionContext {
     /// What this vantage point could not see, one sentence each: a capture
     /// point between the agents sees only the packets that pass it.
     func visibility(of summary: IceSessionSummary, notes: ClassificationNotes) -> [String] {
-        var v: [String] = []
+        var lines: [String] = []
         let two = session.hasTwoAgents
         if two {
             if !roles.areKnown {
-                v.append("roles unknown: no check with ICE-CONTROLLING or ICE-CONTROLLED was seen")
+                lines.append("roles unknown: no check with ICE-CONTROLLING or ICE-CONTROLLED was seen")
             } else if roles.source == .inferred {
-                v.append("no check from the controlling agent (\(session.ufrags[roles.local.rawValue])) passed this vantage point: its role is inferred from the other agent's ICE-CONTROLLED, and its nominations cannot be seen")
+                lines.append("no check from the controlling agent (\(session.ufrags[roles.local.rawValue])) passed this vantage point: its role is inferred from the other agent's ICE-CONTROLLED, and its nominations cannot be seen")
             }
             let senders = AgentSide.allCases.filter { agent in pairs.contains { $0.checks(from: agent).requests > 0 } }
             if senders.count == 1 {
-                v.append("only agent \(session.ufrags[senders[0].rawValue])'s checks are visible here: agent \(session.ufrags[senders[0].other.rawValue])'s checks took another path")
+                lines.append("only agent \(session.ufrags[senders[0].rawValue])'s checks are visible here: agent \(session.ufrags[senders[0].other.rawValue])'s checks took another path")
             }
         }
         if summary.selectedPair == nil {
@@ -34,45 +34,45 @@ extension IceSessionContext {
                 $0.checks(from: roles.local).requests > 0 && (two ? $0.checks(from: roles.remote).requests > 0 : true)
             }
             if pairs.contains(where: { $0.successes > 0 }) || pairs.isEmpty || roles.source == .inferred || !bothChecked {
-                v.append("selected pair: not visible here (no nominated pair with a success response passed this vantage point)")
+                lines.append("selected pair: not visible here (no nominated pair with a success response passed this vantage point)")
             } else {
-                v.append("selected pair: none (checks were seen but no pair was nominated and succeeded)")
+                lines.append("selected pair: none (checks were seen but no pair was nominated and succeeded)")
             }
         }
         // RFC 8445 7.2.5.3.1 / 7.3.1.3: a prflx candidate is learnt from a check or its response.
         if two, !summary.candidates.contains(where: { $0.type == .prflx }),
            !pairs.contains(where: { $0.checks(from: .first).successes > 0 && $0.checks(from: .second).successes > 0 }) {
-            v.append("peer-reflexive candidates: none seen, but no pair showed checks answered in both directions here, so ones learnt elsewhere cannot be ruled out")
+            lines.append("peer-reflexive candidates: none seen, but no pair showed checks answered in both directions here, so ones learnt elsewhere cannot be ruled out")
         }
         if summary.nomination == .none {
-            v.append("nomination: no USE-CANDIDATE or NOMINATION was seen at this vantage point, so the nomination mode cannot be told here")
+            lines.append("nomination: no USE-CANDIDATE or NOMINATION was seen at this vantage point, so the nomination mode cannot be told here")
         }
         let unanswered = pairs.reduce(0) { $0 + $1.dir.reduce(0) { $0 + $1.unanswered } }
         if unanswered > 0 {
-            v.append("\(unanswered) check(s) got no response here (unreachable candidates, or the responses took another path)")
+            lines.append("\(unanswered) check(s) got no response here (unreachable candidates, or the responses took another path)")
         }
         for agent in session.agentSides {
             let beforeNat = addressesSeenBeforeNat(of: agent)
             if !beforeNat.isEmpty {
-                v.append("agent \(session.ufrags[agent.rawValue])'s addresses are seen before its NAT (\(beforeNat.prefix(3).map(\.description).joined(separator: ", "))): how its peer saw them comes from the XOR-MAPPED-ADDRESS of the check responses")
+                lines.append("agent \(session.ufrags[agent.rawValue])'s addresses are seen before its NAT (\(beforeNat.prefix(3).map(\.description).joined(separator: ", "))): how its peer saw them comes from the XOR-MAPPED-ADDRESS of the check responses")
             }
         }
         if !notes.srflxOrHost.isEmpty {
-            v.append("srflx or host cannot be told apart here for \(notes.srflxOrHost.sorted().prefix(6).joined(separator: ", ")): a STUN server saw the address unchanged and nothing shows whether its owner is behind a NAT (reported as srflx)")
+            lines.append("srflx or host cannot be told apart here for \(notes.srflxOrHost.sorted().prefix(6).joined(separator: ", ")): a STUN server saw the address unchanged and nothing shows whether its owner is behind a NAT (reported as srflx)")
         }
         if !notes.typeInferred.isEmpty {
-            v.append("candidate types inferred without signalling or the owner's STUN/TURN exchanges: \(notes.typeInferred.sorted().prefix(6).joined(separator: ", "))")
+            lines.append("candidate types inferred without signalling or the owner's STUN/TURN exchanges: \(notes.typeInferred.sorted().prefix(6).joined(separator: ", "))")
         }
         if session.relayedWithoutAllocation > 0 {
-            v.append("\(session.relayedWithoutAllocation) check(s) went through a TURN allocation whose Allocate was not captured: the TURN server's address stands in for the relayed address")
+            lines.append("\(session.relayedWithoutAllocation) check(s) went through a TURN allocation whose Allocate was not captured: the TURN server's address stands in for the relayed address")
         }
         if session.unresolvedCarrierChecks > 0 {
-            v.append("\(session.unresolvedCarrierChecks) check(s) inside ChannelData on a channel whose ChannelBind was not captured could not be placed on a pair")
+            lines.append("\(session.unresolvedCarrierChecks) check(s) inside ChannelData on a channel whose ChannelBind was not captured could not be placed on a pair")
         }
         if session.pairsDropped > 0 {
-            v.append("\(session.pairsDropped) check(s) on further pairs were not tracked (more than \(IceSessionState.maxPairs) pairs)")
+            lines.append("\(session.pairsDropped) check(s) on further pairs were not tracked (more than \(IceSessionState.maxPairs) pairs)")
         }
-        return v
+        return lines
     }
 
     /// The agent's own (not relayed) addresses that sit behind a NAT: a STUN
