@@ -158,13 +158,15 @@ public struct StunMessage: Sendable, Equatable {
 
     public var isClassic: Bool { transactionID.isClassic }
 
-    /// `Allocate`, `ChannelBind`, ... in the dialect's numbering; unknown methods by number.
-    public var methodName: String { dialect == .rfc5389 ? method.name : method.classicName }
+    /// What the method does in this message's dialect: MS-TURN's Send (0x004) is `.send`.
+    public var methodMeaning: StunMethodMeaning { method.meaning(in: dialect) }
 
-    /// True for Allocate, Refresh, Send, Data, CreatePermission, ChannelBind and the RFC 6062 methods.
-    public var isTURN: Bool {
-        dialect == .rfc5389 ? method.isTURN : (method.rawValue >= 0x003 && method.rawValue <= 0x006)
-    }
+    /// `Allocate`, `ChannelBind`, ... in the dialect's numbering; unknown methods by number.
+    public var methodName: String { methodMeaning.name }
+
+    /// True for Allocate, Refresh, Send, Data, CreatePermission, ChannelBind, the RFC 6062
+    /// methods and MS-TURN's SetActiveDestination.
+    public var isTURN: Bool { methodMeaning.isTURN }
 
     // MARK: Lookups by meaning (they follow the dialect: MS-TURN's REALM is 0x0015).
 

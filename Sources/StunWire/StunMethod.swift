@@ -1,7 +1,9 @@
 /// A STUN method: the 12 method bits of the message type.
 ///
 /// Unknown methods (WhatsApp's 0x200 family, vendor experiments) are kept as
-/// numbers and named by number, so nothing on the wire is lost.
+/// numbers and named by number, so nothing on the wire is lost. What a number
+/// means depends on the dialect (`meaning(in:)`): these constants are the
+/// RFC 5389/8489 numbering.
 public struct StunMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt16
 
@@ -20,48 +22,43 @@ public struct StunMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let connectionAttempt = StunMethod(rawValue: 0x00C) // RFC 6062
     public static let googPing = StunMethod(rawValue: 0x080)          // libwebrtc GOOG-PING
 
+    /// What this number means in `dialect`. RFC 3489 stacks and MS-TURN keep
+    /// the numbering of the TURN drafts MS-TURN froze: 0x004 is Send, 0x005
+    /// Data and 0x006 SetActiveDestination, and nothing above 0x006 is
+    /// defined. RFC 5766 gave 0x004 to Refresh and moved Send and Data to
+    /// 0x006 and 0x007.
+    public func meaning(in dialect: StunDialect) -> StunMethodMeaning {
+        if dialect != .rfc5389 {
+            switch rawValue {
+            case 0x001: return .binding
+            case 0x002: return .sharedSecret
+            case 0x003: return .allocate
+            case 0x004: return .send
+            case 0x005: return .data
+            case 0x006: return .setActiveDestination
+            default: return .unknown(self)
+            }
+        }
+        switch rawValue {
+        case 0x001: return .binding
+        case 0x002: return .sharedSecret
+        case 0x003: return .allocate
+        case 0x004: return .refresh
+        case 0x006: return .send
+        case 0x007: return .data
+        case 0x008: return .createPermission
+        case 0x009: return .channelBind
+        case 0x00A: return .connect
+        case 0x00B: return .connectionBind
+        case 0x00C: return .connectionAttempt
+        case 0x080: return .googPing
+        default: return .unknown(self)
+        }
+    }
+
     /// The name under RFC 5389/8489 numbering, e.g. `Allocate`, `ChannelBind`;
     /// unknown methods are named by number (`0x200`).
-    public var name: String {
-        switch rawValue {
-        case 0x001: return "Binding"
-        case 0x002: return "SharedSecret"
-        case 0x003: return "Allocate"
-        case 0x004: return "Refresh"
-        case 0x006: return "Send"
-        case 0x007: return "Data"
-        case 0x008: return "CreatePermission"
-        case 0x009: return "ChannelBind"
-        case 0x00A: return "Connect"
-        case 0x00B: return "ConnectionBind"
-        case 0x00C: return "ConnectionAttempt"
-        case 0x080: return "GOOG-PING"
-        default: return StunMethod.numberName(rawValue)
-        }
-    }
-
-    /// The name in the classic / MS-TURN numbering (RFC 3489 and the TURN
-    /// drafts MS-TURN froze), where 0x004 is Send, 0x005 Data and 0x006
-    /// SetActiveDestination.
-    public var classicName: String {
-        switch rawValue {
-        case 0x001: return "Binding"
-        case 0x002: return "SharedSecret"
-        case 0x003: return "Allocate"
-        case 0x004: return "Send"
-        case 0x005: return "Data"
-        case 0x006: return "SetActiveDestination"
-        default: return StunMethod.numberName(rawValue)
-        }
-    }
-
-    /// True for the methods that only exist between a TURN client and server.
-    public var isTURN: Bool {
-        switch rawValue {
-        case 0x003, 0x004, 0x006, 0x007, 0x008, 0x009, 0x00A, 0x00B, 0x00C: return true
-        default: return false
-        }
-    }
+    public var name: String { meaning(in: .rfc5389).name }
 
     public var description: String { name }
 
@@ -69,4 +66,59 @@ public struct StunMethod: RawRepresentable, Hashable, Sendable, CustomStringConv
         let digits = String(value, radix: 16)
         return "0x" + String(repeating: "0", count: max(0, 3 - digits.count)) + digits
     }
+}
+
+/// A method by what it does, whatever number its dialect gives it
+/// (`StunMethod.meaning(in:)`): MS-TURN's Send 0x004 and RFC 8656's Send
+/// 0x006 are both `.send`. Consumers switch on this instead of numbers.
+public enum StunMethodMeaning: Hashable, Sendable, CustomStringConvertible {
+    case binding
+    case sharedSecret
+    case allocate
+    case refresh
+    case send
+    case data
+    /// MS-TURN: which peer the server sends the client's data to.
+    case setActiveDestination
+    case createPermission
+    case channelBind
+    case connect
+    case connectionBind
+    case connectionAttempt
+    case googPing
+    /// A number the dialect does not define (vendor methods), kept as is.
+    case unknown(StunMethod)
+
+    /// `Allocate`, `ChannelBind`, `SetActiveDestination`, ...; unknown methods by number (`0x200`).
+    public var name: String {
+        switch self {
+        case .binding: return "Binding"
+        case .sharedSecret: return "SharedSecret"
+        case .allocate: return "Allocate"
+        case .refresh: return "Refresh"
+        case .send: return "Send"
+        case .data: return "Data"
+        case .setActiveDestination: return "SetActiveDestination"
+        case .createPermission: return "CreatePermission"
+        case .channelBind: return "ChannelBind"
+        case .connect: return "Connect"
+        case .connectionBind: return "ConnectionBind"
+        case .connectionAttempt: return "ConnectionAttempt"
+        case .googPing: return "GOOG-PING"
+        case let .unknown(method): return StunMethod.numberName(method.rawValue)
+        }
+    }
+
+    /// True for the methods that only exist between a TURN client and server.
+    public var isTURN: Bool {
+        switch self {
+        case .allocate, .refresh, .send, .data, .setActiveDestination, .createPermission, .channelBind,
+             .connect, .connectionBind, .connectionAttempt:
+            return true
+        case .binding, .sharedSecret, .googPing, .unknown:
+            return false
+        }
+    }
+
+    public var description: String { name }
 }

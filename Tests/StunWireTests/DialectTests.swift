@@ -54,6 +54,71 @@ struct DialectTests {
         #expect(m.realm == "realm")
         #expect(m.data?.length == 3)
         #expect(m.isTURN)
+        #expect(m.methodMeaning == .data)
+        // The RFC 5389 roles of the draft attributes: REMOTE-ADDRESS is the peer, 0x0014 NONCE, 0x0015 REALM.
+        #expect(m.attributes.map { $0.type.standard(in: m.dialect) } == [.magicCookie, .xorPeerAddress, .nonce, .realm, .data])
+    }
+
+    @Test func methodMeaningFollowsTheDialect() {
+        // RFC 5766 gave 0x004 to Refresh and moved Send/Data to 0x006/0x007; the drafts
+        // RFC 3489 stacks and MS-TURN speak keep Send 0x004, Data 0x005, SetActiveDestination 0x006.
+        let unknown = { StunMethodMeaning.unknown(StunMethod(rawValue: $0)) }
+        let table: [(UInt16, rfc: StunMethodMeaning, drafts: StunMethodMeaning)] = [
+            (0x001, .binding, .binding), (0x002, .sharedSecret, .sharedSecret), (0x003, .allocate, .allocate),
+            (0x004, .refresh, .send), (0x005, unknown(0x005), .data), (0x006, .send, .setActiveDestination),
+            (0x007, .data, unknown(0x007)), (0x008, .createPermission, unknown(0x008)),
+            (0x009, .channelBind, unknown(0x009)), (0x00A, .connect, unknown(0x00A)),
+            (0x00B, .connectionBind, unknown(0x00B)), (0x00C, .connectionAttempt, unknown(0x00C)),
+            (0x080, .googPing, unknown(0x080)), (0x200, unknown(0x200), unknown(0x200)),
+        ]
+        for (raw, rfc, drafts) in table {
+            let method = StunMethod(rawValue: raw)
+            #expect(method.meaning(in: .rfc5389) == rfc)
+            #expect(method.meaning(in: .classic) == drafts)
+            #expect(method.meaning(in: .msTurn) == drafts)
+        }
+        #expect(StunMethodMeaning.setActiveDestination.name == "SetActiveDestination")
+        #expect(StunMethodMeaning.setActiveDestination.isTURN)
+        #expect(unknown(0x005).name == "0x005")
+        #expect(!unknown(0x008).isTURN)
+        #expect(StunMethod.refresh.name == "Refresh")
+    }
+
+    @Test func msTurnSendAndSetActiveDestination() throws {
+        var send = StunMessageBuilder(type: StunMessageType(rawValue: 0x0004), transactionID: Self.classicID, padded: false)
+        send.add(.magicCookie, uint32: StunHeader.msTurnMagicCookie)
+        send.add(.destinationAddress, address: Endpoint("93.71.110.205:16332")!, xor: false)
+        send.add(.data, [0x00, 0x01, 0x00, 0x00])
+        let m = try #require(parse(send.bytes))
+        #expect(m.dialect == .msTurn)
+        #expect(m.methodMeaning == .send)
+        #expect(m.methodName == "Send")
+        #expect(m.attributes.map { $0.type.standard(in: m.dialect) } == [.magicCookie, .destinationAddress, .data])
+
+        var active = StunMessageBuilder(type: StunMessageType(rawValue: 0x0006), transactionID: Self.classicID, padded: false)
+        active.add(.magicCookie, uint32: StunHeader.msTurnMagicCookie)
+        let a = try #require(parse(active.bytes))
+        #expect(a.methodMeaning == .setActiveDestination)
+        #expect(a.methodName == "SetActiveDestination")
+        #expect(a.isTURN)
+    }
+
+    @Test func attributeRolesInRFCNumbering() {
+        for dialect in [StunDialect.classic, .msTurn] {
+            #expect(StunAttributeType.realm.standard(in: dialect) == .nonce)
+            #expect(StunAttributeType.nonce.standard(in: dialect) == .realm)
+            #expect(StunAttributeType.xorPeerAddress.standard(in: dialect) == .xorPeerAddress)   // REMOTE-ADDRESS
+            #expect(StunAttributeType.username.standard(in: dialect) == .username)
+        }
+        // RFC 3489's REQUESTED-ADDRESS-TYPE and XOR-ONLY have no RFC 5389 counterpart.
+        #expect(StunAttributeType.xorRelayedAddress.standard(in: .classic) == nil)
+        #expect(StunAttributeType.timerVal.standard(in: .classic) == nil)
+        #expect(StunAttributeType.xorRelayedAddress.standard(in: .msTurn) == .xorRelayedAddress)
+        #expect(StunAttributeType.timerVal.standard(in: .msTurn) == .timerVal)
+        // Under RFC 5389 every type is its own role, registered or not.
+        for raw in [UInt16(0x0001), 0x0012, 0x0014, 0x0015, 0x0016, 0x0021, 0x8022, 0xC001, 0x7777] {
+            #expect(StunAttributeType(raw).standard(in: .rfc5389) == StunAttributeType(raw))
+        }
     }
 
     @Test func msTurnWithCookieAndUnpaddedErrorReason() throws {
