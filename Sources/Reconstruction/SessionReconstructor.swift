@@ -77,20 +77,19 @@ public final class SessionReconstructor {
         }
 
         if m.carrier == nil {
-            let isTurnMethod = (0x003...0x00C).contains(m.methodNumber) && m.methodNumber != 0x005
-            if isTurnMethod || allocations.allocation(for: m.flow) != nil {
+            if m.method.isTURN || allocations.allocation(for: m.flow) != nil {
                 allocations.handle(m, rtt: rtt, findings: &findings)
             } else {
                 // A STUN message on a relayed address is peer-leg traffic (e.g. a relayed ICE check).
                 allocations.handlePeerLeg(context: m.context, flow: m.flow, length: m.payloadLength, hash: m.payloadHash)
             }
-            if m.methodNumber != 0x00B { allocations.countClientLeg(flow: m.flow, bytes: m.payloadLength) }
-            if m.methodNumber == 0x003, m.messageClass == .success, let x = m.xorMapped ?? m.mapped {
+            if m.method != .connectionBind { allocations.countClientLeg(flow: m.flow, bytes: m.payloadLength) }
+            if m.method == .allocate, m.messageClass == .success, let x = m.xorMapped ?? m.mapped {
                 bindings.noteReflexive(local: m.flow.destination, server: m.flow.source, reflexive: x, frame: m.context.frame)
             }
         }
         if m.isIceCheck && iceCheckIds.count < 100_000 { iceCheckIds.insert(m.transactionId) }
-        if m.methodNumber == 0x001 && !m.isIceCheck && m.carrier == nil && m.username.map({ !$0.contains(":") }) ?? true {
+        if m.method == .binding && !m.isIceCheck && m.carrier == nil && m.username.map({ !$0.contains(":") }) ?? true {
             bindings.handle(m, rtt: rtt, retransmission: retransmission)
         }
         ice.handle(m, allocations: allocations)

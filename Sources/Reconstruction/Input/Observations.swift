@@ -10,8 +10,10 @@ import StunWire
 public struct ObservedStunMessage {
     public var context: FrameContext
     public var flow: FiveTuple
-    public var methodNumber: UInt16
-    public var methodName: String
+    /// What the method does, whatever its dialect's number (StunWire's `StunMethodMeaning`).
+    public var method: StunMethodMeaning
+    /// `Allocate`, `SetActiveDestination`, ...; unknown methods by number (`0x200`).
+    public var methodName: String { method.name }
     public var messageClass: ObservedClass
     /// Lowercase hex, 24 digits (32 for classic). Made from `transactionKey` when read
     /// (most messages never need it as text), unless set explicitly.
@@ -67,13 +69,12 @@ public struct ObservedStunMessage {
     /// `valid`, `invalid`, `unchecked`, or nil when the message has no integrity attribute.
     public var integrity: StunCheckResult?
 
-    public init(context: FrameContext, flow: FiveTuple, methodNumber: UInt16, methodName: String,
+    public init(context: FrameContext, flow: FiveTuple, method: StunMethodMeaning,
                 messageClass: ObservedClass, transactionId: String, transactionKey: TransactionKeyBits,
                 classic: Bool, payloadHash: UInt64, payloadLength: Int) {
         self.context = context
         self.flow = flow
-        self.methodNumber = methodNumber
-        self.methodName = methodName
+        self.method = method
         self.messageClass = messageClass
         self.explicitTransactionId = transactionId
         self.transactionKey = transactionKey
@@ -84,7 +85,7 @@ public struct ObservedStunMessage {
 
     /// A Binding request that carries ICE attributes (RFC 8445 section 7.1.1).
     public var isIceCheck: Bool {
-        methodNumber == 0x001 && messageClass == .request
+        method == .binding && messageClass == .request
             && (priority != nil || iceControlling != nil || iceControlled != nil || useCandidate)
     }
 }

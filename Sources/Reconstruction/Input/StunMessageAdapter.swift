@@ -13,25 +13,15 @@ extension ObservedStunMessage {
         case .success: cls = .success
         case .error: cls = .error
         }
-        // MS-TURN and the TURN drafts number Send/Data differently; map them onto RFC 5766 methods.
-        var method = message.method.rawValue
-        if message.dialect != .rfc5389 {
-            switch method {
-            case 0x004: method = 0x006
-            case 0x005: method = 0x007
-            default: break
-            }
-        }
-        self.init(context: context, flow: flow, methodNumber: method, methodName: message.methodName,
-                  messageClass: cls, transactionId: "",
+        self.init(context: context, flow: flow, method: message.methodMeaning, messageClass: cls, transactionId: "",
                   transactionKey: TransactionKeyBits(high: message.transactionID.high,
                                                      low: message.transactionID.low ^ (message.transactionID.isClassic ? 1 : 0)),
                   classic: message.isClassic, payloadHash: payloadHash, payloadLength: payloadLength)
         self.carrier = carrier
         explicitTransactionId = nil    // the text comes from transactionKey when it is read
-        // One pass over the attributes, by type (the dialect decides what 0x0014-0x0016 mean). Same results as the StunMessage lookups by name:
+        // One pass over the attributes, by their RFC 5389/8489 role (StunWire maps the dialects: MS-TURN's
+        // 0x0014 is NONCE). Same results as the StunMessage lookups by name:
         // "first" lookups take the first attribute of that meaning, whatever its value.
-        let rfc = message.dialect == .rfc5389
         var seen: UInt32 = 0
         @inline(__always) func once(_ bit: UInt32) -> Bool {
             if seen & bit != 0 { return false }
@@ -41,61 +31,57 @@ extension ObservedStunMessage {
         var haveErrorCode = false
         var haveData = false
         for a in message.attributes {
+            guard let type = a.type.standard(in: message.dialect) else { continue }
             let value = a.value
-            switch a.type.rawValue {
-            case 0x0006: if once(1 << 0) { username = ObservedStunMessage.string(value) }
-            case 0x0014, 0x0015:
-                if (a.type.rawValue == 0x0014) == rfc {
-                    if once(1 << 1) { realm = ObservedStunMessage.string(value) }
-                } else if once(1 << 2) {
-                    nonce = ObservedStunMessage.string(value)
-                }
-            case 0x8022: if once(1 << 3) { software = ObservedStunMessage.string(value) }
-            case 0x000D: if once(1 << 4) { lifetime = ObservedStunMessage.unsigned(value).map { UInt32(truncatingIfNeeded: $0) } }
-            case 0x0016:
-                if message.dialect != .classic, let e = ObservedStunMessage.address(value) { xorRelayed.append(e) }
-            case 0x0020: if once(1 << 5) { xorMapped = ObservedStunMessage.address(value) }
-            case 0x0001: if once(1 << 6) { mapped = ObservedStunMessage.address(value) }
-            case 0x0012, 0x0011:
+            switch type {
+            case .username: if once(1 << 0) { username = ObservedStunMessage.string(value) }
+            case .realm: if once(1 << 1) { realm = ObservedStunMessage.string(value) }
+            case .nonce: if once(1 << 2) { nonce = ObservedStunMessage.string(value) }
+            case .software: if once(1 << 3) { software = ObservedStunMessage.string(value) }
+            case .lifetime: if once(1 << 4) { lifetime = ObservedStunMessage.unsigned(value).map { UInt32(truncatingIfNeeded: $0) } }
+            case .xorRelayedAddress: if let e = ObservedStunMessage.address(value) { xorRelayed.append(e) }
+            case .xorMappedAddress: if once(1 << 5) { xorMapped = ObservedStunMessage.address(value) }
+            case .mappedAddress: if once(1 << 6) { mapped = ObservedStunMessage.address(value) }
+            case .xorPeerAddress, .destinationAddress:
                 if let e = ObservedStunMessage.address(value) { xorPeers.append(e) }
-            case 0x000C: if once(1 << 7) { channelNumber = ObservedStunMessage.unsigned(value).map { UInt16(truncatingIfNeeded: $0) } }
-            case 0x0009:
+            case .channelNumber: if once(1 << 7) { channelNumber = ObservedStunMessage.unsigned(value).map { UInt16(truncatingIfNeeded: $0) } }
+            case .errorCode:
                 if !haveErrorCode, case let .errorCode(code, reason) = value {
                     haveErrorCode = true
                     errorCode = code
                     errorReason = reason
                 }
-            case 0x0019: if once(1 << 8) { requestedTransport = ObservedStunMessage.unsigned(value).map { UInt8(truncatingIfNeeded: $0) } }
-            case 0x0024: if once(1 << 9) { priority = ObservedStunMessage.unsigned(value).map { UInt32(truncatingIfNeeded: $0) } }
-            case 0x0025: useCandidate = true
-            case 0x802A: if once(1 << 10) { iceControlling = ObservedStunMessage.unsigned(value) }
-            case 0x8029: if once(1 << 11) { iceControlled = ObservedStunMessage.unsigned(value) }
-            case 0xC001: if once(1 << 12) { nomination = ObservedStunMessage.unsigned(value).map { UInt32(truncatingIfNeeded: $0) } }
-            case 0x0013:
+            case .requestedTransport: if once(1 << 8) { requestedTransport = ObservedStunMessage.unsigned(value).map { UInt8(truncatingIfNeeded: $0) } }
+            case .priority: if once(1 << 9) { priority = ObservedStunMessage.unsigned(value).map { UInt32(truncatingIfNeeded: $0) } }
+            case .useCandidate: useCandidate = true
+            case .iceControlling: if once(1 << 10) { iceControlling = ObservedStunMessage.unsigned(value) }
+            case .iceControlled: if once(1 << 11) { iceControlled = ObservedStunMessage.unsigned(value) }
+            case .nomination: if once(1 << 12) { nomination = ObservedStunMessage.unsigned(value).map { UInt32(truncatingIfNeeded: $0) } }
+            case .data:
                 if !haveData, case let .data(d) = value {
                     haveData = true
                     dataLength = d.length
                     dataHash = d.hash
                 }
-            case 0x0018:
+            case .evenPort:
                 if case let .evenPort(reserve) = value { evenPort = reserve }
-            case 0x0022:
+            case .reservationToken:
                 if case let .bytes(b) = value { reservationToken = b.map { String(format: "%02x", $0) }.joined() }
-            case 0x001A: dontFragment = true
-            case 0x0017: requestedAddressFamily = ObservedStunMessage.unsigned(value).map { UInt8(truncatingIfNeeded: $0) }
-            case 0x8000: additionalAddressFamily = ObservedStunMessage.unsigned(value).map { UInt8(truncatingIfNeeded: $0) }
-            case 0x802C: otherAddress = ObservedStunMessage.address(value)
-            case 0x802B: responseOrigin = ObservedStunMessage.address(value)
-            case 0x0005: changedAddress = ObservedStunMessage.address(value)
-            case 0x0004: sourceAddress = ObservedStunMessage.address(value)
-            case 0x8023: alternateServer = ObservedStunMessage.address(value)
-            case 0x0003:
+            case .dontFragment: dontFragment = true
+            case .requestedAddressFamily: requestedAddressFamily = ObservedStunMessage.unsigned(value).map { UInt8(truncatingIfNeeded: $0) }
+            case .additionalAddressFamily: additionalAddressFamily = ObservedStunMessage.unsigned(value).map { UInt8(truncatingIfNeeded: $0) }
+            case .otherAddress: otherAddress = ObservedStunMessage.address(value)
+            case .responseOrigin: responseOrigin = ObservedStunMessage.address(value)
+            case .changedAddress: changedAddress = ObservedStunMessage.address(value)
+            case .sourceAddress: sourceAddress = ObservedStunMessage.address(value)
+            case .alternateServer: alternateServer = ObservedStunMessage.address(value)
+            case .changeRequest:
                 if case let .changeRequest(ip, port) = value {
                     hasChangeRequest = true
                     changeIP = ip
                     changePort = port
                 }
-            case 0x002A: connectionId = ObservedStunMessage.unsigned(value).map { UInt32(truncatingIfNeeded: $0) }
+            case .connectionID: connectionId = ObservedStunMessage.unsigned(value).map { UInt32(truncatingIfNeeded: $0) }
             default:
                 break
             }

@@ -1,5 +1,6 @@
 import NetworkVocabulary
 import OrderedCollections
+import StunWire
 
 /// One candidate pair of an ICE session, keyed by the two sides' addresses
 /// as seen at the vantage point: `e0` belongs to the session's agent 0,
@@ -256,7 +257,7 @@ struct IceSessionTracker {
     }
 
     static func isCheck(_ m: ObservedStunMessage) -> Bool {
-        guard m.methodNumber == 0x001, m.messageClass == .request, !m.classic else { return false }
+        guard m.method == .binding, m.messageClass == .request, !m.classic else { return false }
         return m.isIceCheck || (m.username?.contains(":") ?? false)
     }
 
@@ -274,8 +275,10 @@ struct IceSessionTracker {
         let toServer: Bool
         if let alloc {
             toServer = c.flow == alloc.flow
-        } else if let method = c.carrierType?.method.rawValue {
-            toServer = method == 0x006
+        } else if let type = c.carrierType {
+            // The carrier's method as numbered on the wire: RFC 8656's Send goes to the server.
+            // (MS-TURN numbers its Send 0x004, which this does not recognise.)
+            toServer = type.method == .send
         } else {
             toServer = WellKnownPorts.likelyTurnServer.contains(c.flow.destination.port)
         }
@@ -296,7 +299,7 @@ struct IceSessionTracker {
             // The ChannelData frame carried this STUN message: it was not media.
             undoChannelMedia(last)
         }
-        guard m.methodNumber == 0x001 else { return false }
+        guard m.method == .binding else { return false }
         switch m.messageClass {
         case .request:
             guard IceSessionTracker.isCheck(m) else { return false }

@@ -13,7 +13,7 @@ struct TransactionMatcher {
     struct Key: Hashable {
         var flow: FiveTuple      // request direction
         var id: TransactionKeyBits
-        var method: UInt16
+        var method: StunMethodMeaning
     }
 
     /// Kept small (tens of thousands can be pending): the id text is made when the
@@ -23,7 +23,6 @@ struct TransactionMatcher {
         let classic: Bool
         /// Set only for ids that do not come from the key bits (hand-made observations).
         let explicitTransactionId: String?
-        let methodName: String
         let nested: Bool
         let firstFrame: Int
         let firstTime: CaptureTime
@@ -31,11 +30,10 @@ struct TransactionMatcher {
         var moreTimes: [CaptureTime] = []
         /// Answered, timed out or evicted: no longer in `pending`.
         var done = false
-        init(key: Key, classic: Bool, explicitTransactionId: String?, methodName: String, nested: Bool, frame: Int, time: CaptureTime) {
+        init(key: Key, classic: Bool, explicitTransactionId: String?, nested: Bool, frame: Int, time: CaptureTime) {
             self.key = key
             self.classic = classic
             self.explicitTransactionId = explicitTransactionId
-            self.methodName = methodName
             self.nested = nested
             self.firstFrame = frame
             self.firstTime = time
@@ -77,7 +75,7 @@ struct TransactionMatcher {
     /// A request; returns true when it is a retransmission of a pending one.
     mutating func request(_ m: ObservedStunMessage) -> Bool {
         expire(now: m.context.time)
-        let key = Key(flow: m.flow, id: m.transactionKey, method: m.methodNumber)
+        let key = Key(flow: m.flow, id: m.transactionKey, method: m.method)
         if let p = pending[key] {
             p.moreFrames.append(m.context.frame)
             p.moreTimes.append(m.context.time)
@@ -85,7 +83,7 @@ struct TransactionMatcher {
             return true
         }
         if pending.count >= maxPending { evictOldest() }
-        let p = Pending(key: key, classic: m.classic, explicitTransactionId: m.explicitTransactionId, methodName: m.methodName,
+        let p = Pending(key: key, classic: m.classic, explicitTransactionId: m.explicitTransactionId,
                         nested: m.carrier != nil, frame: m.context.frame, time: m.context.time)
         pending[key] = p
         order.append(p)
@@ -95,7 +93,7 @@ struct TransactionMatcher {
 
     /// A response; returns the match when its request was seen.
     mutating func response(_ m: ObservedStunMessage) -> Match? {
-        let key = Key(flow: m.flow.reversed, id: m.transactionKey, method: m.methodNumber)
+        let key = Key(flow: m.flow.reversed, id: m.transactionKey, method: m.method)
         guard let p = pending.removeValue(forKey: key) else { return nil }
         p.done = true
         let rtt = m.context.time.seconds(since: p.firstTime)
@@ -116,7 +114,7 @@ struct TransactionMatcher {
             for i in 1..<times.count { spacing.append(times[i].seconds(since: times[i - 1])) }
         }
         summaries.append(TransactionSummary(
-            transactionId: p.transactionId, method: p.methodName,
+            transactionId: p.transactionId, method: p.key.method.name,
             client: p.key.flow.source.description, server: p.key.flow.destination.description,
             transport: p.key.flow.transport,
             firstRequest: p.firstTime.epochSeconds, lastRequest: p.lastTime.epochSeconds,

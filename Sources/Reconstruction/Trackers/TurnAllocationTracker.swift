@@ -1,4 +1,5 @@
 import NetworkVocabulary
+import StunWire
 
 /// Rebuilds TURN allocations from the messages between clients and servers,
 /// plus the peer leg (raw datagrams on relayed addresses) when visible.
@@ -47,15 +48,16 @@ struct TurnAllocationTracker {
 
     mutating func handle(_ m: ObservedStunMessage, rtt: Double?, findings: inout FindingCollector) {
         sweep(now: m.context.time, findings: &findings)
-        switch m.methodNumber {
-        case 0x003: handleAllocate(m, rtt: rtt, findings: &findings)
-        case 0x004, 0x008, 0x009, 0x00A:
+        switch m.method {
+        case .allocate: handleAllocate(m, rtt: rtt, findings: &findings)
+        case .refresh, .createPermission, .channelBind, .connect:
             guard let a = owner(m) else { return }
             handleControl(a, m, rtt: rtt, findings: &findings)
-        case 0x006, 0x007:
+        case .send, .data, .setActiveDestination:
+            // MS-TURN's SetActiveDestination names a peer (DESTINATION-ADDRESS) and is counted as a Send.
             guard let a = owner(m) else { return }
             handleIndication(a, m, findings: &findings)
-        case 0x00C: // ConnectionAttempt: server -> client, a peer opened a TCP connection to the relay
+        case .connectionAttempt: // server -> client, a peer opened a TCP connection to the relay
             guard let a = owner(m) else { return }
             a.last = m.context.time
             let peer = m.xorPeers.first?.description ?? "?"
@@ -66,9 +68,9 @@ struct TurnAllocationTracker {
                                                        dataConnection: nil, outcome: .attempted))
             }
             a.log(m.context, .serverToClient, .connectionAttempt, "peer \(peer), connection-id \(m.connectionId.map(String.init) ?? "?")")
-        case 0x00B: // ConnectionBind on a new data connection
+        case .connectionBind: // on a new data connection
             handleConnectionBind(m, rtt: rtt)
-        case 0x001:
+        case .binding:
             // Binding on a TURN 5-tuple: keepalive of the client's NAT binding toward the server.
             guard let a = owner(m) else { return }
             if m.messageClass == .request || m.messageClass == .indication { noteClientPacket(a, m.context, findings: &findings) }
@@ -177,7 +179,7 @@ struct TurnAllocationTracker {
             noteClientPacket(a, m.context, findings: &findings)
             detailDropped &+= a.rememberRequest(m)
             var detail: [String] = []
-            if m.methodNumber == 0x004 {
+            if m.method == .refresh {
                 detail.append("lifetime \(m.lifetime.map(String.init) ?? "default")")
                 if let exp = a.expiresAt, a.state == .active, t > exp {
                     findings.add(.warning, .turnRefreshLate,
@@ -190,8 +192,8 @@ struct TurnAllocationTracker {
             a.log(m.context, .clientToServer, .request(method: name), detail.joined(separator: ", "))
         case .success:
             let request = a.openRequests.removeValue(forKey: m.transactionKey)
-            switch m.methodNumber {
-            case 0x004:
+            switch m.method {
+            case .refresh:
                 let granted = Int(m.lifetime ?? request?.lifetime ?? 600)
                 if a.refreshes.count < TurnAllocation.maxRefreshes { a.refreshes.append(granted) } else { detailDropped &+= 1 }
                 a.lifetime = UInt32(granted)
@@ -206,7 +208,7 @@ struct TurnAllocationTracker {
                     expiries.push(a.expiresAt!, a)
                     a.log(m.context, .serverToClient, .success(method: "Refresh"), "lifetime \(granted) s", rtt: rtt)
                 }
-            case 0x008:
+            case .createPermission:
                 let peers = request?.xorPeers ?? []
                 // Installed when the server handled the request, i.e. when the request arrived.
                 let installed = request?.context.time ?? t
@@ -215,14 +217,14 @@ struct TurnAllocationTracker {
                 }
                 a.log(m.context, .serverToClient, .success(method: "CreatePermission"),
                       "permission for " + peers.map { $0.address.description }.joined(separator: ", "), rtt: rtt)
-            case 0x009:
+            case .channelBind:
                 if let req = request, let number = req.channelNumber, let peer = req.xorPeers.first {
                     bindChannel(a, number: number, peer: peer, at: FrameContext(frame: m.context.frame, fileIndex: m.context.fileIndex, time: req.context.time), findings: &findings)
                     a.log(m.context, .serverToClient, .success(method: "ChannelBind"), String(format: "channel 0x%04x <-> %@", number, peer.description), rtt: rtt)
                 } else {
                     a.log(m.context, .serverToClient, .success(method: "ChannelBind"), "", rtt: rtt)
                 }
-            case 0x00A:
+            case .connect:
                 let peer = request?.xorPeers.first?.description ?? "?"
                 if let id = m.connectionId { Self.insert(&byConnectionId, id, a, dropped: &detailDropped) }
                 if a.tcpConnections.count >= TurnAllocation.maxTcpConnections { detailDropped &+= 1 } else {
@@ -239,11 +241,11 @@ struct TurnAllocationTracker {
             let code = m.errorCode ?? 0
             a.noteError(code, m.errorReason)
             a.log(m.context, .serverToClient, .errorResponse(method: name, code: code), "\(code) \(m.errorReason ?? "")", rtt: rtt)
-            if m.methodNumber == 0x004 && code == 437, a.state == .active {
+            if m.method == .refresh && code == 437, a.state == .active {
                 a.state = .expired
                 a.endTime = a.expiresAt ?? t
             }
-            if m.methodNumber == 0x00A {
+            if m.method == .connect {
                 let peer = request?.xorPeers.first?.description ?? "?"
                 if a.tcpConnections.count >= TurnAllocation.maxTcpConnections { detailDropped &+= 1 } else {
                 a.tcpConnections.append(TcpRelayConnection(peer: peer, connectionId: nil, initiatedBy: .client,
@@ -283,7 +285,7 @@ struct TurnAllocationTracker {
         a.last = t
         guard let peer = m.xorPeers.first else { return }
         let bytes = m.dataLength ?? 0
-        if m.methodNumber == 0x006 { // Send: client -> server -> peer
+        if m.method != .data { // Send (or SetActiveDestination): client -> server -> peer
             noteClientPacket(a, m.context, findings: &findings)
             a.traffic.sendIndications &+= 1
             a.traffic.sendIndicationBytes &+= bytes
@@ -436,7 +438,7 @@ struct TurnAllocationTracker {
         // The server handles requests in arrival order: a CreatePermission / ChannelBind sent
         // before this data and still awaiting its answer has already installed the permission.
         let pending = a.openRequests.values.contains { r in
-            (r.methodNumber == 0x008 || r.methodNumber == 0x009) && r.xorPeers.contains { $0.address == peer.address }
+            (r.method == .createPermission || r.method == .channelBind) && r.xorPeers.contains { $0.address == peer.address }
         }
         guard !pending else { return }
         findings.add(.warning, .turnPermissionMissing,
