@@ -194,32 +194,36 @@ public final class WireDissector: TransportSink {
         consumer.wireEvent(.stunMessage(StunMessageEvent(context: context, flow: flow, tcpStream: tcpStream,
                                                          message: message, payload: PayloadSummary(view.bytes),
                                                          carrier: carrier)))
-        if depth < configuration.maxNestingDepth, let data = view.firstValue(of: .data), data.first.map({ $0 < 64 }) == true {
+        if depth < configuration.maxNestingDepth, let data = view.firstValue(of: .data), let nested = WireDissector.nested(data) {
             let inner = MessageCarrier(kind: .dataAttribute, frame: context.frame, flow: flow,
                                        peer: message.peerAddresses.first, carrierType: message.type)
-            nested(data, context: context, flow: flow, tcpStream: tcpStream, carrier: inner, depth: depth + 1)
+            stunMessage(nested, context: context, flow: flow, tcpStream: tcpStream, carrier: inner, depth: depth + 1)
         }
         return message
     }
 
     private func channelData(_ frame: ChannelDataView, context: FrameContext, flow: FiveTuple, tcpStream: Int?, depth: Int) {
         counters.channelDataFrames &+= 1
+        // Recognised before the frame is reported, so that its event can say whether it carries media.
+        let nested = depth < configuration.maxNestingDepth ? WireDissector.nested(frame.payload) : nil
         consumer.wireEvent(.channelData(ChannelDataEvent(context: context, flow: flow, tcpStream: tcpStream,
                                                          channel: frame.channel, length: frame.declaredLength,
                                                          payload: PayloadSummary(frame.payload),
-                                                         msTurnSessionID: frame.msTurnSessionID)))
-        if depth < configuration.maxNestingDepth, frame.payload.count > 0, frame.payload[0] < 64 {
+                                                         msTurnSessionID: frame.msTurnSessionID,
+                                                         carriesStunMessage: nested.map { $0.malformation == nil } ?? false)))
+        if let nested {
             let carrier = MessageCarrier(kind: .channelData, frame: context.frame, flow: flow, channel: frame.channel)
-            nested(frame.payload, context: context, flow: flow, tcpStream: tcpStream, carrier: carrier, depth: depth + 1)
+            stunMessage(nested, context: context, flow: flow, tcpStream: tcpStream, carrier: carrier, depth: depth + 1)
         }
     }
 
-    /// STUN relayed inside TURN (ICE checks through a relay).
-    private func nested(_ payload: UnsafeRawBufferPointer, context: FrameContext, flow: FiveTuple, tcpStream: Int?,
-                        carrier: MessageCarrier, depth: Int) {
-        guard let view = StunMessageView.recognize(payload) else { return }
-        if view.malformation != nil && payload[0] >= 20 { return }
-        stunMessage(view, context: context, flow: flow, tcpStream: tcpStream, carrier: carrier, depth: depth)
+    /// STUN relayed inside TURN (ICE checks through a relay): the message to dissect in a
+    /// ChannelData payload or DATA value, or nil when it is not STUN. One with a malformation
+    /// is reported as malformed (`stunMessage`), not as a message.
+    private static func nested(_ payload: UnsafeRawBufferPointer) -> StunMessageView? {
+        guard payload.count > 0, payload[0] < 64, let view = StunMessageView.recognize(payload) else { return nil }
+        if view.malformation != nil && payload[0] >= 20 { return nil }
+        return view
     }
 
     private func malformed(_ reason: String, partial: StunMessage?, context: FrameContext, flow: FiveTuple,

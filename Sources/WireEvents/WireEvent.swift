@@ -95,10 +95,14 @@ public struct ChannelDataEvent {
     public var payload: PayloadSummary
     /// MS-TURN multiplexed channel 0xFF10 only.
     public var msTurnSessionID: UInt64?
+    /// The application data is a STUN message (a relayed ICE check, not media), reported
+    /// by the next event: `.stunMessage` with this frame as its ChannelData carrier.
+    public var carriesStunMessage: Bool
 
     public var transport: TransportProtocol { flow.transport }
 
-    public init(context: FrameContext, flow: FiveTuple, tcpStream: Int? = nil, channel: UInt16, length: Int, payload: PayloadSummary, msTurnSessionID: UInt64? = nil) {
+    public init(context: FrameContext, flow: FiveTuple, tcpStream: Int? = nil, channel: UInt16, length: Int, payload: PayloadSummary,
+                msTurnSessionID: UInt64? = nil, carriesStunMessage: Bool = false) {
         self.context = context
         self.flow = flow
         self.tcpStream = tcpStream
@@ -106,6 +110,7 @@ public struct ChannelDataEvent {
         self.length = length
         self.payload = payload
         self.msTurnSessionID = msTurnSessionID
+        self.carriesStunMessage = carriesStunMessage
     }
 }
 

@@ -22,6 +22,7 @@ struct WireDissectorTests {
         #expect(h.log.channelData.count == 1)
         #expect(h.log.channelData.first?.channel == 0x4000)
         #expect(h.log.channelData.first?.payload.payloadClass == .rtp)
+        #expect(h.log.channelData.first?.carriesStunMessage == false)
     }
 
     @Test func turnServerPortsAllowChannelDataFromTheStart() {
@@ -56,6 +57,7 @@ struct WireDissectorTests {
         #expect(inChannel.carrier?.kind == .channelData)
         #expect(inChannel.carrier?.channel == 0x4000)
         #expect(inChannel.carrier?.frame == 2)
+        #expect(h.log.channelData.first?.carriesStunMessage == true)
         #expect(inChannel.message.iceControlling == 7)
         let inData = try #require(nested.last)
         #expect(inData.carrier?.kind == .dataAttribute)
@@ -78,6 +80,19 @@ struct WireDissectorTests {
             }
         }
         #expect(order == ["stun", "cd", "nested", "stun", "stun", "nested"])
+    }
+
+    @Test func channelDataSaysWhetherItCarriesAStunMessage() {
+        var h = Harness()
+        h.udp(client, server, message(.allocate, .request))
+        let check = message(.binding, .request, id: 4) { $0.add(.priority, uint32: 1) }
+        h.udp(client, server, channelData(0x4000, check))
+        h.udp(client, server, channelData(0x4000, check + [1, 2, 3, 4]))          // malformed: reported as such
+        h.udp(client, server, channelData(0x4000, [0x00, 0x01] + [UInt8](repeating: 0, count: 30)))  // STUN's first byte, not STUN
+        h.udp(client, server, channelData(0x4000, [0x80, 0x60, 1, 2]))             // RTP
+        #expect(h.log.channelData.map(\.carriesStunMessage) == [true, false, false, false])
+        #expect(h.log.stun.filter { $0.carrier != nil }.map(\.carrier?.frame) == [2])
+        #expect(h.log.malformed.map(\.carrier?.frame) == [3])
     }
 
     @Test func malformedIsReportedNotFatal() {

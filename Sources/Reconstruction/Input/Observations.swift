@@ -112,13 +112,18 @@ public struct ObservedChannelData {
     public var length: Int
     /// Hash of the application data (not the 4-byte header or padding).
     public var payloadHash: UInt64
+    /// The application data is a STUN message (a relayed check), observed next with this
+    /// frame as its carrier; false for media and anything else.
+    public var carriesStun: Bool
 
-    public init(context: FrameContext, flow: FiveTuple, channel: UInt16, length: Int, payloadHash: UInt64) {
+    public init(context: FrameContext, flow: FiveTuple, channel: UInt16, length: Int, payloadHash: UInt64,
+                carriesStun: Bool = false) {
         self.context = context
         self.flow = flow
         self.channel = channel
         self.length = length
         self.payloadHash = payloadHash
+        self.carriesStun = carriesStun
     }
 }
 

@@ -13,7 +13,8 @@ extension SessionReconstructor: WireEventConsumer {
                                             payloadLength: e.payload.length, carrier: e.carrier))
         case let .channelData(e):
             channelData(ObservedChannelData(context: e.context, flow: e.flow, channel: e.channel,
-                                            length: e.payload.length, payloadHash: e.payload.hash))
+                                            length: e.payload.length, payloadHash: e.payload.hash,
+                                            carriesStun: e.carriesStunMessage))
         case let .malformed(e):
             malformed(e.context, reason: e.reason)
         case let .otherPayload(e):

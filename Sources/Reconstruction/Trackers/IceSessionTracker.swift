@@ -202,7 +202,6 @@ struct IceSessionTracker {
     private var openOldest = 0
     /// Logical flow -> (session, pair, sending agent), for indications and media.
     private var flows: [FlowKey: (session: Int, key: IcePairKey, sender: Int)] = [:]
-    private var lastChannelMedia: (frame: Int, session: Int, key: IcePairKey, sender: Int, bytes: Int)?
     private var nextId = 1
     var maxSessions = 10_000
     var maxOpenChecks = 65_536
@@ -295,10 +294,6 @@ struct IceSessionTracker {
     /// Returns true when the message was part of an ICE session.
     @discardableResult
     mutating func handle(_ m: ObservedStunMessage, allocations: TurnAllocationTracker) -> Bool {
-        if let c = m.carrier, c.kind == .channelData, let last = lastChannelMedia, last.frame == c.frame {
-            // The ChannelData frame carried this STUN message: it was not media.
-            undoChannelMedia(last)
-        }
         guard m.method == .binding else { return false }
         switch m.messageClass {
         case .request:
@@ -521,18 +516,21 @@ struct IceSessionTracker {
         countMedia(p, s, sender: f.sender, leg: 0, bytes: d.length, ctx: d.context)
     }
 
-    /// ChannelData: media on the pair (relayed address, channel peer), unless
-    /// a STUN message inside it follows (then `handle` takes it back).
-    mutating func channelData(_ c: ObservedChannelData, allocations: TurnAllocationTracker) {
-        lastChannelMedia = nil
+    /// ChannelData on a pair (relayed address, channel peer): media, unless the
+    /// dissector found a STUN message inside (a relayed check, handled as such).
+    /// Either way the session was active then.
+    func channelData(_ c: ObservedChannelData, allocations: TurnAllocationTracker) {
         guard let alloc = allocations.allocation(for: c.flow), let relayed = alloc.relayed.first,
               let peer = alloc.channels[c.channel]?.peer else { return }
         let toServer = c.flow == alloc.flow
         let key = toServer ? FlowKey(src: relayed, dst: peer, transport: .udp) : FlowKey(src: peer, dst: relayed, transport: .udp)
         guard let f = flows[key] ?? flows[FlowKey(src: key.src, dst: key.dst, transport: c.flow.transport)],
               let s = byId[f.session], let p = s.pairs[f.key] else { return }
+        if c.carriesStun {
+            s.last = max(s.last, c.context.time)
+            return
+        }
         countMedia(p, s, sender: f.sender, leg: 1, bytes: c.length, ctx: c.context)
-        lastChannelMedia = (c.context.frame, s.id, f.key, f.sender, c.length)
     }
 
     private func countMedia(_ p: IcePairState, _ s: IceSessionState, sender: Int, leg: Int, bytes: Int, ctx: FrameContext) {
@@ -540,13 +538,5 @@ struct IceSessionTracker {
         p.mediaLegBytes[sender][leg] &+= bytes
         if p.firstMedia == nil { p.firstMedia = (ctx.time, ctx.frame) }
         s.last = max(s.last, ctx.time)
-    }
-
-    private mutating func undoChannelMedia(_ last: (frame: Int, session: Int, key: IcePairKey, sender: Int, bytes: Int)) {
-        lastChannelMedia = nil
-        guard let s = byId[last.session], let p = s.pairs[last.key] else { return }
-        p.mediaLegPackets[last.sender][1] = max(0, p.mediaLegPackets[last.sender][1] - 1)
-        p.mediaLegBytes[last.sender][1] = max(0, p.mediaLegBytes[last.sender][1] - last.bytes)
-        if let f = p.firstMedia, f.frame == last.frame { p.firstMedia = nil }
     }
 }
