@@ -1,93 +1,49 @@
-import NetworkVocabulary
 import Reconstruction
 import StunWire
 import Testing
-import WireEvents
 
-/// ChannelData on an ICE pair counts as media only when the dissector says its
-/// payload is not a STUN message: a relayed check and its response are checks.
+/// ChannelData on an ICE pair counts as media only when the dissector found no
+/// STUN message inside it: a relayed check and its response are checks.
 @Suite("Relayed checks and media in ChannelData")
 struct RelayedCheckMediaTests {
-    static let client = Endpoint("192.0.2.10:50000")!
-    static let server = Endpoint("203.0.113.1:3478")!
-    static let relayed = Endpoint("203.0.113.1:49152")!
-    static let peer = Endpoint("198.51.100.7:40000")!
-
-    /// Wire events as the dissector would report them, into a reconstructor.
-    final class Feed {
-        let reconstructor = SessionReconstructor()
-        var frame = 0
-
-        func next() -> FrameContext {
-            frame += 1
-            return FrameContext(frame: frame, time: CaptureTime(seconds: 1_700_000_000, nanoseconds: Int64(frame) * 10_000_000))
-        }
-
-        static func message(_ method: StunMethod, _ cls: StunMessageClass, id: UInt8,
-                            _ build: (inout StunMessageBuilder) -> Void = { _ in }) -> [UInt8] {
-            var b = StunMessageBuilder(type: StunMessageType(method: method, messageClass: cls),
-                                       transactionID: [UInt8](repeating: id, count: 12))
-            build(&b)
-            return b.bytes
-        }
-
-        func stun(_ from: Endpoint, _ to: Endpoint, _ bytes: [UInt8], context: FrameContext? = nil, carrier: MessageCarrier? = nil) {
-            let message = bytes.withUnsafeBytes { StunMessage.parse($0) }!
-            let payload = bytes.withUnsafeBytes { PayloadSummary($0) }
-            reconstructor.wireEvent(.stunMessage(StunMessageEvent(context: context ?? next(),
-                                                                  flow: FiveTuple(source: from, destination: to, transport: .udp),
-                                                                  message: message, payload: payload, carrier: carrier)))
-        }
-
-        /// A ChannelData frame; a STUN payload follows as its nested message, as the dissector reports it.
-        func channelData(_ from: Endpoint, _ to: Endpoint, _ payload: [UInt8], stun: Bool) {
-            let context = next()
-            let flow = FiveTuple(source: from, destination: to, transport: .udp)
-            let summary = payload.withUnsafeBytes { PayloadSummary($0) }
-            reconstructor.wireEvent(.channelData(ChannelDataEvent(context: context, flow: flow, channel: 0x4000, length: payload.count,
-                                                                  payload: summary, carriesStunMessage: stun)))
-            if stun {
-                self.stun(from, to, payload, context: context,
-                          carrier: MessageCarrier(kind: .channelData, frame: context.frame, flow: flow, channel: 0x4000))
-            }
-        }
-    }
-
-    @Test("a relayed check and its response are not media; the frames around them are")
+    @Test("a relayed check and its response are not media; the RTP around them is")
     func checksAreNotMedia() throws {
-        let feed = Feed()
-        let (client, server) = (Self.client, Self.server)
-        feed.stun(client, server, Feed.message(.allocate, .request, id: 1) { $0.add(.requestedTransport, [17, 0, 0, 0]) })
-        feed.stun(server, client, Feed.message(.allocate, .success, id: 1) {
-            $0.add(.xorRelayedAddress, address: Self.relayed, xor: true)
+        let client = "192.0.2.10:50000", server = "203.0.113.1:3478"
+        let relayed = "203.0.113.1:49152", peer = "198.51.100.7:40000"
+        var traffic = HandMadeTraffic()
+        traffic.udp(client, server, at: 0, stun(.allocate, .request, id: 1) { $0.add(.requestedTransport, [17, 0, 0, 0]) })
+        traffic.udp(server, client, at: 0.01, stun(.allocate, .success, id: 1) {
+            $0.address(.xorRelayedAddress, relayed)
             $0.add(.lifetime, uint32: 600)
         })
-        feed.stun(client, server, Feed.message(.channelBind, .request, id: 2) {
+        traffic.udp(client, server, at: 0.02, stun(.channelBind, .request, id: 2) {
             $0.add(.channelNumber, [0x40, 0x00, 0, 0])
-            $0.add(.xorPeerAddress, address: Self.peer, xor: true)
+            $0.address(.xorPeerAddress, peer)
         })
-        feed.stun(server, client, Feed.message(.channelBind, .success, id: 2))
-        feed.channelData(client, server, Feed.message(.binding, .request, id: 3) {
-            $0.add(.username, string: "remote:local")
-            $0.add(.priority, uint32: 1_845_501_695)
+        traffic.udp(server, client, at: 0.03, stun(.channelBind, .success, id: 2))
+        // The relayed agent's check to the peer and the peer's answer, inside ChannelData.
+        traffic.udp(client, server, at: 0.04, channelData(0x4000, stun(.binding, .request, id: 3) {
+            $0.add(.username, string: "peer:relayed")
+            $0.add(.priority, uint32: 16_777_215)
             $0.add(.iceControlling, uint64: 7)
-        }, stun: true)
-        feed.channelData(server, client, Feed.message(.binding, .success, id: 3) {
-            $0.add(.xorMappedAddress, address: Self.relayed, xor: true)
-        }, stun: true)
+        }))
+        traffic.udp(server, client, at: 0.05, channelData(0x4000, stun(.binding, .success, id: 3) {
+            $0.address(.xorMappedAddress, relayed)
+        }))
         let rtp: [UInt8] = [0x80, 0x60] + [UInt8](repeating: 0, count: 98)
-        for _ in 0..<3 { feed.channelData(client, server, rtp, stun: false) }
-        feed.channelData(server, client, rtp, stun: false)
+        for i in 0..<3 { traffic.udp(client, server, at: 0.1 + Double(i) * 0.02, channelData(0x4000, rtp)) }
+        traffic.udp(server, client, at: 0.2, channelData(0x4000, rtp))
 
-        let doc = feed.reconstructor.finish(packets: feed.frame)
-        let session = try #require(doc.iceSessions.first)
+        let doc = traffic.document()
+        #expect(doc.stats.channelDataFrames == 6)
         #expect(doc.iceSessions.count == 1)
+        let session = try #require(doc.iceSessions.first)
         let pair = try #require(session.pairs.first)
+        #expect(session.pairs.count == 1)
         #expect(pair.requestsSent == 1)
         #expect(pair.responsesReceived == 1)
-        // The four RTP frames: three from the relayed side, one from the peer.
+        // The four RTP frames (three from the relayed side, one from the peer), not the check or its answer.
         #expect(pair.mediaPackets == 4)
         #expect(pair.mediaBytes == 400)
-        #expect(doc.stats.channelDataFrames == 6)
     }
 }
