@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "ReconstructionTests", dependencies: ["Pipeline", "Reconstruction", "Renderers", "LiveMonitoring", "StunWire"],
                     exclude: ["Golden"]),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )
 
 // Hardening (docs/SECURITY.md). FuzzHarness holds the bodies of the libFuzzer

@@ -13,7 +13,7 @@ public struct CaptureInterface: Sendable {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         var list: UnsafeMutablePointer<pcap_if_t>?
         guard pcap_findalldevs(&list, &errbuf) == 0 else {
-            throw CaptureError.interface(name: "*", reason: String(cString: errbuf))
+            throw CaptureError.interface(name: "*", reason: String(nulTerminated: errbuf))
         }
         defer { pcap_freealldevs(list) }
         var out: [CaptureInterface] = []
@@ -54,6 +54,6 @@ public struct CaptureInterface: Sendable {
         default: return nil
         }
         guard getnameinfo(sa, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST) == 0 else { return nil }
-        return String(cString: host)
+        return String(nulTerminated: host)
     }
 }

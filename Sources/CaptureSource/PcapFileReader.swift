@@ -48,7 +48,7 @@ public final class PcapFileReader: PacketSource {
         var errbuf = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE) + 1)
         guard let h = pcap_fopen_offline_with_tstamp_precision(fp, UInt32(PCAP_TSTAMP_PRECISION_NANO), &errbuf) else {
             fclose(fp)
-            let reason = String(cString: errbuf)
+            let reason = String(nulTerminated: errbuf)
             throw CaptureError.notACapture(file: path, reason: reason)
         }
         handle = h

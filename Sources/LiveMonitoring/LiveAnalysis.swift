@@ -77,7 +77,8 @@ public final class LiveAnalysis {
     public let metrics: StunScopeMetrics?
 
     private let source: LiveCaptureSource
-    private let writer: PcapDumpWriter?
+    /// Reads the interface and writes `--write` on the capture thread.
+    private let capture: CaptureLoop
     private let configuration: Configuration
     private let reconstructor = SessionReconstructor()
     private let dissection: Dissection
@@ -86,13 +87,15 @@ public final class LiveAnalysis {
     private let queue = PacketQueue()
 
     /// `events` receives every live event (after the metrics, when there are metrics).
-    public init(source: LiveCaptureSource, writer: PcapDumpWriter?, credentials: CredentialStore,
+    /// `writer` is handed over: the capture thread writes it and closes it when the capture ends.
+    public init(source: LiveCaptureSource, writer: sending PcapDumpWriter?, credentials: CredentialStore,
                 events: LiveEventObserver?, configuration: Configuration) {
         self.source = source
-        self.writer = writer
         self.events = events
         self.configuration = configuration
         metrics = configuration.metrics ? StunScopeMetrics(next: reconstructor, forward: events) : nil
+        capture = CaptureLoop(source: source, writer: writer, queue: queue, limit: configuration.packetLimit,
+                              gauges: metrics?.captureGauges)
         reconstructor.observer = metrics ?? events
         dissection = Dissection(consumer: metrics ?? reconstructor, credentials: credentials)
     }
@@ -103,13 +106,12 @@ public final class LiveAnalysis {
     public func run() -> Result {
         LiveStop.reset()
         if configuration.stopOnSignals { LiveStop.installHandlers() }
-        let capture = CaptureLoop(source: source, writer: writer, queue: queue,
-                                  deadline: configuration.duration.map { Date(timeIntervalSinceNow: $0) },
-                                  limit: configuration.packetLimit, gauges: metrics?.captureGauges)
+        let capture = self.capture
+        let deadline = configuration.duration.map { Date(timeIntervalSinceNow: $0) }
         let done = DispatchSemaphore(value: 0)
         let outcome = CaptureOutcomeSlot()
         let thread = Thread {
-            outcome.set(capture.run())
+            outcome.set(capture.run(deadline: deadline))
             done.signal()
         }
         thread.name = "stunscope-capture"
@@ -146,7 +148,6 @@ public final class LiveAnalysis {
     private func finish(_ outcome: CaptureOutcome) -> Result {
         dissection.decoder.finish()
         dissection.finish()
-        writer?.close()
         let stats = dissection.decoder.currentStatistics()
         let name = "live:\(source.interface)"
         var doc = reconstructor.finish(packets: stats.packets)
@@ -160,7 +161,7 @@ public final class LiveAnalysis {
         let shed = queue.shedCount
         if let st = libpcap { metrics?.captureGauges.set(received: st.received, dropped: st.dropped, shed: shed) }
         return Result(document: doc, captureName: name, interface: source.interface, captured: outcome.captured,
-                      libpcap: libpcap, shed: shed, written: writer.map { ($0.packetsWritten, $0.filesWritten) },
+                      libpcap: libpcap, shed: shed, written: outcome.written,
                       captureError: outcome.error)
     }
 }
@@ -169,6 +170,8 @@ public final class LiveAnalysis {
 struct CaptureOutcome: Sendable {
     var captured = 0
     var error: (any Error)?
+    /// `--write`: packets and files written.
+    var written: (packets: Int, files: [String])?
 }
 
 /// The capture thread's outcome: written once by that thread, read by the
@@ -181,28 +184,29 @@ private final class CaptureOutcomeSlot: Sendable {
 
 /// The capture thread's work: read the interface, save each packet, queue a copy.
 ///
-/// Owns the source and the writer while it runs: the analysing thread touches
-/// them again only after the capture thread has signalled that it is done.
-private final class CaptureLoop {
+/// The source locks its libpcap handle, so the analysing thread may read its
+/// counters; the writer belongs to the capture thread alone: it takes it out of
+/// `writer` when it starts and closes it when the capture ends.
+private final class CaptureLoop: Sendable {
     let source: LiveCaptureSource
-    let writer: PcapDumpWriter?
+    let writer: Mutex<PcapDumpWriter?>
     let queue: PacketQueue
-    let deadline: Date?
     let limit: Int?
     let gauges: StunScopeMetrics.CaptureGauges?
 
-    init(source: LiveCaptureSource, writer: PcapDumpWriter?, queue: PacketQueue, deadline: Date?, limit: Int?,
+    init(source: LiveCaptureSource, writer: sending PcapDumpWriter?, queue: PacketQueue, limit: Int?,
          gauges: StunScopeMetrics.CaptureGauges?) {
         self.source = source
-        self.writer = writer
+        self.writer = Mutex(writer)
         self.queue = queue
-        self.deadline = deadline
         self.limit = limit
         self.gauges = gauges
     }
 
-    /// Runs until a signal, the deadline, the packet limit or a capture error; closes the queue.
-    func run() -> CaptureOutcome {
+    /// Runs until a signal, the deadline, the packet limit or a capture error; closes the queue
+    /// and the writer. Call once.
+    func run(deadline: Date?) -> CaptureOutcome {
+        let writer = self.writer.withLock { $0.take() }
         var outcome = CaptureOutcome()
         var lastStats = Date()
         while !LiveStop.requested {
@@ -223,6 +227,10 @@ private final class CaptureLoop {
             }
         }
         queue.close()
+        if let writer {
+            writer.close()
+            outcome.written = (writer.packetsWritten, writer.filesWritten)
+        }
         return outcome
     }
 }

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Prometheus scrapes a few times a minute; a blocking accept loop is all
 /// that is needed and keeps the binary free of a full HTTP stack.
-public final class MetricsHTTPServer: @unchecked Sendable {
+public final class MetricsHTTPServer {
     private var fd: Int32 = -1
     private var thread: Thread?
     private let body: @Sendable () -> [UInt8]

@@ -1,12 +1,13 @@
 import Foundation
 import NetworkVocabulary
+import Pipeline
 
 /// Hands packets from the capture thread to the analysis thread.
 ///
 /// Bounded by packet count and bytes: when analysis falls behind, new
 /// packets are shed and counted rather than letting memory grow.
-public final class PacketQueue: @unchecked Sendable {
-    public struct Item {
+public final class PacketQueue: Sendable {
+    public struct Item: Sendable {
         public var frameNumber: Int
         public var time: CaptureTime
         public var linkType: LinkType
@@ -14,14 +15,17 @@ public final class PacketQueue: @unchecked Sendable {
         public var bytes: [UInt8]
     }
 
-    private let condition = NSCondition()
-    private var items: [Item] = []
-    private var head = 0
-    private var bytes = 0
-    private var closed = false
+    private struct State {
+        var items: [Item] = []
+        var head = 0
+        var bytes = 0
+        var closed = false
+        var shed = 0
+    }
+
+    private let state = WaitableMutex(State())
     public let maxPackets: Int
     public let maxBytes: Int
-    public private(set) var shed = 0
 
     public init(maxPackets: Int = 65_536, maxBytes: Int = 64 << 20) {
         self.maxPackets = maxPackets
@@ -31,54 +35,44 @@ public final class PacketQueue: @unchecked Sendable {
     /// Copies the packet in; returns false when it was shed.
     @discardableResult
     public func push(_ p: CapturedPacket) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        if items.count - head >= maxPackets || bytes + p.bytes.count > maxBytes {
-            shed += 1
-            return false
+        let (maxPackets, maxBytes) = (self.maxPackets, self.maxBytes)
+        return state.withLock { s in
+            if s.items.count - s.head >= maxPackets || s.bytes + p.bytes.count > maxBytes {
+                s.shed += 1
+                return false
+            }
+            s.items.append(Item(frameNumber: p.frameNumber, time: p.time, linkType: p.linkType,
+                                originalLength: p.originalLength, bytes: [UInt8](p.bytes)))
+            s.bytes += p.bytes.count
+            return true
         }
-        items.append(Item(frameNumber: p.frameNumber, time: p.time, linkType: p.linkType,
-                          originalLength: p.originalLength, bytes: [UInt8](p.bytes)))
-        bytes += p.bytes.count
-        condition.signal()
-        return true
     }
 
     /// Waits up to `timeout` for a packet; nil on timeout or when closed and empty.
     public func pop(timeout: TimeInterval) -> Item? {
-        condition.lock()
-        defer { condition.unlock() }
-        let deadline = Date(timeIntervalSinceNow: timeout)
-        while head >= items.count {
-            if closed { return nil }
-            if !condition.wait(until: deadline) { return nil }
+        state.withLock(waitingUntil: { $0.head < $0.items.count || $0.closed },
+                       deadline: Date(timeIntervalSinceNow: timeout)) { s -> Item? in
+            guard s.head < s.items.count else { return nil }
+            let item = s.items[s.head]
+            s.head += 1
+            s.bytes -= item.bytes.count
+            if s.head > 4096 && s.head * 2 > s.items.count {
+                s.items.removeFirst(s.head)
+                s.head = 0
+            }
+            return item
         }
-        let item = items[head]
-        head += 1
-        bytes -= item.bytes.count
-        if head > 4096 && head * 2 > items.count {
-            items.removeFirst(head)
-            head = 0
-        }
-        return item
     }
 
     public func close() {
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        condition.unlock()
+        state.withLock { $0.closed = true }
     }
 
     public var isClosedAndEmpty: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return closed && head >= items.count
+        state.withLock { $0.closed && $0.head >= $0.items.count }
     }
 
     public var shedCount: Int {
-        condition.lock()
-        defer { condition.unlock() }
-        return shed
+        state.withLock { $0.shed }
     }
 }

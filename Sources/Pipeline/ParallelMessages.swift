@@ -5,43 +5,35 @@ import Synchronization
 import WireEvents
 
 /// Rendered lines of one file, handed from its worker to the merging thread.
-final class LineChunk {
+struct LineChunk: Sendable {
     var bytes: [UInt8] = []
     /// (capture time in ns, end offset in `bytes`) per line.
     var lines: [(time: Int64, end: Int)] = []
 }
 
 /// A bounded queue of chunks from one worker (backpressure keeps memory flat).
-final class LineChannel {
-    private let condition = NSCondition()
-    private var queue: [LineChunk] = []
-    private var closed = false
+final class LineChannel: Sendable {
+    private struct State {
+        var queue: [LineChunk] = []
+        var closed = false
+    }
+
+    private let state = WaitableMutex(State())
     private let capacity = 4
 
     func push(_ chunk: LineChunk) {
-        condition.lock()
-        while queue.count >= capacity { condition.wait() }
-        queue.append(chunk)
-        condition.broadcast()
-        condition.unlock()
+        state.withLock(waitingUntil: { $0.queue.count < capacity }) { $0.queue.append(chunk) }
     }
 
     func close() {
-        condition.lock()
-        closed = true
-        condition.broadcast()
-        condition.unlock()
+        state.withLock { $0.closed = true }
     }
 
     /// The next chunk, nil when the worker is done.
     func pop() -> LineChunk? {
-        condition.lock()
-        defer { condition.unlock() }
-        while queue.isEmpty && !closed { condition.wait() }
-        if queue.isEmpty { return nil }
-        let c = queue.removeFirst()
-        condition.broadcast()
-        return c
+        state.withLock(waitingUntil: { !$0.queue.isEmpty || $0.closed }) { s in
+            s.queue.isEmpty ? nil : s.queue.removeFirst()
+        }
     }
 }
 
@@ -93,10 +85,10 @@ public struct MessagesRun {
     public var credentials: CredentialStore
     public var turnPorts: [UInt16]
     /// Capture problems as they are found (the CLI prints them on stderr).
-    public var report: (String) -> Void
+    public var report: @Sendable (String) -> Void
 
     public init(input: CaptureInput, format: MessagesFormat, credentials: CredentialStore, turnPorts: [UInt16],
-                report: @escaping (String) -> Void) {
+                report: @escaping @Sendable (String) -> Void) {
         self.input = input
         self.format = format
         self.credentials = credentials
@@ -134,21 +126,23 @@ public struct MessagesRun {
         let colour = format == .text && out.isTerminal
         let results = WorkerResults()
         let finished = DispatchSemaphore(value: 0)
-        let run = self
+        // Each worker dissects with a store of its own: the SIP stage adds the ICE passwords it
+        // learns to its store, and a file's passwords stay with that file (as `analyze --jobs`).
+        let input = input, format = format, credentials = credentials.contents, turnPorts = turnPorts, report = report
         let workers = Thread {
             defer { finished.signal() }
             _ = ParallelRuns.map(files.count, jobs: jobs) { i -> Int in
-                var one = run.input
+                var one = input
                 one.captures = [files[i]]
-                let stream = CaptureStream(input: one) { run.report($0.description) }
+                let stream = CaptureStream(input: one) { report($0.description) }
                 stream.fileIndexBase = i
                 guard stream.open() else {
                     results.add(exitCode: 2, evictions: nil)
                     channels[i].close()
                     return 0
                 }
-                let printer = ChunkingPrinter(format: run.format, includeFileIndex: files.count > 1, colour: colour, channel: channels[i])
-                let dissection = Dissection(consumer: printer, credentials: run.credentials, turnPorts: run.turnPorts)
+                let printer = ChunkingPrinter(format: format, includeFileIndex: files.count > 1, colour: colour, channel: channels[i])
+                let dissection = Dissection(consumer: printer, credentials: CredentialStore(credentials), turnPorts: turnPorts)
                 stream.run(into: dissection.decoder)
                 dissection.finish()
                 printer.flush()

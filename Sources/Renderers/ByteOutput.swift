@@ -32,7 +32,9 @@ public final class FileDescriptorOutput: ByteOutput {
         buffer.reserveCapacity(flushThreshold * 2)
     }
 
-    public static let standardOutput = FileDescriptorOutput(fd: 1)
+    /// A new buffered writer on stdout: the buffer is not shared, so each use flushes
+    /// its own (`flush()`, or when it is released).
+    public static var standardOutput: FileDescriptorOutput { FileDescriptorOutput(fd: 1) }
 
     public var isTerminal: Bool { isatty(fd) == 1 }
 

@@ -72,16 +72,16 @@ public enum ExportTables {
         var doc: AnalysisDocument { capture.document }
     }
 
-    struct Def {
+    struct Def: Sendable {
         var spec: Spec
-        var rows: (Context) -> [[Cell]]
+        var rows: @Sendable (Context) -> [[Cell]]
     }
 
-    struct Col<R> {
+    struct Col<R>: Sendable {
         var name: String
         var type: ColumnType
-        var value: (R) -> Cell
-        init(_ name: String, _ type: ColumnType, _ value: @escaping (R) -> Cell) {
+        var value: @Sendable (R) -> Cell
+        init(_ name: String, _ type: ColumnType, _ value: @escaping @Sendable (R) -> Cell) {
             self.name = name
             self.type = type
             self.value = value
@@ -89,7 +89,7 @@ public enum ExportTables {
     }
 
     static func def<R>(_ name: String, primaryKey: [String], foreignKeys: [ForeignKey] = [], indexes: [[String]] = [],
-                       _ columns: [Col<R>], rows: @escaping (Context) -> [R]) -> Def {
+                       _ columns: [Col<R>], rows: @escaping @Sendable (Context) -> [R]) -> Def {
         let spec = Spec(name: name, columns: columns.map { Column(name: $0.name, type: $0.type) },
                         primaryKey: primaryKey, foreignKeys: foreignKeys, indexes: indexes)
         return Def(spec: spec, rows: { ctx in rows(ctx).map { r in columns.map { $0.value(r) } } })

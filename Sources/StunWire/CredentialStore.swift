@@ -10,7 +10,9 @@ import Foundation
 ///
 /// A literal `:` or `\` inside a field is written `\:` or `\\` (TURN REST
 /// API usernames such as `1700000000\:alice`). A reference type, so the SIP
-/// stage can add ICE passwords while the dissector already holds the store.
+/// stage can add ICE passwords while the dissector already holds the store;
+/// not shared between threads: a worker gets its own store built from
+/// `contents`, a value.
 public final class CredentialStore {
     struct LongTermCredential {
         var user: String
@@ -21,11 +23,26 @@ public final class CredentialStore {
         var userhash: [UInt8]
     }
 
-    private(set) var longTerm: [LongTermCredential] = []
-    private var longTermByUser: [String: [Int]] = [:]
-    private var shortTerm: [String: StunKey] = [:]
+    /// The derived keys a store holds, as a value that can cross threads.
+    public struct Contents: Sendable {
+        fileprivate var longTerm: [LongTermCredential] = []
+        fileprivate var longTermByUser: [String: [Int]] = [:]
+        fileprivate var shortTerm: [String: StunKey] = [:]
+    }
+
+    /// What the store holds now; `CredentialStore(contents)` is an independent copy.
+    public private(set) var contents = Contents()
+
+    var longTerm: [LongTermCredential] { contents.longTerm }
+    private var longTermByUser: [String: [Int]] { contents.longTermByUser }
+    private var shortTerm: [String: StunKey] { contents.shortTerm }
 
     public init() {}
+
+    /// A store of its own holding `contents` (another thread's copy of a store).
+    public init(_ contents: Contents) {
+        self.contents = contents
+    }
 
     public var longTermCount: Int { longTerm.count }
     public var shortTermCount: Int { shortTerm.count }
@@ -36,14 +53,14 @@ public final class CredentialStore {
         let md5 = Array(Insecure.MD5.hash(data: material))
         let sha256 = Array(SHA256.hash(data: material))
         let userhash = Array(SHA256.hash(data: Array("\(user):\(realm)".utf8)))
-        longTermByUser[user, default: []].append(longTerm.count)
-        longTerm.append(LongTermCredential(user: user, realm: realm, md5Key: StunKey(md5),
-                                           sha256Key: StunKey(sha256), userhash: userhash))
+        contents.longTermByUser[user, default: []].append(longTerm.count)
+        contents.longTerm.append(LongTermCredential(user: user, realm: realm, md5Key: StunKey(md5),
+                                                    sha256Key: StunKey(sha256), userhash: userhash))
     }
 
     /// `username` is an ICE ufrag (or a whole short-term STUN username).
     public func addShortTerm(username: String, password: String) {
-        shortTerm[username] = StunKey(Array(password.utf8))
+        contents.shortTerm[username] = StunKey(Array(password.utf8))
     }
 
     /// Whether a short-term password is known for this ufrag / username

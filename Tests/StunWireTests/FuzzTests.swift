@@ -6,12 +6,13 @@ import TestSupport
 /// messages, random segmentations. Deterministic seeds, so a failure replays.
 @Suite("Fuzz: hostile input never traps")
 struct FuzzTests {
-    static let store: CredentialStore = {
+    /// A fresh store for each verifier: a `CredentialStore` is mutable and the tests run in parallel.
+    static var store: CredentialStore {
         let s = CredentialStore()
         s.addLongTerm(user: "alice", realm: "example.org", password: "secret")
         s.addShortTerm(username: "evtj", password: RFC5769.shortTermPassword)
         return s
-    }()
+    }
 
     /// Runs every decoder on `bytes`; returns whether STUN was recognised.
     @discardableResult

@@ -52,15 +52,16 @@ public enum FuzzHarness {
 
     /// Credentials so that MESSAGE-INTEGRITY(-SHA256) is computed, not skipped
     /// (the corpus's coturn user and an ICE-style short-term pair).
-    /// Built once: the store is only read during dissection.
-    nonisolated(unsafe) static let sharedCredentials: CredentialStore = {
+    /// The keys are derived once; each input gets a store of its own (the SIP
+    /// stage adds ICE passwords to it, and the regression tests run in parallel).
+    static let sharedCredentials: CredentialStore.Contents = {
         let store = CredentialStore()
         store.addLongTerm(user: "alice", realm: "example.org", password: "secret")
         store.addShortTerm(username: "fuzz", password: "fuzzpassword")
-        return store
+        return store.contents
     }()
 
-    static func credentials() -> CredentialStore { sharedCredentials }
+    static func credentials() -> CredentialStore { CredentialStore(sharedCredentials) }
 
     /// STUN recognition, attribute decoding, FINGERPRINT and MESSAGE-INTEGRITY
     /// checks and ChannelData on the bytes directly; then the bytes as a UDP
