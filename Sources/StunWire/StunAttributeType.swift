@@ -90,35 +90,36 @@ public struct StunAttributeType: RawRepresentable, Hashable, Sendable, CustomStr
         return "0x" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
     }
 
-    /// Name, value layout and RFC 5389/8489 counterpart of this type in `dialect`.
+    /// The type this attribute plays the role of in RFC 5389/8489 numbering:
+    /// the type itself, except in the TURN drafts that RFC 3489 stacks and
+    /// MS-TURN speak (`meaning(in:)` names them), where 0x0014 is NONCE,
+    /// 0x0015 REALM and 0x0012 REMOTE-ADDRESS, the peer address RFC 5766 made
+    /// XOR-PEER-ADDRESS; nil for the drafts' attributes with no RFC
+    /// counterpart. Consumers switch on this instead of numbers and dialects.
+    public func standard(in dialect: StunDialect) -> StunAttributeType? {
+        guard dialect != .rfc5389 else { return self }
+        switch rawValue {
+        case 0x0012: return .xorPeerAddress
+        case 0x0014: return .nonce
+        case 0x0015: return .realm
+        case 0x0016 where dialect == .classic, 0x0021 where dialect == .classic: return nil
+        default: return self
+        }
+    }
+
+    /// Name and value layout of this type in `dialect`.
     public func meaning(in dialect: StunDialect) -> StunAttributeMeaning {
         if dialect != .rfc5389 {
             // The TURN drafts that RFC 3489 stacks and MS-TURN still speak.
             switch rawValue {
-            case 0x0012: return StunAttributeMeaning("REMOTE-ADDRESS", .address, standard: .xorPeerAddress)
-            case 0x0014: return StunAttributeMeaning("NONCE", .string, standard: .nonce)
-            case 0x0015: return StunAttributeMeaning("REALM", .string, standard: .realm)
-            case 0x0016 where dialect == .classic: return StunAttributeMeaning("REQUESTED-ADDRESS-TYPE", .unsigned32, standard: nil)
-            case 0x0021 where dialect == .classic: return StunAttributeMeaning("XOR-ONLY", .empty, standard: nil)
+            case 0x0012: return StunAttributeMeaning("REMOTE-ADDRESS", .address)
+            case 0x0014: return StunAttributeMeaning("NONCE", .string)
+            case 0x0015: return StunAttributeMeaning("REALM", .string)
+            case 0x0016 where dialect == .classic: return StunAttributeMeaning("REQUESTED-ADDRESS-TYPE", .unsigned32)
+            case 0x0021 where dialect == .classic: return StunAttributeMeaning("XOR-ONLY", .empty)
             default: break
             }
         }
-        var meaning = registered
-        meaning.standard = self
-        return meaning
-    }
-
-    /// The type this attribute plays the role of in RFC 5389/8489 numbering
-    /// (`meaning(in:).standard`): the type itself, except in the TURN drafts
-    /// that RFC 3489 stacks and MS-TURN speak, where 0x0014 is `.nonce`, 0x0015
-    /// `.realm` and 0x0012 (REMOTE-ADDRESS, not XOR-ed) `.xorPeerAddress`;
-    /// nil for the drafts' attributes with no RFC counterpart.
-    public func standard(in dialect: StunDialect) -> StunAttributeType? {
-        meaning(in: dialect).standard
-    }
-
-    /// Name and layout under the IANA registry's (RFC 5389/8489) numbering.
-    private var registered: StunAttributeMeaning {
         switch rawValue {
         case 0x0001: return StunAttributeMeaning("MAPPED-ADDRESS", .address)
         case 0x0002: return StunAttributeMeaning("RESPONSE-ADDRESS", .address)
@@ -228,19 +229,14 @@ public struct StunAttributeType: RawRepresentable, Hashable, Sendable, CustomStr
     }
 }
 
-/// What an attribute type means in a dialect: its name, how its value is
-/// laid out, and which RFC 5389/8489 type plays the same role.
+/// What an attribute type means in a dialect: its name and how its value is laid out.
 public struct StunAttributeMeaning: Sendable {
     public var name: String
     public var layout: StunValueLayout
-    /// The RFC 5389/8489 type with this role (MS-TURN's 0x0014 NONCE: `.nonce`);
-    /// nil for draft attributes with none (RFC 3489's REQUESTED-ADDRESS-TYPE, XOR-ONLY).
-    public var standard: StunAttributeType?
 
-    init(_ name: String, _ layout: StunValueLayout, standard: StunAttributeType? = nil) {
+    init(_ name: String, _ layout: StunValueLayout) {
         self.name = name
         self.layout = layout
-        self.standard = standard
     }
 }
 

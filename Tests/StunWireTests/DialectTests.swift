@@ -115,6 +115,21 @@ struct DialectTests {
         #expect(StunAttributeType.timerVal.standard(in: .classic) == nil)
         #expect(StunAttributeType.xorRelayedAddress.standard(in: .msTurn) == .xorRelayedAddress)
         #expect(StunAttributeType.timerVal.standard(in: .msTurn) == .timerVal)
+        // standard(in:) and meaning(in:) describe the same drafts: a type the dialect renames plays the
+        // RFC role of that name (REMOTE-ADDRESS: the peer, XOR-ed since RFC 5766), or none for the
+        // names RFC 5389 dropped.
+        var mismatches: [String] = []
+        for dialect in [StunDialect.classic, .msTurn] {
+            for raw in UInt16.min...UInt16.max {
+                let type = StunAttributeType(raw)
+                let name = type.meaning(in: dialect).name
+                let role = type.standard(in: dialect)
+                let consistent = role.map { name == "REMOTE-ADDRESS" ? $0 == .xorPeerAddress : $0.meaning(in: .rfc5389).name == name }
+                    ?? ["REQUESTED-ADDRESS-TYPE", "XOR-ONLY"].contains(name)
+                if !consistent { mismatches.append("\(dialect) \(type) \(name)") }
+            }
+        }
+        #expect(mismatches.isEmpty)
         // Under RFC 5389 every type is its own role, registered or not.
         for raw in [UInt16(0x0001), 0x0012, 0x0014, 0x0015, 0x0016, 0x0021, 0x8022, 0xC001, 0x7777] {
             #expect(StunAttributeType(raw).standard(in: .rfc5389) == StunAttributeType(raw))

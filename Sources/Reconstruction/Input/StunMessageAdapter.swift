@@ -30,58 +30,61 @@ extension ObservedStunMessage {
         }
         var haveErrorCode = false
         var haveData = false
-        for a in message.attributes {
-            guard let type = a.type.standard(in: message.dialect) else { continue }
-            let value = a.value
+        let dialect = message.dialect
+        let attributes = message.attributes
+        for index in attributes.indices {
+            // Values are read in place (`attributes[index].value`): an element bound to a name
+            // would be copied for each attribute around the calls below.
+            guard let type = attributes[index].type.standard(in: dialect) else { continue }
             switch type {
-            case .username: if once(1 << 0) { username = ObservedStunMessage.string(value) }
-            case .realm: if once(1 << 1) { realm = ObservedStunMessage.string(value) }
-            case .nonce: if once(1 << 2) { nonce = ObservedStunMessage.string(value) }
-            case .software: if once(1 << 3) { software = ObservedStunMessage.string(value) }
-            case .lifetime: if once(1 << 4) { lifetime = ObservedStunMessage.unsigned(value).map { UInt32(truncatingIfNeeded: $0) } }
-            case .xorRelayedAddress: if let e = ObservedStunMessage.address(value) { xorRelayed.append(e) }
-            case .xorMappedAddress: if once(1 << 5) { xorMapped = ObservedStunMessage.address(value) }
-            case .mappedAddress: if once(1 << 6) { mapped = ObservedStunMessage.address(value) }
+            case .username: if once(1 << 0) { username = ObservedStunMessage.string(attributes[index].value) }
+            case .realm: if once(1 << 1) { realm = ObservedStunMessage.string(attributes[index].value) }
+            case .nonce: if once(1 << 2) { nonce = ObservedStunMessage.string(attributes[index].value) }
+            case .software: if once(1 << 3) { software = ObservedStunMessage.string(attributes[index].value) }
+            case .lifetime: if once(1 << 4) { lifetime = ObservedStunMessage.unsigned(attributes[index].value).map { UInt32(truncatingIfNeeded: $0) } }
+            case .xorRelayedAddress: if let e = ObservedStunMessage.address(attributes[index].value) { xorRelayed.append(e) }
+            case .xorMappedAddress: if once(1 << 5) { xorMapped = ObservedStunMessage.address(attributes[index].value) }
+            case .mappedAddress: if once(1 << 6) { mapped = ObservedStunMessage.address(attributes[index].value) }
             case .xorPeerAddress, .destinationAddress:
-                if let e = ObservedStunMessage.address(value) { xorPeers.append(e) }
-            case .channelNumber: if once(1 << 7) { channelNumber = ObservedStunMessage.unsigned(value).map { UInt16(truncatingIfNeeded: $0) } }
+                if let e = ObservedStunMessage.address(attributes[index].value) { xorPeers.append(e) }
+            case .channelNumber: if once(1 << 7) { channelNumber = ObservedStunMessage.unsigned(attributes[index].value).map { UInt16(truncatingIfNeeded: $0) } }
             case .errorCode:
-                if !haveErrorCode, case let .errorCode(code, reason) = value {
+                if !haveErrorCode, case let .errorCode(code, reason) = attributes[index].value {
                     haveErrorCode = true
                     errorCode = code
                     errorReason = reason
                 }
-            case .requestedTransport: if once(1 << 8) { requestedTransport = ObservedStunMessage.unsigned(value).map { UInt8(truncatingIfNeeded: $0) } }
-            case .priority: if once(1 << 9) { priority = ObservedStunMessage.unsigned(value).map { UInt32(truncatingIfNeeded: $0) } }
+            case .requestedTransport: if once(1 << 8) { requestedTransport = ObservedStunMessage.unsigned(attributes[index].value).map { UInt8(truncatingIfNeeded: $0) } }
+            case .priority: if once(1 << 9) { priority = ObservedStunMessage.unsigned(attributes[index].value).map { UInt32(truncatingIfNeeded: $0) } }
             case .useCandidate: useCandidate = true
-            case .iceControlling: if once(1 << 10) { iceControlling = ObservedStunMessage.unsigned(value) }
-            case .iceControlled: if once(1 << 11) { iceControlled = ObservedStunMessage.unsigned(value) }
-            case .nomination: if once(1 << 12) { nomination = ObservedStunMessage.unsigned(value).map { UInt32(truncatingIfNeeded: $0) } }
+            case .iceControlling: if once(1 << 10) { iceControlling = ObservedStunMessage.unsigned(attributes[index].value) }
+            case .iceControlled: if once(1 << 11) { iceControlled = ObservedStunMessage.unsigned(attributes[index].value) }
+            case .nomination: if once(1 << 12) { nomination = ObservedStunMessage.unsigned(attributes[index].value).map { UInt32(truncatingIfNeeded: $0) } }
             case .data:
-                if !haveData, case let .data(d) = value {
+                if !haveData, case let .data(d) = attributes[index].value {
                     haveData = true
                     dataLength = d.length
                     dataHash = d.hash
                 }
             case .evenPort:
-                if case let .evenPort(reserve) = value { evenPort = reserve }
+                if case let .evenPort(reserve) = attributes[index].value { evenPort = reserve }
             case .reservationToken:
-                if case let .bytes(b) = value { reservationToken = b.map { String(format: "%02x", $0) }.joined() }
+                if case let .bytes(b) = attributes[index].value { reservationToken = b.map { String(format: "%02x", $0) }.joined() }
             case .dontFragment: dontFragment = true
-            case .requestedAddressFamily: requestedAddressFamily = ObservedStunMessage.unsigned(value).map { UInt8(truncatingIfNeeded: $0) }
-            case .additionalAddressFamily: additionalAddressFamily = ObservedStunMessage.unsigned(value).map { UInt8(truncatingIfNeeded: $0) }
-            case .otherAddress: otherAddress = ObservedStunMessage.address(value)
-            case .responseOrigin: responseOrigin = ObservedStunMessage.address(value)
-            case .changedAddress: changedAddress = ObservedStunMessage.address(value)
-            case .sourceAddress: sourceAddress = ObservedStunMessage.address(value)
-            case .alternateServer: alternateServer = ObservedStunMessage.address(value)
+            case .requestedAddressFamily: requestedAddressFamily = ObservedStunMessage.unsigned(attributes[index].value).map { UInt8(truncatingIfNeeded: $0) }
+            case .additionalAddressFamily: additionalAddressFamily = ObservedStunMessage.unsigned(attributes[index].value).map { UInt8(truncatingIfNeeded: $0) }
+            case .otherAddress: otherAddress = ObservedStunMessage.address(attributes[index].value)
+            case .responseOrigin: responseOrigin = ObservedStunMessage.address(attributes[index].value)
+            case .changedAddress: changedAddress = ObservedStunMessage.address(attributes[index].value)
+            case .sourceAddress: sourceAddress = ObservedStunMessage.address(attributes[index].value)
+            case .alternateServer: alternateServer = ObservedStunMessage.address(attributes[index].value)
             case .changeRequest:
-                if case let .changeRequest(ip, port) = value {
+                if case let .changeRequest(ip, port) = attributes[index].value {
                     hasChangeRequest = true
                     changeIP = ip
                     changePort = port
                 }
-            case .connectionID: connectionId = ObservedStunMessage.unsigned(value).map { UInt32(truncatingIfNeeded: $0) }
+            case .connectionID: connectionId = ObservedStunMessage.unsigned(attributes[index].value).map { UInt32(truncatingIfNeeded: $0) }
             default:
                 break
             }

@@ -519,7 +519,7 @@ struct IceSessionTracker {
     /// ChannelData on a pair (relayed address, channel peer): media, unless the
     /// dissector found a STUN message inside (a relayed check, handled as such).
     /// Either way the session was active then.
-    func channelData(_ c: ObservedChannelData, allocations: TurnAllocationTracker) {
+    mutating func channelData(_ c: ObservedChannelData, allocations: TurnAllocationTracker) {
         guard let alloc = allocations.allocation(for: c.flow), let relayed = alloc.relayed.first,
               let peer = alloc.channels[c.channel]?.peer else { return }
         let toServer = c.flow == alloc.flow
