@@ -39,33 +39,17 @@ final class LineChannel: Sendable {
 
 /// Renders `messages` lines like `MessagesPrinter`, into chunks for a `LineChannel`.
 final class ChunkingPrinter: WireEventConsumer {
-    private let format: MessagesFormat
-    private let ndjson: MessagesNDJSON
-    private let text: MessagesText
-    private var writer = JSONByteWriter()
+    private var renderer: MessageLineRenderer
     private let channel: LineChannel
     private var chunk = LineChunk()
 
     init(format: MessagesFormat, includeFileIndex: Bool, colour: Bool, channel: LineChannel) {
-        self.format = format
-        self.ndjson = MessagesNDJSON(includeFileIndex: includeFileIndex)
-        self.text = MessagesText(style: TerminalStyle(enabled: colour))
+        renderer = MessageLineRenderer(format: format, includeFileIndex: includeFileIndex, colour: colour)
         self.channel = channel
     }
 
     func wireEvent(_ event: WireEvent) {
-        let before = chunk.bytes.count
-        switch format {
-        case .ndjson:
-            writer.reset()
-            if ndjson.write(event, to: &writer) { chunk.bytes.append(contentsOf: writer.bytes) }
-        case .text:
-            if let line = text.line(event) {
-                chunk.bytes.append(contentsOf: line.utf8)
-                chunk.bytes.append(0x0a)
-            }
-        }
-        if chunk.bytes.count > before {
+        if renderer.append(event, to: &chunk.bytes) {
             chunk.lines.append((event.context.time.nanoseconds, chunk.bytes.count))
             if chunk.bytes.count >= 1 << 18 { flush() }
         }
