@@ -15,11 +15,16 @@ public final class SessionReconstructor {
     var ice = IceSessionTracker()
     var sip = SipCallTracker()
     /// ICMP errors per quoted flow, in the order first seen.
-    private var icmpByFlow: OrderedDictionary<FiveTuple, (count: Int, frames: [Int], meaning: String, reporter: String)> = [:]
-    private var integrityInvalid: [Int] = []
+    var icmpByFlow: OrderedDictionary<FiveTuple, (count: Int, frames: [Int], meaning: String, reporter: String)> = [:]
+    private var integrityInvalid: [(frame: Int, flow: FiveTuple)] = []
     /// Transaction ids of ICE connectivity checks: their silence is judged by the ICE
     /// reconstructor (per candidate pair), not reported again as an unreachable server.
-    private var iceCheckIds = Set<String>()
+    var iceCheckIds = Set<String>()
+    /// RFC 3489 / 5780 NAT tests (CHANGE-REQUEST, RESPONSE-PORT): an unanswered one is the
+    /// test's result (the NAT's filtering), not a failure.
+    var natTestIds = Set<String>()
+    /// Flows the answers to NAT tests took (from the alternate address/port, to RESPONSE-PORT).
+    var redirectedAnswerFlows = Set<FiveTuple>()
     private var fingerprintInvalid: [Int] = []
     private(set) var lastTime: CaptureTime?
     private(set) var firstTime: CaptureTime?
@@ -61,14 +66,18 @@ public final class SessionReconstructor {
         if m.carrier != nil { stats.nestedMessages &+= 1 }
         stats.messagesByMethod[m.methodName + " " + m.messageClass.rawValue, default: 0] &+= 1
         if let code = m.errorCode { stats.errorCodes[String(code), default: 0] &+= 1 }
-        if m.integrity == .invalid, integrityInvalid.count < 50 { integrityInvalid.append(m.context.frame) }
+        if m.integrity == .invalid, integrityInvalid.count < 50 { integrityInvalid.append((m.context.frame, m.flow)) }
 
         var rtt: Double?
         var retransmission = false
+        var requestFlow: FiveTuple?
         switch m.messageClass {
         case .request: retransmission = transactions.request(m)
         case .success, .error:
-            rtt = transactions.response(m)?.rtt
+            let match = transactions.response(m)
+            rtt = match?.rtt
+            requestFlow = match?.requestFlow
+            if match?.redirected == true, redirectedAnswerFlows.count < 10_000 { redirectedAnswerFlows.insert(m.flow) }
             if let o = observer, let r = rtt {
                 o.liveEvent(LiveEvent(time: m.context.time.epochSeconds, frame: m.context.frame, kind: .transactionCompleted,
                                       session: nil, message: "\(m.methodName) \(m.messageClass.rawValue)", value: r))
@@ -81,7 +90,8 @@ public final class SessionReconstructor {
                 allocations.handle(m, rtt: rtt, findings: &findings)
             } else {
                 // A STUN message on a relayed address is peer-leg traffic (e.g. a relayed ICE check).
-                allocations.handlePeerLeg(context: m.context, flow: m.flow, length: m.payloadLength, hash: m.payloadHash)
+                allocations.handlePeerLeg(context: m.context, flow: m.flow, length: m.payloadLength, hash: m.payloadHash,
+                                          iceCheck: m.isIceCheck)
             }
             if m.method != .connectionBind { allocations.countClientLeg(flow: m.flow, bytes: m.payloadLength) }
             if m.method == .allocate, m.messageClass == .success, let x = m.xorMapped ?? m.mapped {
@@ -89,8 +99,9 @@ public final class SessionReconstructor {
             }
         }
         if m.isIceCheck && iceCheckIds.count < 100_000 { iceCheckIds.insert(m.transactionId) }
+        if m.isRedirectedRequest && natTestIds.count < 100_000 { natTestIds.insert(m.transactionId) }
         if m.method == .binding && !m.isIceCheck && m.carrier == nil && m.username.map({ !$0.contains(":") }) ?? true {
-            bindings.handle(m, rtt: rtt, retransmission: retransmission)
+            bindings.handle(m, rtt: rtt, retransmission: retransmission, requestFlow: requestFlow)
         }
         ice.handle(m, allocations: allocations)
     }
@@ -159,7 +170,10 @@ public final class SessionReconstructor {
         ev.transactions = transactions.evicted
         ev.allocations = allocations.evicted
         ev.bindings = bindings.evicted
-        doc.allocations = allocations.allocations.map { AllocationSummaryBuilder.summary(of: $0, findings: &findings) }
+        let chained = AllocationSummaryBuilder.chainedPeers(allocations.allocations)
+        doc.allocations = allocations.allocations.map {
+            AllocationSummaryBuilder.summary(of: $0, chained: chained[$0.id] ?? [:], findings: &findings)
+        }
         ev.peerLegDatagrams = allocations.allocations.reduce(0) { $0 + $1.toPeer.evicted + $1.fromPeer.evicted }
         ev.allocationDetail = allocations.detailDropped + allocations.allocations.reduce(0) { $0 + $1.peersDropped }
         ev.iceSessions = ice.evicted
@@ -178,35 +192,18 @@ public final class SessionReconstructor {
     }
 
     private func addCaptureWideFindings(_ doc: AnalysisDocument) {
-        for (flow, e) in icmpByFlow {
-            findings.add(.error, .icmpUnreachable,
-                         "\(e.count) ICMP error(s) (\(e.meaning)) from \(e.reporter) for \(flow.transport) \(flow.source) -> \(flow.destination): the destination did not accept the STUN/TURN traffic.",
-                         frames: e.frames)
+        addIcmpFindings(doc)
+        addUnansweredFindings(doc)
+        // Requests of an allocation the server refused for wrong credentials fail integrity with
+        // the right password too: that is the same problem, already said.
+        let unexplained = integrityInvalid.filter { e in
+            guard let a = allocations.allocation(for: e.flow) ?? allocations.allocation(for: e.flow.reversed) else { return true }
+            return !findings.has([.turnAuthWrongCredentials], session: .allocation(a.id))
         }
-        // Relayed checks (nested in ChannelData / DATA) are the ICE reconstructor's to judge: their
-        // carrier flow names the TURN server, not the peer that did not answer.
-        let unanswered = doc.transactions.filter {
-            !$0.nested && !iceCheckIds.contains($0.transactionId) && ($0.state == .unanswered || $0.state == .timedOut)
-        }
-        if !unanswered.isEmpty {
-            // Per method, client and server, in the order first seen.
-            let byPair = OrderedDictionary(grouping: unanswered) { [$0.method, $0.client, $0.server] }
-            for ts in byPair.values {
-                let t0 = ts[0]
-                let sends = ts.reduce(0) { $0 + $1.requestFrames.count }
-                let retransmitted = sends > ts.count
-                let cutOff = ts.allSatisfy { $0.state == .unanswered }
-                let severity: Finding.Severity = retransmitted ? .error : .warning
-                var message = "\(ts.count) \(t0.method) request(s) from \(t0.client) to \(t0.server) got no answer (\(sends) sends incl. retransmissions, last at frame \(ts.last!.requestFrames.last!))"
-                message += cutOff ? "; the capture ended less than 39.5 s after the last send, so an answer may have come later." : "."
-                findings.add(severity, retransmitted ? .stunServerUnreachable : .stunRequestUnanswered, FindingMessage(message),
-                             frames: ts.flatMap(\.requestFrames), session: nil)
-            }
-        }
-        if !integrityInvalid.isEmpty {
+        if !unexplained.isEmpty {
             findings.add(.warning, .stunIntegrityInvalid,
-                         "\(integrityInvalid.count) message(s) failed MESSAGE-INTEGRITY with the given credentials: wrong password, or the message was altered.",
-                         frames: integrityInvalid)
+                         "\(unexplained.count) message(s) failed MESSAGE-INTEGRITY with the given credentials: wrong password, or the message was altered.",
+                         frames: unexplained.map(\.frame))
         }
         if !fingerprintInvalid.isEmpty {
             findings.add(.warning, .stunFingerprintInvalid,

@@ -156,7 +156,12 @@ public struct AnalysisTextRenderer {
         if let s = b.software { extra.append("software \(safe(s))") }
         if !extra.isEmpty { out.append("     " + extra.joined(separator: ", ")) }
         for t in b.natTests {
-            out.append("     NAT test frame \(t.frame): change \(t.changeIP ? "IP" : "")\(t.changeIP && t.changePort ? "+" : "")\(t.changePort ? "port" : "")\(!t.changeIP && !t.changePort ? "nothing" : "") -> \(t.answered ? "answered\(t.responseOrigin.map { " from \($0)" } ?? "")" : "no answer")")
+            let answer = t.answered
+                ? "answered" + (t.answerFrame.map { " at frame \($0)" } ?? "") + (t.answeredFrom.map { " from \($0)" } ?? "")
+                    + (t.responseOrigin.map { " (RESPONSE-ORIGIN \($0))" } ?? "")
+                : "no answer seen"
+            let port = t.responsePort.map { ", RESPONSE-PORT \($0)" } ?? ""
+            out.append("     NAT test frame \(t.frame): change \(t.changeIP ? "IP" : "")\(t.changeIP && t.changePort ? "+" : "")\(t.changePort ? "port" : "")\(!t.changeIP && !t.changePort ? "nothing" : "")\(port) -> \(answer)")
         }
         return out
     }

@@ -84,6 +84,7 @@ extension ObservedStunMessage {
                     changeIP = ip
                     changePort = port
                 }
+            case .responsePort: responsePort = ObservedStunMessage.unsigned(attributes[index].value).map { UInt16(truncatingIfNeeded: $0) }
             case .connectionID: connectionId = ObservedStunMessage.unsigned(attributes[index].value).map { UInt32(truncatingIfNeeded: $0) }
             default:
                 break

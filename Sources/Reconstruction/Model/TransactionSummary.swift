@@ -18,6 +18,10 @@ public struct TransactionSummary: Encodable, Sendable {
     public var responseFrame: Int?
     public var responseTime: Double?
     public var errorCode: Int?
+    /// Where the answer came from when not the request's destination, or went to when not its
+    /// source: an RFC 3489 / 5780 NAT test answered from the alternate address or port, or to
+    /// RESPONSE-PORT (`203.0.113.21:3479 -> 203.0.113.2:40001`). Absent for ordinary answers.
+    public var responseFlow: String?
     /// From the first request to the response (RFC 8489 uses the first send when retransmitted).
     public var rtt: Double?
     public var nested: Bool

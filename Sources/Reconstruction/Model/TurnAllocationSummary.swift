@@ -126,6 +126,15 @@ public struct PeerSummary: Encodable, Sendable {
     /// Datagrams seen arriving on one leg with no matching datagram on the other.
     public var neverForwardedToPeer = 0
     public var neverForwardedFromPeer = 0
+    /// Datagrams from this peer that reached the relayed address while it had no permission:
+    /// the server drops them (RFC 8656 section 9).
+    public var droppedNoPermission = 0
+    /// Of those, ICE connectivity checks: the owner of the relay candidate never paired it with
+    /// this peer, so that candidate pair fails by design (RFC 8445 leaves it to other pairs).
+    public var droppedChecksNoPermission = 0
+    /// The peer is another allocation's relayed address on the same server: the hop between
+    /// the two allocations happens inside the server and is on no wire.
+    public var chainedAllocation: Int?
 }
 
 public struct TcpRelayConnection: Encodable, Sendable {

@@ -49,7 +49,9 @@ struct BindingSessionTracker {
     /// Reflexive addresses per local endpoint, from Binding and Allocate responses; locals in the order first answered.
     private(set) var reflexiveByLocal: OrderedDictionary<Endpoint, [ReflexiveObservation]> = [:]
 
-    mutating func handle(_ m: ObservedStunMessage, rtt: Double?, retransmission: Bool) {
+    /// `requestFlow`: the 5-tuple of the request a response answered, when the transaction matcher
+    /// matched it (a NAT test's answer comes from another server address/port or goes to RESPONSE-PORT).
+    mutating func handle(_ m: ObservedStunMessage, rtt: Double?, retransmission: Bool, requestFlow: FiveTuple? = nil) {
         let t = m.context.time
         switch m.messageClass {
         case .request, .indication:
@@ -61,13 +63,13 @@ struct BindingSessionTracker {
                 s.keepaliveTimes.append(t)
             }
             if let sw = m.software, s.software == nil { s.software = sw }
-            if m.hasChangeRequest, m.messageClass == .request, !retransmission {
+            if m.hasChangeRequest || m.responsePort != nil, m.messageClass == .request, !retransmission {
                 s.openTests[m.transactionKey] = s.natTests.count
                 s.natTests.append(NatTest(frame: m.context.frame, changeIP: m.changeIP, changePort: m.changePort,
-                                          answered: false, responseOrigin: nil, mapped: nil))
+                                          responsePort: m.responsePort, answered: false, responseOrigin: nil, mapped: nil))
             }
         case .success, .error:
-            guard let s = byFlow[m.flow.reversed] else { return }
+            guard let s = byFlow[requestFlow ?? m.flow.reversed] else { return }
             s.last = t
             if m.classic { s.classic = true }
             if m.messageClass == .error { s.errorResponses &+= 1; return }
@@ -84,6 +86,8 @@ struct BindingSessionTracker {
             }
             if let i = s.openTests.removeValue(forKey: m.transactionKey) {
                 s.natTests[i].answered = true
+                s.natTests[i].answerFrame = m.context.frame
+                s.natTests[i].answeredFrom = m.flow.source.description
                 s.natTests[i].responseOrigin = (m.responseOrigin ?? m.sourceAddress)?.description
                 s.natTests[i].mapped = mapped?.description
             }
@@ -133,11 +137,8 @@ struct BindingSessionTracker {
                              "\(session: .binding(s.id)) (\(s.flow.source) -> \(s.flow.destination)): \(String(format: "%.1f", g)) s without a keepalive; typical NAT bindings expire after 30 s.",
                              frames: [], session: .binding(s.id))
             }
-            if s.requests > 0 && s.responses == 0 && s.errorResponses == 0 {
-                findings.add(.error, .stunServerUnreachable,
-                             "Binding session \(s.id): \(s.requests) request(s) from \(s.flow.source) to \(s.flow.destination) and no answer; the server is unreachable or the packets are filtered.",
-                             frames: [], session: .binding(s.id))
-            }
+            // Unanswered requests are judged once, per transaction, with their frames
+            // (SessionReconstructor's capture-wide findings), not again per session.
             return BindingSessionSummary(
                 id: s.id, client: s.flow.source.description, server: s.flow.destination.description,
                 transport: s.flow.transport, classic: s.classic,
@@ -186,14 +187,18 @@ struct BindingSessionTracker {
                              "\(local) is behind a symmetric (\(behavior.rawValue) mapping) NAT: \(obs.map { "\($0.server) saw \($0.reflexive)" }.joined(separator: ", ")). Its srflx candidates will fail; expect relay or prflx pairs.",
                              frames: obs.map(\.frame), session: nil)
             }
+            let filteringSeen = reflexives != [local]
             out.append(NatMappingSummary(local: local.description,
                                          observations: obs.map { .init(server: $0.server.description, reflexive: $0.reflexive.description, frame: $0.frame) },
-                                         mappingBehavior: behavior, filteringBehavior: filtering(for: local.address), explanation: explanation))
+                                         mappingBehavior: behavior,
+                                         filteringBehavior: filteringSeen ? filtering(for: local.address) : nil,
+                                         explanation: explanation + (filteringSeen ? "" : outsideFilteringNote(for: local.address))))
         }
         // Hosts that only ran CHANGE-REQUEST probes (RFC 3489 tests II/III come from their own socket).
         for s in sessions where !s.natTests.isEmpty && !described.contains(s.flow.source) {
             described.insert(s.flow.source)
-            guard let f = filtering(for: s.flow.source.address) else { continue }
+            // Without a reflexive answer, only a private source says the capture is inside the NAT.
+            guard s.flow.source.address.isPrivate, let f = filtering(for: s.flow.source.address) else { continue }
             out.append(NatMappingSummary(local: s.flow.source.description, observations: [], mappingBehavior: .unknown,
                                          filteringBehavior: f,
                                          explanation: "CHANGE-REQUEST probes from \(s.flow.source): the NAT's filtering is \(f.rawValue)."))
@@ -201,7 +206,15 @@ struct BindingSessionTracker {
         return out
     }
 
-    /// RFC 5780 section 4.4 / RFC 3489 tests II and III, for every socket of a host:
+    /// Seen outside the NAT (or with none), an answer to a CHANGE-REQUEST test is seen leaving the
+    /// server, not arriving: the NAT may still drop it, so the filtering is not inferred here.
+    private func outsideFilteringNote(for host: IPAddress) -> String {
+        let tests = sessions.filter { $0.flow.source.address == host }.flatMap(\.natTests)
+        guard !tests.isEmpty else { return "" }
+        return " Its CHANGE-REQUEST / RESPONSE-PORT tests are seen here outside any NAT (the server saw the source as it is here): answers leaving the server say nothing of what the NAT let in, so the filtering behaviour is only known from a capture inside the NAT."
+    }
+
+    /// RFC 5780 section 4.4 / RFC 3489 tests II and III, for every socket of a host, seen inside the NAT:
     /// an answer from another IP means endpoint-independent filtering; only from
     /// another port, address-dependent; neither, address-and-port-dependent.
     private func filtering(for host: IPAddress) -> NatBehavior? {

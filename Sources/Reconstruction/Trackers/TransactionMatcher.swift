@@ -5,8 +5,15 @@ import StunWire
 /// id, method). tshark matches by id alone; requiring the method too keeps a
 /// Refresh from answering an Allocate that reused an id.
 ///
+/// RFC 3489 CHANGE-REQUEST and RFC 5780 RESPONSE-PORT tests are answered
+/// from the server's other address or port, or to another client port: the
+/// answer is not on the request's 5-tuple. Those requests are also indexed by
+/// transaction id, and an answer with that id, method and client IP matches
+/// them (96 random bits: a collision is not a concern).
+///
 /// Pending transactions are bounded: one unanswered past RFC 8489's
-/// Rc/Rm timeout (39.5 s for UDP with RTO 500 ms, 39.5 s for TCP's Ti) is
+/// Rc/Rm timeout (39.5 s after the first send for UDP with RTO 500 ms, and
+/// TCP's Ti) is
 /// finalised as timed out, and when the table is full the oldest is
 /// finalised early and counted as evicted.
 struct TransactionMatcher {
@@ -24,17 +31,20 @@ struct TransactionMatcher {
         /// Set only for ids that do not come from the key bits (hand-made observations).
         let explicitTransactionId: String?
         let nested: Bool
+        /// Answered from elsewhere (CHANGE-REQUEST / RESPONSE-PORT): also in `redirected`.
+        let redirected: Bool
         let firstFrame: Int
         let firstTime: CaptureTime
         var moreFrames: [Int] = []
         var moreTimes: [CaptureTime] = []
         /// Answered, timed out or evicted: no longer in `pending`.
         var done = false
-        init(key: Key, classic: Bool, explicitTransactionId: String?, nested: Bool, frame: Int, time: CaptureTime) {
+        init(key: Key, classic: Bool, explicitTransactionId: String?, nested: Bool, redirected: Bool, frame: Int, time: CaptureTime) {
             self.key = key
             self.classic = classic
             self.explicitTransactionId = explicitTransactionId
             self.nested = nested
+            self.redirected = redirected
             self.firstFrame = frame
             self.firstTime = time
         }
@@ -54,6 +64,10 @@ struct TransactionMatcher {
         var requestFrame: Int
         var retransmissions: Int
         var rtt: Double
+        /// The request's 5-tuple (client -> server).
+        var requestFlow: FiveTuple
+        /// The answer came from another server address/port or went to another client port.
+        var redirected: Bool
     }
 
     static let timeoutNanoseconds: Int64 = 39_500_000_000
@@ -62,6 +76,8 @@ struct TransactionMatcher {
     var maxKeptSummaries = 50_000
 
     private var pending: [Key: Pending] = [:]
+    /// Pending NAT-test requests by transaction id (see the type's comment).
+    private var redirected: [TransactionKeyBits: Pending] = [:]
     /// Pending transactions in arrival order (entries already answered are skipped).
     private var order: [Pending] = []
     private var orderHead = 0
@@ -84,8 +100,9 @@ struct TransactionMatcher {
         }
         if pending.count >= maxPending { evictOldest() }
         let p = Pending(key: key, classic: m.classic, explicitTransactionId: m.explicitTransactionId,
-                        nested: m.carrier != nil, frame: m.context.frame, time: m.context.time)
+                        nested: m.carrier != nil, redirected: m.isRedirectedRequest, frame: m.context.frame, time: m.context.time)
         pending[key] = p
+        if p.redirected { redirected[key.id] = p }
         order.append(p)
         total &+= 1
         return false
@@ -94,15 +111,36 @@ struct TransactionMatcher {
     /// A response; returns the match when its request was seen.
     mutating func response(_ m: ObservedStunMessage) -> Match? {
         let key = Key(flow: m.flow.reversed, id: m.transactionKey, method: m.method)
-        guard let p = pending.removeValue(forKey: key) else { return nil }
+        let p: Pending
+        if let exact = pending.removeValue(forKey: key) {
+            p = exact
+        } else if let other = redirected[m.transactionKey], other.key.method == m.method,
+                  other.key.flow.source.address == m.flow.destination.address,
+                  other.key.flow.transport == m.flow.transport {
+            pending.removeValue(forKey: other.key)
+            p = other
+        } else {
+            return nil
+        }
+        if p.redirected { redirected.removeValue(forKey: p.key.id) }
         p.done = true
         let rtt = m.context.time.seconds(since: p.firstTime)
-        record(p, state: m.messageClass == .success ? .success : .error, response: m, rtt: rtt)
+        let elsewhere = m.flow.reversed != p.key.flow
+        record(p, state: m.messageClass == .success ? .success : .error, response: m, rtt: rtt,
+               responseFlow: elsewhere ? "\(m.flow.source) -> \(m.flow.destination)" : nil)
         return Match(firstRequest: p.firstTime, lastRequest: p.lastTime, requestFrame: p.firstFrame,
-                     retransmissions: p.moreFrames.count, rtt: rtt)
+                     retransmissions: p.moreFrames.count, rtt: rtt, requestFlow: p.key.flow, redirected: elsewhere)
     }
 
-    private mutating func record(_ p: Pending, state: TransactionState, response: ObservedStunMessage?, rtt: Double?) {
+    /// No longer pending (timed out, evicted): drops its id index entry too.
+    private mutating func retire(_ p: Pending) {
+        pending.removeValue(forKey: p.key)
+        if p.redirected { redirected.removeValue(forKey: p.key.id) }
+        p.done = true
+    }
+
+    private mutating func record(_ p: Pending, state: TransactionState, response: ObservedStunMessage?, rtt: Double?,
+                                 responseFlow: String? = nil) {
         if state == .unanswered || state == .timedOut { unanswered &+= 1 }
         guard summaries.count < maxKeptSummaries else {
             summariesDropped &+= 1
@@ -120,7 +158,7 @@ struct TransactionMatcher {
             firstRequest: p.firstTime.epochSeconds, lastRequest: p.lastTime.epochSeconds,
             requestFrames: p.frames, retransmissions: p.moreFrames.count, retransmissionSpacing: spacing,
             state: state, responseFrame: response?.context.frame, responseTime: response?.context.time.epochSeconds,
-            errorCode: response?.errorCode, rtt: rtt, nested: p.nested))
+            errorCode: response?.errorCode, responseFlow: responseFlow, rtt: rtt, nested: p.nested))
     }
 
     private mutating func expire(now: CaptureTime) {
@@ -130,9 +168,8 @@ struct TransactionMatcher {
                 orderHead &+= 1
                 continue
             }
-            guard now.nanoseconds &- p.lastTime.nanoseconds > TransactionMatcher.timeoutNanoseconds else { break }
-            pending.removeValue(forKey: p.key)
-            p.done = true
+            guard now.nanoseconds &- p.firstTime.nanoseconds > TransactionMatcher.timeoutNanoseconds else { break }
+            retire(p)
             record(p, state: .timedOut, response: nil, rtt: nil)
             orderHead &+= 1
         }
@@ -144,8 +181,7 @@ struct TransactionMatcher {
             let p = order[orderHead]
             orderHead &+= 1
             if !p.done {
-                pending.removeValue(forKey: p.key)
-                p.done = true
+                retire(p)
                 evicted &+= 1
                 record(p, state: .unanswered, response: nil, rtt: nil)
                 break
@@ -171,10 +207,11 @@ struct TransactionMatcher {
     mutating func finish(at end: CaptureTime) {
         let rest = order[orderHead...].filter { !$0.done }
         pending.removeAll()
+        redirected.removeAll()
         order.removeAll()
         orderHead = 0
         for p in rest {
-            let timedOut = end.nanoseconds &- p.lastTime.nanoseconds > TransactionMatcher.timeoutNanoseconds
+            let timedOut = end.nanoseconds &- p.firstTime.nanoseconds > TransactionMatcher.timeoutNanoseconds
             record(p, state: timedOut ? .timedOut : .unanswered, response: nil, rtt: nil)
         }
         summaries.sort { $0.firstRequest < $1.firstRequest }

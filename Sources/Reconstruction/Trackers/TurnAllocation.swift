@@ -78,6 +78,14 @@ final class TurnAllocation {
     /// Requests waiting for their answer, by transaction, with what they asked for.
     var openRequests: [TransactionKeyBits: ObservedStunMessage] = [:]
     var lastClientPacket: CaptureTime?
+    /// NONCEs the server answered 438 to, with when it first did; requests that carry one
+    /// again well after that (frames) make a stale-nonce loop.
+    var staleNonces: [String: CaptureTime] = [:]
+    var staleNonceReuses: [Int] = []
+    /// A request sent within this many seconds of the 438 was already in flight.
+    static let staleNonceGrace = 1.0
+    /// Peer datagrams that arrived without a permission (dropped by the server), first frames.
+    var noPermissionFrames: [Int] = []
     /// Receives state changes as they happen (live capture).
     weak var observer: LiveEventObserver?
     var longestClientGap: (seconds: Double, frame: Int)?
