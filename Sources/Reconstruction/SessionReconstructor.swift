@@ -172,7 +172,7 @@ public final class SessionReconstructor {
         ev.bindings = bindings.evicted
         let chained = AllocationSummaryBuilder.chainedPeers(allocations.allocations)
         doc.allocations = allocations.allocations.map {
-            AllocationSummaryBuilder.summary(of: $0, chained: chained[$0.id] ?? [:], findings: &findings)
+            AllocationSummaryBuilder.summary(of: $0, chained: chained[$0.id] ?? [:], captureEnd: end, findings: &findings)
         }
         ev.peerLegDatagrams = allocations.allocations.reduce(0) { $0 + $1.toPeer.evicted + $1.fromPeer.evicted }
         ev.allocationDetail = allocations.detailDropped + allocations.allocations.reduce(0) { $0 + $1.peersDropped }

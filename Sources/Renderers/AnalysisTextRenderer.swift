@@ -87,9 +87,15 @@ public struct AnalysisTextRenderer {
         if let r = a.realm { facts.append("realm \(safe(r))") }
         if let s = a.software { facts.append("software \(safe(s))") }
         if !facts.isEmpty { out.append("  " + facts.joined(separator: ", ")) }
-        var life = "  lifetime \(a.lifetime.map { "\($0) s" } ?? "-")"
-        if !a.refreshes.isEmpty { life += ", refreshes granted [" + a.refreshes.map(String.init).joined(separator: ", ") + "]" }
-        life += String(format: ", from +%.3f s to +%.3f s", a.start - origin, a.end - origin)
+        var life = "  lifetime granted: Allocate \((a.allocateLifetime ?? a.lifetime).map { "\($0) s" } ?? "-")"
+        if !a.refreshes.isEmpty { life += ", Refresh " + a.refreshes.map { $0 == 0 ? "0 (delete)" : "\($0) s" }.joined(separator: ", ") }
+        life += String(format: "; from +%.3f s", a.start - origin)
+        if a.outcome == .active {
+            life += String(format: ", still active at the end of the capture (+%.3f s)", a.end - origin)
+            if let left = a.remainingAtCaptureEnd { life += String(format: " with %.0f s of lifetime left", left) }
+        } else {
+            life += String(format: " to +%.3f s (%@)", a.end - origin, a.outcome.rawValue)
+        }
         if let e = a.finalError { life += ", final error \(e.code) \(safe(e.reason))" }
         out.append(life)
         if !a.errors.isEmpty {

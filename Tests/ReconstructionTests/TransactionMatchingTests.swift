@@ -140,8 +140,10 @@ struct TransactionMatchingTests {
         let tx = try #require(doc.transactions.first)
         #expect(tx.state == .unanswered && tx.retransmissions == 2 && tx.requestFrames == [1, 2, 3])
         #expect(tx.retransmissionSpacing.count == 2 && Self.close(tx.retransmissionSpacing[0], 0.5) && Self.close(tx.retransmissionSpacing[1], 1.0))
-        #expect(doc.findings.contains { $0.code == .stunServerUnreachable && $0.session == nil && $0.frames == [1, 2, 3] })
-        #expect(!doc.findings.contains { $0.code == .stunRequestUnanswered })
+        // Retransmitted, but the capture ends 3.5 s later, before the client gives up (39.5 s):
+        // likely trouble that has not failed yet.
+        #expect(doc.findings.contains { $0.code == .stunRequestUnanswered && $0.severity == .warning && $0.frames == [1, 2, 3] })
+        #expect(!doc.findings.contains { $0.code == .stunServerUnreachable })
     }
 
     /// RFC 8489 section 6.2.1, its own example: with RTO 500 ms and Rc 7 the requests go out at
@@ -157,14 +159,7 @@ struct TransactionMatchingTests {
         let doc = t.document()
         let tx = try #require(doc.transactions.first)
         #expect(tx.retransmissions == 6)
-        withKnownIssue("""
-            TransactionMatcher measures the 39.5 s from the LAST send (pending.lastTime), RFC 8489 \
-            section 6.2.1 from the first: at 40 s this transaction (first send 0 s, last 31.5 s) is \
-            reported `unanswered` ("the capture ended less than 39.5 s after the last send") instead \
-            of `timed-out`.
-            """) {
-            #expect(tx.state == .timedOut)
-        }
+        #expect(tx.state == .timedOut)
     }
 
     /// RFC 5780 section 6: a Binding with CHANGE-REQUEST is answered from the alternate address
@@ -181,15 +176,9 @@ struct TransactionMatchingTests {
         t.udp(Self.otherClient, Self.server, at: 5, stun(.binding, .indication, id: 4))
         let doc = t.document()
         let tx = try #require(doc.transactions.first)
-        withKnownIssue("""
-            TransactionMatcher keys the answer on the request's reversed 5-tuple: the RFC 5780 answer \
-            from 10.0.0.3:3479 (frame 2) is not matched; the transaction is `unanswered`, and \
-            stun.request.unanswered and (binding session) stun.server.unreachable are reported.
-            """) {
-            #expect(tx.state == .success && tx.responseFrame == 2)
-            #expect(!doc.findingCodes.contains(.stunRequestUnanswered))
-            #expect(!doc.findingCodes.contains(.stunServerUnreachable))
-        }
+        #expect(tx.state == .success && tx.responseFrame == 2)
+        #expect(!doc.findingCodes.contains(.stunRequestUnanswered))
+        #expect(!doc.findingCodes.contains(.stunServerUnreachable))
     }
 
     @Test("every error response coturn sent is matched to its request", arguments: Corpus.turnCaptures)

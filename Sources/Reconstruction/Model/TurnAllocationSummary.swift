@@ -28,6 +28,10 @@ public struct TurnAllocationSummary: Encodable, Sendable {
     public var finalError: ErrorCount?
     /// Last granted lifetime (seconds).
     public var lifetime: Int?
+    /// The lifetime the (last successful) Allocate granted.
+    public var allocateLifetime: Int?
+    /// Seconds of lifetime left at the end of the capture, for allocations still active then.
+    public var remainingAtCaptureEnd: Double?
     /// Lifetimes granted by successful Refresh responses, in order (0 = deleted).
     public var refreshes: [Int] = []
     public var expiresAt: Double?

@@ -26,7 +26,8 @@ enum AllocationSummaryBuilder {
         return out
     }
 
-    static func summary(of a: TurnAllocation, chained: [Endpoint: Int] = [:], findings: inout FindingCollector) -> TurnAllocationSummary {
+    static func summary(of a: TurnAllocation, chained: [Endpoint: Int] = [:], captureEnd: CaptureTime? = nil,
+                        findings: inout FindingCollector) -> TurnAllocationSummary {
         a.finalizeTimeline()
         let end = a.endTime ?? a.last
         let outcome: TurnAllocationSummary.Outcome
@@ -38,14 +39,16 @@ enum AllocationSummaryBuilder {
         case .failed, .pending: outcome = .failed
         }
         let lastTime = a.last
+        // Permissions and channels live inside the allocation: when it ended, they ended with it.
+        let allocationGone = outcome != .active
         let permissions = a.permissions.map { ip, p in
             PermissionSummary(peer: ip.description, created: p.created.epochSeconds, refreshes: p.refreshes,
                               lastRefreshed: p.lastRefreshed.epochSeconds, expiresAt: p.expiresAt.epochSeconds,
-                              expired: p.expiresAt < lastTime, implicit: p.implicit)
+                              expired: allocationGone || p.expiresAt < lastTime, implicit: p.implicit)
         }
         let channels = a.channels.map { n, c in
             ChannelSummary(number: Int(n), peer: c.peer.description, bound: c.bound.epochSeconds, refreshes: c.refreshes,
-                           expiresAt: c.expiresAt.epochSeconds, expired: c.expiresAt < lastTime,
+                           expiresAt: c.expiresAt.epochSeconds, expired: allocationGone || c.expiresAt < lastTime,
                            framesToServer: c.framesToServer, framesFromServer: c.framesFromServer,
                            bytesToServer: c.bytesToServer, bytesFromServer: c.bytesFromServer)
         }
@@ -119,6 +122,8 @@ enum AllocationSummaryBuilder {
             timeline.append(TimelineEntry(time: end.epochSeconds, frame: 0, direction: .state, kind: .timelineTruncated,
                                           detail: "\(a.timelineDropped) further entries not kept"))
         }
+        var remaining: Double?
+        if outcome == .active, let exp = a.expiresAt, let e = captureEnd { remaining = max(0, exp.seconds(since: e)) }
         func family(_ f: UInt8?) -> String? { f.map { $0 == 2 ? "IPv6" : $0 == 1 ? "IPv4" : "family \($0)" } }
         return TurnAllocationSummary(
             id: a.id, client: a.flow.source.description, server: a.flow.destination.description,
@@ -128,7 +133,9 @@ enum AllocationSummaryBuilder {
             requestedAddressFamily: family(a.requestedAddressFamily), additionalAddressFamily: family(a.additionalAddressFamily),
             evenPort: a.evenPort, reservationToken: a.reservationToken, dontFragment: a.dontFragment,
             start: a.start.epochSeconds, end: end.epochSeconds, outcome: outcome, finalError: finalError,
-            lifetime: a.lifetime.map(Int.init), refreshes: a.refreshes, expiresAt: a.expiresAt?.epochSeconds,
+            lifetime: a.lifetime.map(Int.init), allocateLifetime: a.allocateLifetime.map(Int.init),
+            remainingAtCaptureEnd: remaining,
+            refreshes: a.refreshes, expiresAt: a.expiresAt?.epochSeconds,
             authRoundTrips: a.authRoundTrips, errors: errors, permissions: permissions, channels: channels,
             traffic: a.traffic, peers: peers, tcpConnections: a.tcpConnections, timeline: timeline)
     }

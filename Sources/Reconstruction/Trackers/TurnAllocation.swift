@@ -49,6 +49,7 @@ final class TurnAllocation {
     var reservationToken: String?
     var dontFragment = false
     var lifetime: UInt32?
+    var allocateLifetime: UInt32?
     var refreshes: [Int] = []
     var authRoundTrips = 0
     /// Error responses per code, in the order first seen.

@@ -135,14 +135,15 @@ struct TurnAllocationTracker {
             if let s = m.software { alloc.software = s }
             let lifetime = m.lifetime ?? 600
             alloc.lifetime = lifetime
+            alloc.allocateLifetime = lifetime
             let wasActive = alloc.state == .active
             alloc.state = .active
             alloc.expiresAt = t.adding(nanoseconds: Int64(lifetime) * 1_000_000_000)
             expiries.push(alloc.expiresAt!, alloc)
             if request?.hasIntegrity ?? false, alloc.errorCounts[401] != nil { alloc.authRoundTrips = max(alloc.authRoundTrips, 1) }
-            let relayedText = m.xorRelayed.map(\.description).joined(separator: ", ")
+            let relayedText = m.xorRelayed.isEmpty ? "no XOR-RELAYED-ADDRESS" : m.xorRelayed.map(\.description).joined(separator: ", ")
             alloc.log(m.context, .serverToClient, .success(method: "Allocate"),
-                      "relayed \(relayedText), mapped \(alloc.mapped?.description ?? "?"), lifetime \(lifetime) s", rtt: rtt)
+                      (m.xorRelayed.isEmpty ? relayedText : "relayed " + relayedText) + ", mapped \(alloc.mapped?.description ?? "?"), lifetime \(lifetime) s", rtt: rtt)
             if !wasActive {
                 alloc.log(m.context, .state, .allocation(.created),
                           "allocation \(relayedText) created, lifetime \(lifetime) s")
