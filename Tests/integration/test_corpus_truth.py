@@ -260,6 +260,12 @@ def check_counters(truth, cap):
                 sp, sb = _udp_counts(dgrams, lambda s: s == server, lambda d: d == a["client"])
                 got = dict(rp=rp, rb=rb, sp=sp, sb=sb)
                 assert got == cl, f"client {a['client']}: client leg {got} != coturn {cl}"
+                for ls in a.get("laterSessions", []):
+                    mine = [x for x in cap.udp if x[0] in skip]
+                    rp, rb = _udp_counts(mine, lambda s: s == a["client"], lambda d: d == server)
+                    sp, sb = _udp_counts(mine, lambda s: s == server, lambda d: d == a["client"])
+                    got = dict(rp=rp, rb=rb, sp=sp, sb=sb)
+                    assert got == ls["counters"]["clientLeg"], f"later session {got} != {ls['counters']}"
             else:
                 up = [m for m in cap.msgs if m.src == a["client"] and m.dst == server]
                 down = [m for m in cap.msgs if m.src == server and m.dst == a["client"]]
@@ -639,6 +645,9 @@ OWN_MUTATIONS = {
                             lambda t: t["turn"]["clientTransactions"].pop()),
     "refresh not late": ("turn-refresh-late.server", check_refresh_late,
                          lambda t: t["turn"]["refresh"].update(secondsAfterLifetime=1.0)),
+    "later session counters": ("turn-refresh-late.client-lan", check_counters,
+                               lambda t: t["turn"]["allocations"][0]["laterSessions"][0]["counters"]["clientLeg"]
+                               .update(sb=1)),
     "later session codes": ("turn-refresh-late.server", check_refresh_late,
                             lambda t: t["turn"]["allocations"][0]["laterSessions"][0]["errors"].pop()),
     "stale loop count": ("turn-stale-nonce-loop.client-lan", check_stale_nonce_loop,

@@ -170,8 +170,9 @@ SCENARIOS = {
               "5-tuple), then stops. turn.clientTransactions is the client's own record of every "
               "request (transaction ID, NONCE sent) and answer; the allocation's laterSessions "
               "holds the coturn session that answered after the expiry, with the transaction IDs "
-              "the client sent after its lifetime had run out (its counters are not in "
-              "counters.clientLeg, which covers only the allocation's own session). An analyzer "
+              "the client sent after its lifetime had run out and their counters, in coturn's terms "
+              "but counted by the client (coturn logs no usage for a session it has not closed); "
+              "the allocation's counters.clientLeg covers only the allocation's own session. An analyzer "
               "must report that the allocation was lost because the Refresh came after the "
               "lifetime; the 438 and 437 are consequences.",
         expect=dict(min_allocations=1, outcomes={"expired": 1}, errors={437: 1}, own_client=True,
@@ -807,12 +808,18 @@ def build(d, check):
         if later and sock is not None and sock.get("own"):
             lt = []
             expiry = own["allocationExpiry"]
-            txids = [t["txid"] for t in own["transactions"] if t["t"] > expiry]
+            late_tx = [t for t in own["transactions"] if t["t"] > expiry]
+            txids = [t["txid"] for t in late_tx]
+            answered = [t["response"] for t in late_tx if t.get("response")]
+            # coturn logs no usage for a session it has not closed: the client's own
+            # count, in coturn's terms (rp/rb received by coturn, sp/sb sent)
+            late_counters = OrderedDict(rp=len(late_tx), rb=sum(t["bytes"] for t in late_tx),
+                                        sp=len(answered), sb=sum(r["bytes"] for r in answered))
             for ls in later:
                 errors_all.update(ls["errors"])
                 lt.append(OrderedDict(session=ls["id"],
                                       errors=[{"code": c, "count": n} for c, n in sorted(ls["errors"].items())],
-                                      transactions=txids))
+                                      transactions=txids, counters={"clientLeg": late_counters}))
             a["laterSessions"] = lt
         a["errors"] = [{"code": c, "count": n} for c, n in sorted(errors_all.items())]
         a["permissions"] = list(s["permissions"])

@@ -94,7 +94,7 @@ class Client:
         msg = stun.message(method, txid, attrs + (self._attrs_auth(nonce) if auth else []),
                            key=self.key if auth else None)
         entry = dict(socket=self.label, t=time.time(), method=METHOD_NAMES[method], txid=txid.hex(),
-                     nonce=used_nonce, authenticated=auth)
+                     nonce=used_nonce, authenticated=auth, bytes=len(msg))
         if method in (stun.REFRESH_REQUEST, stun.ALLOCATE_REQUEST):
             for a in attrs:
                 if struct.unpack("!H", a[:2])[0] == stun.LIFETIME:
@@ -120,7 +120,7 @@ class Client:
                 if mtype == stun.DATA_INDICATION:
                     self.pending_data.append(("Data", time.time(), data))
                 continue
-            resp = dict(t=time.time(), cls="success" if mtype & 0x0110 == SUCCESS else "error")
+            resp = dict(t=time.time(), cls="success" if mtype & 0x0110 == SUCCESS else "error", bytes=len(data))
             if stun.ERROR_CODE in ra:
                 v = ra[stun.ERROR_CODE]
                 resp["code"] = (v[2] & 0x07) * 100 + v[3]
