@@ -280,6 +280,14 @@ SOURCES_NOTE = (
     "Facts coturn or the client do not state are left out."
 )
 
+OWN_SOURCES_NOTE = (
+    "Here the client is our own (captures/gen/turn_client.py), not uclient: its local socket, "
+    "relayed address, channels (with their peers), every transaction (transaction ID, NONCE and "
+    "LIFETIME sent, the answer's class, code, NONCE) and the indications/ChannelData it sent and "
+    "received come from its own JSON record; clientPublic from that socket through conntrack "
+    "(or coturn's close line). turn.unpermittedPeer comes from captures/gen/udp_sender.py's record."
+)
+
 # ------------------------------------------------------------------ helpers
 
 
@@ -966,7 +974,7 @@ def build(d, check):
                                                "args": f"--bind {run['unpermitted_peer']} --count 6"})
         if run.get("client_password"):
             truth["config"]["clientPassword"] = run["client_password"]
-        truth["notes"] = meta["notes"] + " " + SOURCES_NOTE
+        truth["notes"] = meta["notes"] + " " + SOURCES_NOTE + (" " + OWN_SOURCES_NOTE if own else "")
         truth["summary"] = meta["summary"]
         if "findings" in meta:
             truth["expectedFindings"] = meta["findings"](vantage)
