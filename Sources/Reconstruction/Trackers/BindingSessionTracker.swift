@@ -15,6 +15,7 @@ struct BindingSessionTracker {
         let id: Int
         let flow: FiveTuple   // client -> server
         let start: CaptureTime
+        var firstFrame = 0
         var last: CaptureTime
         var classic = false
         var requests = 0
@@ -56,6 +57,7 @@ struct BindingSessionTracker {
         switch m.messageClass {
         case .request, .indication:
             let s = session(for: m.flow, at: t)
+            if s.firstFrame == 0 { s.firstFrame = m.context.frame }
             s.last = t
             if m.classic { s.classic = true }
             if m.messageClass == .indication { s.indications &+= 1 } else { s.requests &+= 1 }
@@ -158,9 +160,11 @@ struct BindingSessionTracker {
     /// RFC 5780 section 4.3: when two ports of one server IP already see
     /// different mappings, it depends on address and port.
     func natMappings(findings: inout FindingCollector) -> [NatMappingSummary] {
-        var out: [NatMappingSummary] = []
         var described = Set<Endpoint>()
-        for (local, obs) in reflexiveByLocal where !obs.isEmpty {
+        // Hosts whose mapping behaviour a NAT test shows from outside: their endpoints are described there.
+        var out = mappingTestsSeenOutside(described: &described, findings: &findings)
+        let hostsSeenOutside = Set(out.compactMap { Endpoint($0.local)?.address })
+        for (local, obs) in reflexiveByLocal where !obs.isEmpty && !hostsSeenOutside.contains(local.address) {
             described.insert(local)
             let servers = Set(obs.map(\.server))
             let reflexives = Set(obs.map(\.reflexive))
@@ -202,6 +206,46 @@ struct BindingSessionTracker {
             out.append(NatMappingSummary(local: s.flow.source.description, observations: [], mappingBehavior: .unknown,
                                          filteringBehavior: f,
                                          explanation: "CHANGE-REQUEST probes from \(s.flow.source): the NAT's filtering is \(f.rawValue)."))
+        }
+        return out
+    }
+
+    /// RFC 3489 test I(2) / RFC 5780 section 4.3 seen outside the NAT: the client asks the primary
+    /// address, learns the alternate (CHANGED-ADDRESS / OTHER-ADDRESS) and asks it again from the
+    /// same socket. Outside the NAT that socket is only seen through its mappings: when the request
+    /// to the alternate arrives from another port of the same IP, within seconds, from a port never
+    /// used towards the primary, the NAT gave the socket a new mapping for the new destination.
+    private func mappingTestsSeenOutside(described: inout Set<Endpoint>, findings: inout FindingCollector) -> [NatMappingSummary] {
+        var out: [NatMappingSummary] = []
+        var reported = Set<IPAddress>()
+        let testing = sessions.filter { ($0.otherAddress ?? $0.changedAddress) != nil && $0.reflexive.contains($0.flow.source) }
+        guard !testing.isEmpty else { return [] }
+        var destinationsBySource: [Endpoint: Set<IPAddress>] = [:]
+        for s in sessions { destinationsBySource[s.flow.source, default: []].insert(s.flow.destination.address) }
+        for second in sessions where !reported.contains(second.flow.source.address) {
+            let host = second.flow.source.address
+            guard second.reflexive.contains(second.flow.source) else { continue }
+            let first = testing.last { s in
+                s.flow.source.address == host && s.flow.source.port != second.flow.source.port
+                    && (s.otherAddress ?? s.changedAddress)!.address == second.flow.destination.address
+                    && s.flow.destination.address != second.flow.destination.address
+                    && s.start <= second.start && second.start.seconds(since: s.start) < 5
+                    && !(destinationsBySource[s.flow.source]?.contains(second.flow.destination.address) ?? false)
+                    && !(destinationsBySource[second.flow.source]?.contains(s.flow.destination.address) ?? false)
+            }
+            guard let first else { continue }
+            reported.insert(host)
+            described.insert(first.flow.source)
+            described.insert(second.flow.source)
+            findings.add(.warning, .natSymmetric,
+                         "\(host) is behind a symmetric NAT (address-dependent mapping), seen from outside it: its NAT test asked \(first.flow.destination) from \(first.flow.source) (frame \(first.firstFrame)), then the alternate address \(second.flow.destination) named in the answer, and that request arrived from \(second.flow.source) (frame \(second.firstFrame)): the NAT gave the same socket a new mapping for the new destination. Its srflx candidates will fail; expect relay or prflx pairs.",
+                         frames: [first.firstFrame, second.firstFrame], session: nil, subject: host.description)
+            out.append(NatMappingSummary(
+                local: first.flow.source.description,
+                observations: [.init(server: first.flow.destination.description, reflexive: first.flow.source.description, frame: first.firstFrame),
+                               .init(server: second.flow.destination.description, reflexive: second.flow.source.description, frame: second.firstFrame)],
+                mappingBehavior: .addressDependent, filteringBehavior: nil,
+                explanation: "Seen outside the NAT (local is the first public mapping; the client's own socket is behind the NAT): the NAT test's request to the alternate address \(second.flow.destination) came from \(second.flow.source) instead of \(first.flow.source), so the NAT maps per destination (symmetric)."))
         }
         return out
     }
