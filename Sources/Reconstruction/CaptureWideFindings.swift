@@ -8,6 +8,8 @@ import OrderedCollections
 extension SessionReconstructor {
     /// At most this many capture-wide findings per code; the rest are summed up in one more.
     static let maxFlowFindingsPerCode = 20
+    /// Sends of one request without an answer that make it a failure even if the capture ends first.
+    static let sendsThatMeanFailure = 4
 
     /// Why an ICMP error was sent, judged from who refused what.
     enum IcmpCause {
@@ -18,13 +20,16 @@ extension SessionReconstructor {
         case hairpinProbe
         /// The answer to a NAT test, sent to the client's RESPONSE-PORT or from the alternate address.
         case natTestAnswer
+        /// The socket asked several servers or peers at once and another one answered it.
+        case servedElsewhere
         /// The destination refused traffic it was expected to take: a closed server port, a dead peer.
         case refused
     }
 
-    func icmpCause(of flow: FiveTuple, clients: Set<Endpoint>) -> IcmpCause {
+    func icmpCause(of flow: FiveTuple, clients: Set<Endpoint>, answered: Set<Endpoint>) -> IcmpCause {
         if redirectedAnswerFlows.contains(flow) { return .natTestAnswer }
         if clients.contains(flow.destination) { return .closedAfterUse }
+        if answered.contains(flow.source) { return .servedElsewhere }
         if bindings.reflexiveByLocal[flow.source]?.contains(where: { $0.reflexive == flow.destination }) == true {
             return .hairpinProbe
         }
@@ -34,13 +39,17 @@ extension SessionReconstructor {
     func addIcmpFindings(_ doc: AnalysisDocument) {
         guard !icmpByFlow.isEmpty else { return }
         var clients = Set<Endpoint>()
+        var answered = Set<Endpoint>()
         for t in doc.transactions {
-            if let e = Endpoint(t.client) { clients.insert(e) }
+            guard let e = Endpoint(t.client) else { continue }
+            clients.insert(e)
+            if t.state == .success || t.state == .error { answered.insert(e) }
         }
+        answered.formUnion(servedAfterIcmp)
         for a in allocations.allocations { clients.insert(a.flow.source) }
         var perCause: [FindingCode: Int] = [:]
         for (flow, e) in icmpByFlow {
-            let cause = icmpCause(of: flow, clients: clients)
+            let cause = icmpCause(of: flow, clients: clients, answered: answered)
             let subject = "\(flow)"
             let head = "\(e.count) ICMP error(s) (\(e.meaning)) from \(e.reporter) for \(flow.transport) \(flow.source) -> \(flow.destination)"
             let severity: Finding.Severity
@@ -58,6 +67,9 @@ extension SessionReconstructor {
             case .natTestAnswer:
                 severity = .info
                 message = head + ": the answer to a NAT test was sent where the test asked (another port or address) and nothing listened there. A test result, not a failure."
+            case .servedElsewhere:
+                severity = .info
+                message = head + ": \(flow.source) was answered by another server or peer meanwhile (it tried several at once, or probed a peer's address directly before another path); the refusal did not stop it."
             case .refused:
                 severity = .error
                 message = head + ": the destination did not accept the STUN/TURN traffic (port closed or host down)."
@@ -75,7 +87,7 @@ extension SessionReconstructor {
         // carrier flow names the TURN server, not the peer that did not answer.
         let unanswered = doc.transactions.filter {
             !$0.nested && !iceCheckIds.contains($0.transactionId) && !natTestIds.contains($0.transactionId)
-                && ($0.state == .unanswered || $0.state == .timedOut)
+                && !proprietaryIds.contains($0.transactionId) && ($0.state == .unanswered || $0.state == .timedOut)
         }
         guard !unanswered.isEmpty else { return }
         // A client that asked several servers at once and was served by one has not failed.
@@ -111,16 +123,17 @@ extension SessionReconstructor {
                 message += cutOff
                     ? "; sent once, not retried, and the capture ended less than 39.5 s later: a probe, or an answer after the capture."
                     : "; sent once and not retried: the client did not depend on it (a probe or a one-shot keepalive)."
-            } else if !cutOff || mostSends >= 4 {
+            } else if !cutOff || mostSends >= Self.sendsThatMeanFailure {
+                // RFC 8489 section 6.2.1: by the 4th send 3.5 s of silence have passed (RTO 500 ms).
                 severity = .error
-                code = .stunServerUnreachable
+                code = t0.method == "Allocate" ? .turnAllocationFailed : .stunServerUnreachable
                 message += cutOff
-                    ? "; retransmitted \(mostSends) times without an answer: the server is unreachable or the packets are filtered."
+                    ? "; sent \(mostSends) times without an answer: the server is unreachable or the packets are filtered."
                     : "; the client's retransmissions ran out (RFC 8489: 39.5 s after the first send): the server is unreachable or the packets are filtered."
             } else {
-                severity = .warning
+                severity = .info
                 code = .stunRequestUnanswered
-                message += "; retransmitted and the capture ended before the client gave up (39.5 s after the first send)."
+                message += "; the capture ended \(String(format: "%.1f", doc.stats.lastTime.map { $0 - t0.firstRequest } ?? 0)) s after the first send, before the client would give up (39.5 s): too short to judge."
             }
             emitted += 1
             findings.add(severity, code, FindingMessage(message), frames: frames,

@@ -25,6 +25,13 @@ public final class SessionReconstructor {
     var natTestIds = Set<String>()
     /// Flows the answers to NAT tests took (from the alternate address/port, to RESPONSE-PORT).
     var redirectedAnswerFlows = Set<FiveTuple>()
+    /// Sockets an ICMP error refused, with the refused address; and those of them that later
+    /// received traffic from another address (a call that went on over another path).
+    var icmpRefused: [Endpoint: IPAddress] = [:]
+    var servedAfterIcmp = Set<Endpoint>()
+    /// Requests of methods no RFC defines (WhatsApp 0x0801, ...): whether they expect an answer is
+    /// the application's business, so their silence is not reported as a failure.
+    var proprietaryIds = Set<String>()
     private var fingerprintInvalid: [Int] = []
     private(set) var lastTime: CaptureTime?
     private(set) var firstTime: CaptureTime?
@@ -71,8 +78,18 @@ public final class SessionReconstructor {
         var rtt: Double?
         var retransmission = false
         var requestFlow: FiveTuple?
+        /// An answer in an application's own message type, or a copy of a request seen on another path.
+        var notARequest = false
         switch m.messageClass {
-        case .request: retransmission = transactions.request(m)
+        case .request:
+            switch transactions.classify(m) {
+            case .new: break
+            case .retransmission: retransmission = true
+            case let .answer(match):
+                rtt = match.rtt
+                notARequest = true
+            case .copy: notARequest = true
+            }
         case .success, .error:
             let match = transactions.response(m)
             rtt = match?.rtt
@@ -87,7 +104,10 @@ public final class SessionReconstructor {
 
         if m.carrier == nil {
             if m.method.isTURN || allocations.allocation(for: m.flow) != nil {
-                allocations.handle(m, rtt: rtt, findings: &findings)
+                // An answer from a sibling address of the server belongs to the request's allocation.
+                var routed = m
+                if let rf = requestFlow, rf != m.flow.reversed, m.method.isTURN { routed.flow = rf.reversed }
+                allocations.handle(routed, rtt: rtt, findings: &findings)
             } else {
                 // A STUN message on a relayed address is peer-leg traffic (e.g. a relayed ICE check).
                 allocations.handlePeerLeg(context: m.context, flow: m.flow, length: m.payloadLength, hash: m.payloadHash,
@@ -100,7 +120,10 @@ public final class SessionReconstructor {
         }
         if m.isIceCheck && iceCheckIds.count < 100_000 { iceCheckIds.insert(m.transactionId) }
         if m.isRedirectedRequest && natTestIds.count < 100_000 { natTestIds.insert(m.transactionId) }
-        if m.method == .binding && !m.isIceCheck && m.carrier == nil && m.username.map({ !$0.contains(":") }) ?? true {
+        if m.messageClass == .request, !notARequest, !m.method.isStandardRequest, proprietaryIds.count < 100_000 {
+            proprietaryIds.insert(m.transactionId)
+        }
+        if m.method == .binding && !m.isIceCheck && m.carrier == nil && !notARequest && m.username.map({ !$0.contains(":") }) ?? true {
             bindings.handle(m, rtt: rtt, retransmission: retransmission, requestFlow: requestFlow)
         }
         ice.handle(m, allocations: allocations)
@@ -116,6 +139,10 @@ public final class SessionReconstructor {
 
     public func datagram(_ d: ObservedDatagram) {
         tick(d.context.time)
+        if !icmpRefused.isEmpty, let refused = icmpRefused[d.flow.destination], refused != d.flow.source.address,
+           servedAfterIcmp.count < 1_000 {
+            servedAfterIcmp.insert(d.flow.destination)
+        }
         ice.datagram(d)
         if d.flow.transport == .tcp, allocations.handleDataConnection(context: d.context, flow: d.flow, length: d.length) { return }
         allocations.handlePeerLeg(context: d.context, flow: d.flow, length: d.length, hash: d.payloadHash)
@@ -137,6 +164,7 @@ public final class SessionReconstructor {
         guard quotesStun || allocations.allocation(for: quotedFlow) != nil || allocations.allocation(relayed: quotedFlow.source) != nil else { return }
         if icmpByFlow[quotedFlow] == nil {
             guard icmpByFlow.count < 1_000 else { return }
+            icmpRefused[quotedFlow.source] = quotedFlow.destination.address
             icmpByFlow[quotedFlow] = (0, [], meaning, reporter.description)
         }
         icmpByFlow[quotedFlow]!.count &+= 1
@@ -171,8 +199,10 @@ public final class SessionReconstructor {
         ev.allocations = allocations.evicted
         ev.bindings = bindings.evicted
         let chained = AllocationSummaryBuilder.chainedPeers(allocations.allocations)
+        let allocated = Set(allocations.allocations.filter { $0.state != .failed && $0.state != .pending }.map(\.flow.source))
         doc.allocations = allocations.allocations.map {
-            AllocationSummaryBuilder.summary(of: $0, chained: chained[$0.id] ?? [:], captureEnd: end, findings: &findings)
+            AllocationSummaryBuilder.summary(of: $0, chained: chained[$0.id] ?? [:], captureEnd: end,
+                                             clientServedElsewhere: allocated.contains($0.flow.source), findings: &findings)
         }
         ev.peerLegDatagrams = allocations.allocations.reduce(0) { $0 + $1.toPeer.evicted + $1.fromPeer.evicted }
         ev.allocationDetail = allocations.detailDropped + allocations.allocations.reduce(0) { $0 + $1.peersDropped }

@@ -62,21 +62,22 @@ struct TransactionMatchingTests {
         #expect(tx.state == .error && tx.errorCode == 400 && tx.responseFrame == 2 && Self.close(tx.rtt, 0.25))
     }
 
-    @Test("the same transaction id from two clients: the answer goes to the 5-tuple it was sent to")
-    func matchedByFiveTuple() throws {
+    /// 96 random bits are unique: the same id and method on another 5-tuple within a moment is the
+    /// same request sent on two paths (WhatsApp sends its Allocate from two sockets) or seen again
+    /// after a NAT (two capture points merged), answered on either.
+    @Test("the same transaction id on two 5-tuples: one transaction, answered on either")
+    func sameIdTwoPaths() throws {
         var t = HandMadeTraffic()
         t.udp(Self.client, Self.server, at: 0, stun(.binding, .request, id: 7))
         t.udp(Self.otherClient, Self.server, at: 0.1, stun(.binding, .request, id: 7))
         t.udp(Self.server, Self.otherClient, at: 0.2, stun(.binding, .success, id: 7) { $0.address(.xorMappedAddress, "192.0.2.9:40000") })
         let doc = t.document()
-        #expect(doc.transactions.count == 2)
-        let first = try #require(doc.transactions.first { $0.client == Self.client })
-        let second = try #require(doc.transactions.first { $0.client == Self.otherClient })
-        #expect(first.state == .unanswered && first.responseFrame == nil && first.rtt == nil)
-        #expect(second.state == .success && second.responseFrame == 3 && Self.close(second.rtt, 0.1))
-        #expect(first.retransmissions == 0 && second.retransmissions == 0)
-        #expect(doc.stats.retransmissions == 0)
-        #expect(doc.stats.unansweredTransactions == 1)
+        #expect(doc.transactions.count == 1)
+        let tx = try #require(doc.transactions.first)
+        #expect(tx.client == Self.client && tx.state == .success && tx.responseFrame == 3 && Self.close(tx.rtt, 0.2))
+        #expect(tx.responseFlow == "\(Self.server) -> \(Self.otherClient)")
+        #expect(tx.retransmissions == 0 && doc.stats.retransmissions == 0)
+        #expect(doc.stats.unansweredTransactions == 0)
     }
 
     @Test("an answer with the request's id but another method does not answer it")
@@ -140,9 +141,9 @@ struct TransactionMatchingTests {
         let tx = try #require(doc.transactions.first)
         #expect(tx.state == .unanswered && tx.retransmissions == 2 && tx.requestFrames == [1, 2, 3])
         #expect(tx.retransmissionSpacing.count == 2 && Self.close(tx.retransmissionSpacing[0], 0.5) && Self.close(tx.retransmissionSpacing[1], 1.0))
-        // Retransmitted, but the capture ends 3.5 s later, before the client gives up (39.5 s):
-        // likely trouble that has not failed yet.
-        #expect(doc.findings.contains { $0.code == .stunRequestUnanswered && $0.severity == .warning && $0.frames == [1, 2, 3] })
+        // Retransmitted, but the capture ends 5 s after the first send, long before the client gives
+        // up (39.5 s) and before a 4th send: too short to judge.
+        #expect(doc.findings.contains { $0.code == .stunRequestUnanswered && $0.severity == .info && $0.frames == [1, 2, 3] })
         #expect(!doc.findings.contains { $0.code == .stunServerUnreachable })
     }
 

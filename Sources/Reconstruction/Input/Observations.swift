@@ -28,6 +28,8 @@ public struct ObservedStunMessage {
     /// Hash of the whole UDP payload / framed message, to pair relay legs.
     public var payloadHash: UInt64
     public var payloadLength: Int
+    /// MS-TURN (MS-TURN's own numbering; no permissions: its Send requests name the peer).
+    public var msTurn = false
     /// Set when this message travelled inside a ChannelData frame or a DATA attribute.
     public var carrier: MessageCarrier?
 

@@ -31,6 +31,7 @@ extension ObservedStunMessage {
         var haveErrorCode = false
         var haveData = false
         let dialect = message.dialect
+        msTurn = dialect == .msTurn
         let attributes = message.attributes
         for index in attributes.indices {
             // Values are read in place (`attributes[index].value`): an element bound to a name

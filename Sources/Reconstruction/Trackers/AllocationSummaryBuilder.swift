@@ -26,8 +26,10 @@ enum AllocationSummaryBuilder {
         return out
     }
 
+    /// `clientServedElsewhere`: the same client socket holds another allocation that succeeded
+    /// (MS-TURN takes the challenge from one server address and allocates on a sibling).
     static func summary(of a: TurnAllocation, chained: [Endpoint: Int] = [:], captureEnd: CaptureTime? = nil,
-                        findings: inout FindingCollector) -> TurnAllocationSummary {
+                        clientServedElsewhere: Bool = false, findings: inout FindingCollector) -> TurnAllocationSummary {
         a.finalizeTimeline()
         let end = a.endTime ?? a.last
         let outcome: TurnAllocationSummary.Outcome
@@ -98,7 +100,7 @@ enum AllocationSummaryBuilder {
             finalError = ErrorCount(code: e.code, count: a.errorCounts[e.code]?.count ?? 1, reason: e.reason,
                                     meaning: StunErrorMeaning.explain(e.code))
         }
-        if outcome == .expired, !findings.has([.turnRefreshLate], session: .allocation(a.id)) {
+        if outcome == .expired, !a.relayed.isEmpty, (a.lifetime ?? 0) > 0, !findings.has([.turnRefreshLate], session: .allocation(a.id)) {
             let granted = a.lifetime.map { "\($0) s" } ?? "?"
             findings.add(.warning, .turnAllocationExpired,
                          "\(session: .allocation(a.id)) from \(a.flow.source) expired (lifetime \(granted), the client's last packet at \(a.lastClientPacket.map { String(format: "%.1f s", $0.seconds(since: a.start)) } ?? "?") into it) without a Refresh 0: the client stopped refreshing (it exited, crashed or lost its network) and traffic through \(a.relayed.map(\.description).joined(separator: ", ")) stopped without a clean close.",
@@ -111,7 +113,21 @@ enum AllocationSummaryBuilder {
                          "\(session: .allocation(a.id)) relays to \(pairs.joined(separator: ", ")) on the same server: the two allocations are chained and the hop between them happens inside the server, on no wire. Its data leaves as the other allocation's Data / ChannelData to its client.",
                          frames: a.timeline.prefix(1).map(\.frame), session: .allocation(a.id))
         }
-        if outcome == .failed, !findings.has(failureCauses, session: .allocation(a.id)) {
+        if !a.forbiddenPrivatePeers.isEmpty {
+            let refused = Set(a.forbiddenPrivatePeers.map(\.address)).map(\.description).sorted().joined(separator: ", ")
+            let permitted = a.permissions.keys.filter { !$0.isPrivate }.map(\.description)
+            if permitted.isEmpty {
+                findings.add(.error, .turnPeerForbidden,
+                             "\(session: .allocation(a.id)): 403 Forbidden for the private peer(s) \(refused) and no other peer was permitted: the server's policy refuses private and loopback peers, so this allocation could reach nobody.",
+                             frames: a.forbiddenPrivatePeers.map(\.frame), session: .allocation(a.id))
+            } else {
+                findings.add(.info, .turnPeerForbidden,
+                             "\(session: .allocation(a.id)): 403 Forbidden for the private peer(s) \(refused) (ICE tries host candidates through the relay too; the server refuses private peers by policy) while \(permitted.joined(separator: ", ")) was permitted: normal.",
+                             frames: a.forbiddenPrivatePeers.map(\.frame), session: .allocation(a.id))
+            }
+        }
+        // Never answered at all: the unanswered-request findings judge it (ICMP, races, capture end).
+        if outcome == .failed, finalError != nil, !clientServedElsewhere, !findings.has(failureCauses, session: .allocation(a.id)) {
             let why = finalError.map { "last answer \($0.code) \($0.reason ?? "") — \($0.meaning)" } ?? "no answer from the server"
             findings.add(.error, .turnAllocationFailed,
                          "\(session: .allocation(a.id)) from \(a.flow.source) to \(a.flow.destination) never succeeded: \(why).",

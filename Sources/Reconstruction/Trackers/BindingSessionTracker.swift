@@ -178,6 +178,11 @@ struct BindingSessionTracker {
                 explanation = reflexives.count == 1
                     ? "Only one server was asked; \(local) is seen as \(obs[0].reflexive) by \(obs[0].server)."
                     : "One server reported several reflexive addresses for \(local); the NAT re-mapped it during the capture."
+            } else if Dictionary(grouping: obs, by: \.server).values.contains(where: { Set($0.map(\.reflexive)).count > 1 }) {
+                // One server, several answers: the mapping changed under the same destination (a NAT
+                // that re-maps, a pool of exit addresses, a VPN): not a per-destination mapping.
+                behavior = .unknown
+                explanation = "The same server reported several reflexive addresses for \(local) (\(reflexives.count) in all): the mapping changed during the capture even towards one destination (re-mapping NAT, exit pool or VPN), so its behaviour per destination cannot be told."
             } else if reflexives.count == 1 {
                 behavior = .endpointIndependent
                 explanation = "\(servers.count) servers saw \(local) as the same \(obs[0].reflexive): the NAT maps independently of the destination, so server-reflexive candidates work."

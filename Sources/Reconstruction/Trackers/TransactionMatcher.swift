@@ -5,11 +5,16 @@ import StunWire
 /// id, method). tshark matches by id alone; requiring the method too keeps a
 /// Refresh from answering an Allocate that reused an id.
 ///
-/// RFC 3489 CHANGE-REQUEST and RFC 5780 RESPONSE-PORT tests are answered
-/// from the server's other address or port, or to another client port: the
-/// answer is not on the request's 5-tuple. Those requests are also indexed by
-/// transaction id, and an answer with that id, method and client IP matches
-/// them (96 random bits: a collision is not a concern).
+/// Answers do not always come back on the request's 5-tuple: RFC 3489
+/// CHANGE-REQUEST and RFC 5780 RESPONSE-PORT tests are answered from the
+/// server's other address or port, or to another client port; a TURN server
+/// may answer from a sibling address; two capture points merged see the
+/// answer after a NAT. Pending requests are also indexed by transaction id,
+/// and an answer with that id and method matches them wherever it travels
+/// (96 random bits: a collision is not a concern). Some applications
+/// (WhatsApp 0x0801 / 0x0802, Zoom's Binding answered by 0x0002) answer with
+/// a message of their own type: a request on the reversed 5-tuple carrying a
+/// pending request's id is its answer, not a new request.
 ///
 /// Pending transactions are bounded: one unanswered past RFC 8489's
 /// Rc/Rm timeout (39.5 s after the first send for UDP with RTO 500 ms, and
@@ -31,20 +36,17 @@ struct TransactionMatcher {
         /// Set only for ids that do not come from the key bits (hand-made observations).
         let explicitTransactionId: String?
         let nested: Bool
-        /// Answered from elsewhere (CHANGE-REQUEST / RESPONSE-PORT): also in `redirected`.
-        let redirected: Bool
         let firstFrame: Int
         let firstTime: CaptureTime
         var moreFrames: [Int] = []
         var moreTimes: [CaptureTime] = []
         /// Answered, timed out or evicted: no longer in `pending`.
         var done = false
-        init(key: Key, classic: Bool, explicitTransactionId: String?, nested: Bool, redirected: Bool, frame: Int, time: CaptureTime) {
+        init(key: Key, classic: Bool, explicitTransactionId: String?, nested: Bool, frame: Int, time: CaptureTime) {
             self.key = key
             self.classic = classic
             self.explicitTransactionId = explicitTransactionId
             self.nested = nested
-            self.redirected = redirected
             self.firstFrame = frame
             self.firstTime = time
         }
@@ -76,8 +78,8 @@ struct TransactionMatcher {
     var maxKeptSummaries = 50_000
 
     private var pending: [Key: Pending] = [:]
-    /// Pending NAT-test requests by transaction id (see the type's comment).
-    private var redirected: [TransactionKeyBits: Pending] = [:]
+    /// Pending requests by transaction id (see the type's comment); the latest one per id.
+    private var byId: [TransactionKeyBits: Pending] = [:]
     /// Pending transactions in arrival order (entries already answered are skipped).
     private var order: [Pending] = []
     private var orderHead = 0
@@ -88,24 +90,44 @@ struct TransactionMatcher {
     private(set) var evicted = 0
     private(set) var summariesDropped = 0
 
+    /// What a request turned out to be.
+    enum RequestKind {
+        case new, retransmission
+        /// A proprietary answer to a pending request (same id, reversed 5-tuple, own message type).
+        case answer(Match)
+        /// The same request on another 5-tuple (sent on two paths, or seen again after a NAT).
+        case copy
+    }
+
     /// A request; returns true when it is a retransmission of a pending one.
     mutating func request(_ m: ObservedStunMessage) -> Bool {
+        if case .retransmission = classify(m) { return true }
+        return false
+    }
+
+    mutating func classify(_ m: ObservedStunMessage) -> RequestKind {
         expire(now: m.context.time)
         let key = Key(flow: m.flow, id: m.transactionKey, method: m.method)
         if let p = pending[key] {
             p.moreFrames.append(m.context.frame)
             p.moreTimes.append(m.context.time)
             retransmissions &+= 1
-            return true
+            return .retransmission
+        }
+        if let other = byId[m.transactionKey], !other.done {
+            if other.key.flow == m.flow.reversed {
+                return .answer(complete(other, response: m, state: .success))
+            }
+            if other.key.method == m.method { return .copy }
         }
         if pending.count >= maxPending { evictOldest() }
         let p = Pending(key: key, classic: m.classic, explicitTransactionId: m.explicitTransactionId,
-                        nested: m.carrier != nil, redirected: m.isRedirectedRequest, frame: m.context.frame, time: m.context.time)
+                        nested: m.carrier != nil, frame: m.context.frame, time: m.context.time)
         pending[key] = p
-        if p.redirected { redirected[key.id] = p }
+        byId[key.id] = p
         order.append(p)
         total &+= 1
-        return false
+        return .new
     }
 
     /// A response; returns the match when its request was seen.
@@ -114,28 +136,28 @@ struct TransactionMatcher {
         let p: Pending
         if let exact = pending.removeValue(forKey: key) {
             p = exact
-        } else if let other = redirected[m.transactionKey], other.key.method == m.method,
-                  other.key.flow.source.address == m.flow.destination.address,
-                  other.key.flow.transport == m.flow.transport {
-            pending.removeValue(forKey: other.key)
+        } else if let other = byId[m.transactionKey], !other.done, other.key.method == m.method {
             p = other
         } else {
             return nil
         }
-        if p.redirected { redirected.removeValue(forKey: p.key.id) }
-        p.done = true
+        return complete(p, response: m, state: m.messageClass == .success ? .success : .error)
+    }
+
+    private mutating func complete(_ p: Pending, response m: ObservedStunMessage, state: TransactionState) -> Match {
+        retire(p)
         let rtt = m.context.time.seconds(since: p.firstTime)
         let elsewhere = m.flow.reversed != p.key.flow
-        record(p, state: m.messageClass == .success ? .success : .error, response: m, rtt: rtt,
+        record(p, state: state, response: m, rtt: rtt,
                responseFlow: elsewhere ? "\(m.flow.source) -> \(m.flow.destination)" : nil)
         return Match(firstRequest: p.firstTime, lastRequest: p.lastTime, requestFrame: p.firstFrame,
                      retransmissions: p.moreFrames.count, rtt: rtt, requestFlow: p.key.flow, redirected: elsewhere)
     }
 
-    /// No longer pending (timed out, evicted): drops its id index entry too.
+    /// No longer pending (answered, timed out, evicted): drops its id index entry too.
     private mutating func retire(_ p: Pending) {
         pending.removeValue(forKey: p.key)
-        if p.redirected { redirected.removeValue(forKey: p.key.id) }
+        if byId[p.key.id] === p { byId.removeValue(forKey: p.key.id) }
         p.done = true
     }
 
@@ -207,7 +229,7 @@ struct TransactionMatcher {
     mutating func finish(at end: CaptureTime) {
         let rest = order[orderHead...].filter { !$0.done }
         pending.removeAll()
-        redirected.removeAll()
+        byId.removeAll()
         order.removeAll()
         orderHead = 0
         for p in rest {

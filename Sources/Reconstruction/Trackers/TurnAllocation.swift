@@ -50,6 +50,8 @@ final class TurnAllocation {
     var dontFragment = false
     var lifetime: UInt32?
     var allocateLifetime: UInt32?
+    /// Speaks MS-TURN (no permissions).
+    var msTurn = false
     var refreshes: [Int] = []
     var authRoundTrips = 0
     /// Error responses per code, in the order first seen.
@@ -85,6 +87,8 @@ final class TurnAllocation {
     var staleNonceReuses: [Int] = []
     /// A request sent within this many seconds of the 438 was already in flight.
     static let staleNonceGrace = 1.0
+    /// Private / loopback peers the server refused with 403, with the answer's frame.
+    var forbiddenPrivatePeers: [(address: IPAddress, frame: Int)] = []
     /// Peer datagrams that arrived without a permission (dropped by the server), first frames.
     var noPermissionFrames: [Int] = []
     /// Receives state changes as they happen (live capture).

@@ -48,6 +48,7 @@ struct TurnAllocationTracker {
 
     mutating func handle(_ m: ObservedStunMessage, rtt: Double?, findings: inout FindingCollector) {
         sweep(now: m.context.time, findings: &findings)
+        if m.msTurn, let a = byFlow[m.flow] ?? byFlow[m.flow.reversed] { a.msTurn = true }
         switch m.method {
         case .allocate: handleAllocate(m, rtt: rtt, findings: &findings)
         case .refresh, .createPermission, .channelBind, .connect:
@@ -444,7 +445,8 @@ struct TurnAllocationTracker {
     // MARK: Checks
 
     private func checkPermission(_ a: TurnAllocation, peer: Endpoint, ctx: FrameContext, what: String, findings: inout FindingCollector) {
-        guard a.state == .active, !a.hasLivePermission(for: peer.address, at: ctx.time) else { return }
+        // MS-TURN has no permissions: its Send requests and SetActiveDestination name the peer.
+        guard a.state == .active, !a.msTurn, !a.hasLivePermission(for: peer.address, at: ctx.time) else { return }
         // The server handles requests in arrival order: a CreatePermission / ChannelBind sent
         // before this data and still awaiting its answer has already installed the permission.
         let pending = a.openRequests.values.contains { r in
@@ -511,6 +513,10 @@ struct TurnAllocationTracker {
                              "\(session: .allocation(a.id)): the server answered 438 Stale Nonce with a new NONCE (normal nonce rotation); the client must retry with it.",
                              frames: frame, session: session)
             }
+        case 403 where !(request?.xorPeers.isEmpty ?? true) && request!.xorPeers.allSatisfy({ $0.address.isPrivate }):
+            // ICE offers private host candidates too; servers refuse them as peers by policy. Whether
+            // that hurt depends on whether another peer was permitted (AllocationSummaryBuilder).
+            for p in request!.xorPeers where a.forbiddenPrivatePeers.count < 16 { a.forbiddenPrivatePeers.append((p.address, m.context.frame)) }
         case 403:
             findings.add(.error, .turnPeerForbidden,
                          "\(session: .allocation(a.id)): \(m.methodName) got 403 Forbidden for \(peers.isEmpty ? "the requested peer" : peers); the server's policy refuses this peer (e.g. denied-peer-ip, private or loopback ranges).",
