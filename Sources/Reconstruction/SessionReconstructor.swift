@@ -37,6 +37,12 @@ public final class SessionReconstructor {
     private(set) var firstTime: CaptureTime?
     /// Counters the lower stages evicted (TCP streams, IP fragments, TURN 5-tuples), filled in by the caller.
     public var lowerStageEvictions = EvictionCounters()
+    /// Set for runs over several capture files: copies of one packet seen in two files
+    /// (two capture points) are left out (`CaptureCopyFilter`). Off for one file: nothing to compare.
+    public var dropsCopiesAcrossFiles = false
+    private var copyFilter = CaptureCopyFilter()
+    /// Copies left out so far (zero unless `dropsCopiesAcrossFiles`).
+    public var copiesDropped: Int { copyFilter.copies }
 
     public init() {}
 
@@ -68,6 +74,8 @@ public final class SessionReconstructor {
 
     public func stunMessage(_ m: ObservedStunMessage) {
         tick(m.context.time)
+        if dropsCopiesAcrossFiles,
+           copyFilter.isCopy(.stun, flow: m.flow, hash: m.payloadHash, length: m.payloadLength, context: m.context) { return }
         stats.stunMessages &+= 1
         if m.classic { stats.classicStunMessages &+= 1 }
         if m.carrier != nil { stats.nestedMessages &+= 1 }
@@ -131,6 +139,8 @@ public final class SessionReconstructor {
 
     public func channelData(_ c: ObservedChannelData) {
         tick(c.context.time)
+        if dropsCopiesAcrossFiles,
+           copyFilter.isCopy(.channelData, flow: c.flow, hash: c.payloadHash ^ UInt64(c.channel), length: c.length, context: c.context) { return }
         stats.channelDataFrames &+= 1
         allocations.handleChannelData(c, findings: &findings)
         allocations.countClientLeg(flow: c.flow, bytes: 4 &+ c.length)
@@ -139,6 +149,8 @@ public final class SessionReconstructor {
 
     public func datagram(_ d: ObservedDatagram) {
         tick(d.context.time)
+        if dropsCopiesAcrossFiles,
+           copyFilter.isCopy(.datagram, flow: d.flow, hash: d.payloadHash, length: d.length, context: d.context) { return }
         if !icmpRefused.isEmpty, let refused = icmpRefused[d.flow.destination], refused != d.flow.source.address,
            servedAfterIcmp.count < 1_000 {
             servedAfterIcmp.insert(d.flow.destination)

@@ -229,4 +229,53 @@ struct TransactionMatchingTests {
         #expect(!doc.findingCodes.contains(.stunRequestUnanswered))
         #expect(!doc.findingCodes.contains(.stunServerUnreachable))
     }
+
+    // MARK: Copies from two capture points (CaptureCopyFilter)
+
+    @Test("the same request and answer captured in two files are one send each: no retransmission, RTT from the first sightings")
+    func copiesFromTwoCapturePointsAreNotRetransmissions() throws {
+        var t = HandMadeTraffic()
+        let request = stun(.binding, .request, id: 7)
+        let answer = stun(.binding, .success, id: 7) { $0.address(.xorMappedAddress, "192.0.2.1:40000") }
+        t.udp(Self.client, Self.server, at: 0, file: 0, request)        // client side sends
+        t.udp(Self.client, Self.server, at: 0.00004, file: 1, request)  // server side receives
+        t.udp(Self.server, Self.client, at: 0.0003, file: 1, answer)
+        t.udp(Self.server, Self.client, at: 0.00034, file: 0, answer)
+        let doc = t.document()
+
+        let tx = try #require(doc.transactions.first)
+        #expect(doc.transactions.count == 1)
+        #expect(tx.requestFrames == [1])
+        #expect(tx.retransmissions == 0 && tx.retransmissionSpacing.isEmpty)
+        #expect(tx.responseFrame == 3)
+        #expect(Self.close(tx.rtt, 0.0003))
+        #expect(doc.stats.retransmissions == 0)
+        #expect(doc.stats.stunMessages == 2)
+        #expect(doc.bindings.first?.retransmissions == 0)
+    }
+
+    @Test("a real retransmission seen at both points still counts once; a repeat in one file or past 5 ms is a retransmission")
+    func retransmissionsSurviveTheCopyRule() throws {
+        var t = HandMadeTraffic()
+        let request = stun(.binding, .request, id: 8)
+        t.udp(Self.client, Self.server, at: 0, file: 0, request)
+        t.udp(Self.client, Self.server, at: 0.00005, file: 1, request)  // copy
+        t.udp(Self.client, Self.server, at: 0.5, file: 0, request)      // retransmission
+        t.udp(Self.client, Self.server, at: 0.50005, file: 1, request)  // its copy
+        t.udp(Self.client, Self.server, at: 0.501, file: 0, request)    // same file: a send
+        t.udp(Self.client, Self.server, at: 0.6, file: 1, request)      // another file, 99 ms later: a send
+        let tx = try #require(t.document().transactions.first)
+        #expect(tx.requestFrames == [1, 3, 5, 6])
+        #expect(tx.retransmissions == 3)
+    }
+
+    @Test("one file: identical packets close together are all sends (no copy rule)")
+    func oneFileHasNoCopies() throws {
+        var t = HandMadeTraffic()
+        let request = stun(.binding, .request, id: 9)
+        t.udp(Self.client, Self.server, at: 0, request)
+        t.udp(Self.client, Self.server, at: 0.00005, request)
+        let tx = try #require(t.document().transactions.first)
+        #expect(tx.retransmissions == 1)
+    }
 }

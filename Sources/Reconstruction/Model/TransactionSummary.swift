@@ -54,12 +54,4 @@ public struct Finding: Encodable, Sendable {
         self.frames = frames
         self.session = session
     }
-
-    /// The same finding in a merged document whose session ids were offset.
-    public func renumbered(by base: SessionIdOffsets) -> Finding {
-        var f = self
-        f.session = session?.offset(by: base)
-        f.message = message.offset(by: base)
-        return f
-    }
 }
