@@ -29,10 +29,10 @@ extension SessionReconstructor {
     func icmpCause(of flow: FiveTuple, clients: Set<Endpoint>, answered: Set<Endpoint>) -> IcmpCause {
         if redirectedAnswerFlows.contains(flow) { return .natTestAnswer }
         if clients.contains(flow.destination) { return .closedAfterUse }
-        if answered.contains(flow.source) { return .servedElsewhere }
         if bindings.reflexiveByLocal[flow.source]?.contains(where: { $0.reflexive == flow.destination }) == true {
             return .hairpinProbe
         }
+        if answered.contains(flow.source) { return .servedElsewhere }
         return .refused
     }
 

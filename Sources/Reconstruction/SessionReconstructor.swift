@@ -254,8 +254,14 @@ public final class SessionReconstructor {
         }
         let ev = stats.evicted
         if ev.total > 0 {
+            let parts: [(Int, String)] = [
+                (ev.transactions, "transactions"), (ev.allocations, "allocations"), (ev.bindings, "binding sessions"),
+                (ev.iceSessions, "ICE sessions"), (ev.tcpStreams, "TCP streams"), (ev.ipFragments, "incomplete IP datagrams"),
+                (ev.peerLegDatagrams, "unmatched relay datagrams"), (ev.turnFiveTuples, "TURN 5-tuples"),
+                (ev.allocationDetail, "per-allocation items (requests, permissions, peers, connections beyond their bounds)"),
+            ]
             findings.add(.info, .captureStateEvicted,
-                         "To stay within memory bounds, state was evicted: \(ev.transactions) transactions, \(ev.allocations) allocations, \(ev.bindings) binding sessions, \(ev.tcpStreams) TCP streams, \(ev.ipFragments) incomplete IP datagrams, \(ev.peerLegDatagrams) unmatched relay datagrams, \(ev.turnFiveTuples) TURN 5-tuples, \(ev.allocationDetail) per-allocation items (requests, permissions, peers, connections beyond their bounds). Counts above are complete; per-session detail for evicted state is not.",
+                         "To stay within memory bounds, state was evicted: \(parts.filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }.joined(separator: ", ")). Counts above are complete; per-session detail for evicted state is not.",
                          frames: [])
         }
     }
