@@ -68,10 +68,11 @@ public final class SessionReconstructor {
         switch m.messageClass {
         case .request: retransmission = transactions.request(m)
         case .success, .error:
-            rtt = transactions.response(m)?.rtt
-            if let o = observer, let r = rtt {
+            let match = transactions.response(m)
+            rtt = match?.rtt
+            if let o = observer, match != nil {
                 o.liveEvent(LiveEvent(time: m.context.time.epochSeconds, frame: m.context.frame, kind: .transactionCompleted,
-                                      session: nil, message: "\(m.methodName) \(m.messageClass.rawValue)", value: r))
+                                      session: nil, message: "\(m.methodName) \(m.messageClass.rawValue)", value: rtt))
             }
         case .indication: break
         }
@@ -165,7 +166,7 @@ public final class SessionReconstructor {
         ev.iceSessions = ice.evicted
         stats.evicted = ev
         doc.bindings = bindings.summaries(findings: &findings)
-        doc.natMappings = bindings.natMappings(findings: &findings)
+        doc.natMappings = bindings.natMappings(fromPeers: ice.reflexiveObservations(), findings: &findings)
         let iceBuilder = IceSessionSummaryBuilder(reflexiveByLocal: bindings.reflexiveByLocal, allocations: allocations.allocations,
                                                   signalled: sip.signalled, natMappings: doc.natMappings, end: end)
         doc.iceSessions = ice.sessions.map { iceBuilder.summary(of: $0, findings: &findings) }

@@ -26,18 +26,16 @@ extension IceSessionContext {
         }
         let bothAgentsChecked = pairs.contains { $0.checks(from: .first).requests > 0 }
             && pairs.contains { $0.checks(from: .second).requests > 0 }
+        let symmetric = symmetricNatEvidence(summary)
         if succeeded.isEmpty && !summary.pairs.isEmpty && bothAgentsChecked && summary.selectedPair == nil {
+            let why = symmetric.map { " " + $0.sentence + "; no relayed pair succeeded either." }
+                ?? " (firewalls, symmetric NATs without a TURN relay, or wrong credentials)."
             findings.add(.error, .iceFailed,
-                         "\(session: ref): both agents sent checks on \(summary.pairs.count) pair(s) but no check got a success response: connectivity failed (firewalls, symmetric NATs without a TURN relay, or wrong credentials).",
-                         frames: pairs.compactMap(firstCheckFrame), session: ref)
+                         "\(session: ref): both agents sent checks on \(summary.pairs.count) pair(s) but no check got a success response: connectivity failed\(symmetric == nil ? "" : ".")\(why)",
+                         frames: pairs.compactMap(firstCheckFrame) + (symmetric?.frames ?? []), session: ref)
         }
-        addSymmetricNatFinding(for: summary, to: &findings)
-        if let selected = summary.selectedPair, selected.viaRelay,
-           let direct = summary.pairs.first(where: { !$0.viaRelay && $0.state == .succeeded }) {
-            findings.add(.warning, .iceRelayOverDirect,
-                         "\(session: ref): the selected pair goes through TURN (\(selected.local) <-> \(selected.remote)) although the direct pair \(direct.local) <-> \(direct.remote) succeeded: extra latency and relay cost.",
-                         frames: [], session: ref)
-        }
+        addRelayedRootCause(for: summary, symmetric: symmetric, to: &findings)
+        addRefusals(for: summary, to: &findings)
         for c in summary.candidates where c.type == .prflx {
             findings.add(.info, .iceCandidatePrflx,
                          "\(session: ref): peer-reflexive candidate \(c.address) (\(c.reason?.rawValue ?? "?")): \(c.explanation ?? "")",
@@ -45,26 +43,110 @@ extension IceSessionContext {
         }
     }
 
-    /// Every pair toward a server-reflexive candidate failed while a symmetric
-    /// NAT is in evidence (a prflx candidate explained by one, or a NAT mapping
-    /// that depends on the destination, RFC 4787 section 4.1): srflx cannot work there.
-    private func addSymmetricNatFinding(for summary: IceSessionSummary, to findings: inout FindingCollector) {
-        let symmetricPrflx = summary.candidates.filter { $0.reason == .symmetricNat }
-        let symmetricNats = facts.natMappings.filter { $0.mappingBehavior == .addressDependent }
-        // Pairs toward the symmetric agent's srflx candidates (as its peer saw them).
-        let owners = Set(symmetricPrflx.compactMap(\.agent))
-        let srflxPairs = summary.pairs.filter { p in
-            if owners.isEmpty { return p.remoteType == .srflx || p.controlledRemoteType == .srflx }
-            return (owners.contains(summary.controlledUfrag ?? "") && p.remoteType == .srflx)
-                || (owners.contains(summary.controllingUfrag ?? "") && p.controlledRemoteType == .srflx)
+    /// Evidence that an agent sits behind a symmetric (address-dependent
+    /// mapping, RFC 4787 section 4.1) NAT: its checks arrive from, or its peer
+    /// saw it at, a port of its srflx candidate's IP other than that candidate's
+    /// (one IP, two mappings); or a NAT-mapping view of one of its addresses that
+    /// depends on the destination.
+    struct SymmetricNatEvidence {
+        var agent: String
+        var sentence: String
+        var frames: [Int]
+    }
+
+    func symmetricNatEvidence(_ summary: IceSessionSummary) -> SymmetricNatEvidence? {
+        guard session.hasTwoAgents else { return nil }
+        for agent in [roles.remote, roles.local] {
+            let ufrag = session.ufrag(of: agent) ?? "?"
+            let srflx = summary.candidates.filter { $0.agent == ufrag && $0.type == .srflx }.compactMap { Endpoint($0.address) }
+            // Where the agent's checks were seen coming from, and where its peer saw them.
+            var seen: [(address: Endpoint, how: String, frame: Int?)] = []
+            for p in pairs where !p.isRelayed(agent) {
+                let d = p.checks(from: agent)
+                let wire = p.key.address(of: agent)
+                if d.requests > 0 { seen.append((wire, "its checks to \(p.key.address(of: agent.other)) arrive from", d.firstRequestFrame)) }
+                if let m = d.mapped, m != wire {
+                    seen.append((m, "its peer (\(p.key.address(of: agent.other))) saw its checks come from", d.mappedFrame))
+                }
+            }
+            for s in srflx {
+                if let other = seen.first(where: { $0.address.address == s.address && $0.address.port != s.port && !srflx.contains($0.address) }) {
+                    let frames = seen.filter { $0.address == other.address }.compactMap(\.frame)
+                    return SymmetricNatEvidence(
+                        agent: ufrag,
+                        sentence: "agent \(ufrag) is behind a symmetric NAT: its srflx candidate is \(s) (the STUN server's mapping) but \(other.how) \(other.address) (frame \(frames.first.map(String.init) ?? "?")): one IP, two mappings, so the NAT maps each destination to a new port and no peer can reach its srflx candidate",
+                        frames: frames)
+                }
+            }
+            for c in summary.candidates where c.agent == ufrag && c.reason == .symmetricNat {
+                return SymmetricNatEvidence(agent: ufrag,
+                                            sentence: "agent \(ufrag) is behind a symmetric NAT: \(c.address) \(c.explanation ?? "")",
+                                            frames: [])
+            }
+            let own = Set(addresses[agent].map(\.description))
+            if let nat = facts.natMappings.first(where: { ($0.mappingBehavior == .addressDependent || $0.mappingBehavior == .addressAndPortDependent) && own.contains($0.local) }) {
+                return SymmetricNatEvidence(
+                    agent: ufrag,
+                    sentence: "agent \(ufrag) is behind a symmetric NAT: \(nat.observations.map { "\($0.server) saw \(nat.local) as \($0.reflexive)" }.joined(separator: ", ")) (one host address, several mappings)",
+                    frames: nat.observations.map(\.frame))
+            }
         }
-        guard !srflxPairs.isEmpty, !srflxPairs.contains(where: { $0.state == .succeeded }),
-              !symmetricPrflx.isEmpty || !symmetricNats.isEmpty else { return }
-        let who = symmetricPrflx.first.map { "\($0.agent ?? "?") (\($0.address))" } ?? symmetricNats.first!.local
+        return nil
+    }
+
+    /// "Why did this call relay?": one root cause per session whose selected pair is relayed.
+    private func addRelayedRootCause(for summary: IceSessionSummary, symmetric: SymmetricNatEvidence?, to findings: inout FindingCollector) {
+        guard let selected = summary.selectedPair, selected.viaRelay else { return }
         let ref = SessionRef.ice(session.id)
-        findings.add(.warning, .iceSrflxSymmetricNat,
-                     "\(session: ref): every pair toward a server-reflexive candidate failed (\(srflxPairs.count) pair(s)): \(who) is behind a symmetric NAT, whose mapping toward the peer differs from the one the STUN server saw, so srflx candidates cannot work; only relay or peer-reflexive pairs can.",
-                     frames: [], session: ref)
+        let pairText = "\(selected.local) <-> \(selected.remote)"
+        let selectedFrames = [selected.nominationFrame].compactMap { $0 }
+        if let direct = summary.pairs.first(where: { !$0.viaRelay && $0.state == .succeeded }) {
+            findings.add(.warning, .iceRelayOverDirect,
+                         "\(session: ref): the selected pair goes through TURN (\(pairText)) although the direct pair \(direct.local) <-> \(direct.remote) succeeded (frame \(direct.handshakeFrames.compactMap { $0 }.first.map(String.init) ?? "?")): priorities or policy preferred the relay; extra latency and relay cost.",
+                         frames: selectedFrames + direct.handshakeFrames.compactMap { $0 }.prefix(2), session: ref)
+            return
+        }
+        // An agent that signalled only relay candidates (a relay-only policy, e.g. iceTransportPolicy "relay").
+        for agent in session.agentSides {
+            guard let ufrag = session.ufrag(of: agent) else { continue }
+            let signalled = facts.signalling.descriptions(of: ufrag).flatMap(\.candidates)
+            if !signalled.isEmpty, signalled.allSatisfy({ $0.type == .relay }) {
+                findings.add(.info, .iceRelayedRelayOnly,
+                             "\(session: ref): the selected pair is relayed (\(pairText)) because agent \(ufrag) offered only relay candidates (\(signalled.prefix(3).map(\.address).joined(separator: ", "))) in \(facts.signalling.descriptions(of: ufrag)[0].source): a relay-only policy, no direct pair was possible.",
+                             frames: selectedFrames, session: ref)
+                return
+            }
+        }
+        if let symmetric {
+            findings.add(.info, .iceRelayedSymmetricNat,
+                         "\(session: ref): the selected pair is relayed (\(pairText)) because \(symmetric.sentence); only a relayed (or peer-reflexive) pair could work.",
+                         frames: selectedFrames + symmetric.frames, session: ref)
+            return
+        }
+        let direct = summary.pairs.enumerated().filter { !$0.element.viaRelay && $0.element.requestsSent > 0 }
+        let list = direct.prefix(4).map { "\($0.element.local) -> \($0.element.remote)" }.joined(separator: ", ")
+        let how = direct.isEmpty ? "no direct pair was checked here" :
+            "the \(direct.count) direct pair(s) checked here (\(list)\(direct.count > 4 ? ", ..." : "")) got no success response"
+        findings.add(.info, .iceRelayedDirectFailed,
+                     "\(session: ref): the selected pair is relayed (\(pairText)) because \(how), and no symmetric NAT is in evidence at this vantage point: the NATs or firewalls filter the direct path (unsolicited inbound packets dropped), or the checks were lost.",
+                     frames: selectedFrames + direct.compactMap { firstCheckFrame(pairs[$0.offset]) }.prefix(8), session: ref)
+    }
+
+    /// Checks answered with an error (RFC 8445 section 7.2.5.2, RFC 8489 section 6.3.4): which agent refused whose checks, and why.
+    private func addRefusals(for summary: IceSessionSummary, to findings: inout FindingCollector) {
+        let refused = summary.pairs.filter { $0.refusals != nil }
+        guard !refused.isEmpty else { return }
+        // A 487 is a role conflict, reported as ice.role.conflict.
+        let all = refused.flatMap { p in (p.refusals ?? []).filter { $0.cause != .role }.map { (pair: p, refusal: $0) } }
+        guard !all.isEmpty else { return }
+        let failedPairs = Set(all.filter { $0.pair.state != .succeeded }.map { "\($0.pair.local) <-> \($0.pair.remote)" })
+        let ref = SessionRef.ice(session.id)
+        let sentences = all.prefix(4).map { "on \($0.pair.local) <-> \($0.pair.remote), \($0.refusal.explanation)" }
+        var text = "\(all.reduce(0) { $0 + $1.refusal.count }) error response(s) to checks: " + sentences.joined(separator: "; ")
+        if all.count > 4 { text += "; ..." }
+        text += failedPairs.isEmpty ? " (the pair(s) succeeded anyway)." : "; \(failedPairs.count) of these pair(s) never succeeded."
+        findings.add(failedPairs.isEmpty ? .info : .warning, .iceCheckRefused, "\(session: ref): \(text)",
+                     frames: all.flatMap(\.refusal.frames), session: ref)
     }
 
     /// The frame of the pair's first check, either way.

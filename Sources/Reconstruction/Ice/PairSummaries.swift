@@ -47,7 +47,32 @@ extension IceSessionContext {
             ?? (roles.areKnown ? nil : fromRemote.useCandidateSuccessFrame)
         sum.mediaPackets = p.totalMediaPackets
         sum.mediaBytes = p.mediaBytes[0] + p.mediaBytes[1]
+        sum.refusals = refusals(on: p)
         return sum
+    }
+
+    /// The error responses on a pair, per refusing agent and code: the
+    /// controlling agent's refusals of its peer's checks come after its peer's of its own.
+    func refusals(on p: IcePairState) -> [IceCheckRefusal]? {
+        var out: [IceCheckRefusal] = []
+        let checkers = session.hasTwoAgents ? [roles.local, roles.remote] : [AgentSide.first]
+        for checker in checkers {
+            let responder = session.hasTwoAgents ? checker.other : checker
+            let by = session.ufrag(of: responder) ?? "?", from = session.ufrag(of: checker) ?? "?"
+            let checkerAddress = p.key.address(of: checker), responderAddress = p.key.address(of: responder)
+            for e in p.checks(from: checker).errorAnswers {
+                let cause = IceRefusalCause(code: e.code)
+                var sentence = "agent \(by) (\(responderAddress)) answered \(e.count) of agent \(from)'s checks from \(checkerAddress) with \(e.code)\(e.reason.map { " " + $0 } ?? ""): \(cause.meaning)"
+                var notes: [String] = []
+                if e.afterSuccess > 0 { notes.append("\(e.afterSuccess) came after a success response to the same check (the agent answered it twice)") }
+                if e.toRetransmissions > 0 { notes.append("\(e.toRetransmissions) answered a retransmission") }
+                if !notes.isEmpty { sentence += "; " + notes.joined(separator: ", ") }
+                out.append(IceCheckRefusal(refusedBy: by, checksFrom: from, checker: checkerAddress.description, code: e.code,
+                                           reason: e.reason, cause: cause, count: e.count, afterSuccess: e.afterSuccess,
+                                           toRetransmissions: e.toRetransmissions, frames: e.frames, explanation: sentence))
+            }
+        }
+        return out.isEmpty ? nil : out
     }
 
     /// The pair's state as the capture shows it (RFC 8445 section 6.1.2.6): a
@@ -64,5 +89,29 @@ extension IceSessionContext {
             return .failed
         }
         return fromLocal.requests + fromRemote.requests > 0 ? .inProgress : .waiting
+    }
+}
+
+extension IceRefusalCause {
+    /// RFC 8445 section 7.3.1.1 (487), RFC 8489 sections 9.1.3 and 14.8 (400, 401, 420, 500).
+    init(code: Int) {
+        switch code {
+        case 401, 431: self = .integrity
+        case 487: self = .role
+        case 500: self = .serverError
+        case 400, 420: self = .badRequest
+        default: self = .other
+        }
+    }
+
+    /// Why an agent answers a check this way, for a sentence.
+    var meaning: String {
+        switch self {
+        case .integrity: return "it could not authenticate them (USERNAME or MESSAGE-INTEGRITY did not verify with its ice-pwd, or it no longer knew the credentials)"
+        case .role: return "both agents claimed the same role (role conflict); the checker must switch role and check again"
+        case .serverError: return "it failed to process them (an internal error of that agent)"
+        case .badRequest: return "it found them malformed (or carrying an unknown comprehension-required attribute)"
+        case .other: return "an error the agent chose; see the reason phrase"
+        }
     }
 }

@@ -53,7 +53,9 @@ struct TransactionMatcher {
         var lastRequest: CaptureTime
         var requestFrame: Int
         var retransmissions: Int
-        var rtt: Double
+        /// Nil when the request was retransmitted before the response (Karn's rule: the
+        /// response cannot be told to answer the first send or a later one).
+        var rtt: Double?
     }
 
     static let timeoutNanoseconds: Int64 = 39_500_000_000
@@ -96,7 +98,8 @@ struct TransactionMatcher {
         let key = Key(flow: m.flow.reversed, id: m.transactionKey, method: m.method)
         guard let p = pending.removeValue(forKey: key) else { return nil }
         p.done = true
-        let rtt = m.context.time.seconds(since: p.firstTime)
+        // Karn's rule (RFC 6298 section 3): no RTT sample from a retransmitted request.
+        let rtt: Double? = p.moreFrames.isEmpty ? m.context.time.seconds(since: p.firstTime) : nil
         record(p, state: m.messageClass == .success ? .success : .error, response: m, rtt: rtt)
         return Match(firstRequest: p.firstTime, lastRequest: p.lastTime, requestFrame: p.firstFrame,
                      retransmissions: p.moreFrames.count, rtt: rtt)
