@@ -63,7 +63,9 @@ struct IceSessionContext {
         for agent in session.agents { if let tb = agent.tieBreaker { summary.tieBreakers[agent.ufrag] = String(tb) } }
 
         var notes = ClassificationNotes()
-        var pairSummaries = pairs.map { pairSummary($0, notes: &notes) }
+        summary.candidates = candidateList(notes: &notes)
+        let types = CandidateTypes(summary.candidates, ufrags: session.ufrags)
+        var pairSummaries = pairs.map { pairSummary($0, candidates: types, notes: &notes) }
         summary.nomination = nominationMode()
         let selection = selectedPair()
         if let selection, let i = pairs.firstIndex(where: { $0 === selection.pair }) {
@@ -100,7 +102,6 @@ struct IceSessionContext {
             summary.agents.append(agent)
         }
 
-        summary.candidates = candidateList(notes: &notes)
         summary.integrity = integrity()
         summary.visibility = visibility(of: summary, notes: notes)
         addFindings(for: summary, to: &findings)
@@ -112,6 +113,10 @@ struct IceSessionContext {
         selected.controlledLocalType = pair.controlledLocalType
         selected.controlledRemoteType = pair.controlledRemoteType
         selected.viaRelay = pair.viaRelay
+        selected.localCandidate = pair.localCandidate
+        selected.remoteCandidate = pair.remoteCandidate
+        selected.controlledLocalCandidate = pair.controlledLocalCandidate
+        selected.controlledRemoteCandidate = pair.controlledRemoteCandidate
         selected.basis = basis
         selected.nominationFrame = pair.nominationFrame
         return selected

@@ -6,21 +6,27 @@ extension IceSessionContext {
     static let checkTimeout = 39.5
 
     /// One pair as the summary shows it: `local` is the controlling agent's side.
-    func pairSummary(_ p: IcePairState, notes: inout ClassificationNotes) -> IcePairSummary {
+    func pairSummary(_ p: IcePairState, candidates: CandidateTypes, notes: inout ClassificationNotes) -> IcePairSummary {
         let local = roles.local, remote = roles.remote
         let two = session.hasTwoAgents
         let fromLocal = p.checks(from: local)
         let fromRemote = two ? p.checks(from: remote) : IceDirectionState()
-        let localType = ownType(p, owner: local)
-        let remoteView = two ? viewType(p, owner: remote, viewer: local) : Classified(type: .unknown, explanation: "")
-        let localView = two ? viewType(p, owner: local, viewer: remote) : nil
+        // One classification per (agent, address): the candidate list's, where it lists the address.
+        let localCandidate = ownCandidate(p, owner: local)
+        let localType = candidates.type(of: localCandidate, agent: local) ?? ownType(p, owner: local)
+        var remoteView = two ? viewType(p, owner: remote, viewer: local) : Classified(type: .unknown, explanation: "")
+        var localView = two ? viewType(p, owner: local, viewer: remote) : nil
         notes.record(remoteView)
-        if let localView { notes.record(localView) }
+        if let v = localView { notes.record(v) }
+        if let t = candidates.type(of: remoteView.address, agent: remote) { remoteView.type = t }
+        if let t = candidates.type(of: localView?.address, agent: local) { localView?.type = t }
+        let controlledCandidate = two ? ownCandidate(p, owner: remote) : nil
+        let controlledLocalType = two ? candidates.type(of: controlledCandidate, agent: remote) ?? ownType(p, owner: remote) : nil
         let handshakeFrames = p.handshakeFrames
         var sum = IcePairSummary(
             local: p.key.address(of: local).description, remote: p.key.address(of: remote).description,
             localType: localType, remoteType: remoteView.type,
-            controlledLocalType: two ? ownType(p, owner: remote) : nil, controlledRemoteType: localView?.type,
+            controlledLocalType: controlledLocalType, controlledRemoteType: localView?.type,
             localSeenByRemote: fromLocal.mapped?.description, remoteSeenByLocal: two ? fromRemote.mapped?.description : nil,
             transport: p.key.transport,
             viaRelay: p.isRelayed(.first) || p.isRelayed(.second) || localType == .relay || remoteView.type == .relay,
@@ -48,6 +54,10 @@ extension IceSessionContext {
         sum.mediaPackets = p.totalMediaPackets
         sum.mediaBytes = p.mediaBytes[0] + p.mediaBytes[1]
         sum.refusals = refusals(on: p)
+        sum.localCandidate = localCandidate?.description
+        sum.controlledLocalCandidate = controlledCandidate?.description
+        if remoteView.type != .unknown { sum.remoteCandidate = remoteView.address?.description }
+        if let v = localView, v.type != .unknown { sum.controlledRemoteCandidate = v.address?.description }
         return sum
     }
 
@@ -113,5 +123,24 @@ extension IceRefusalCause {
         case .badRequest: return "it found them malformed (or carrying an unknown comprehension-required attribute)"
         case .other: return "an error the agent chose; see the reason phrase"
         }
+    }
+}
+
+/// The candidate list's type per (agent, address): the one classification
+/// the pairs, the selected pair and every renderer use.
+struct CandidateTypes {
+    private var types: [String: [String: CandidateType]] = [:]
+    private let ufrags: [String]
+
+    init(_ candidates: [IceCandidateSummary], ufrags: [String]) {
+        self.ufrags = ufrags
+        for c in candidates where c.type != .unknown {
+            types[c.agent ?? "", default: [:]][c.address] = c.type
+        }
+    }
+
+    func type(of address: Endpoint?, agent: AgentSide) -> CandidateType? {
+        guard let address, agent.rawValue < ufrags.count else { return nil }
+        return types[ufrags[agent.rawValue]]?[address.description]
     }
 }

@@ -214,6 +214,33 @@ public struct IceSelectedPair: Encodable, Sendable {
     public var viaRelay: Bool = false
     public var basis: PairSelectionBasis?
     public var nominationFrame: Int?
+    /// As in `IcePairSummary`: the addresses the types refer to.
+    public var localCandidate: String?
+    public var remoteCandidate: String?
+    public var controlledLocalCandidate: String?
+    public var controlledRemoteCandidate: String?
+}
+
+/// How text, HTML and Mermaid write one side of a pair, from the JSON's own
+/// fields (so every output says the same): `host 10.0.1.10:39262`, `host
+/// 10.0.1.10:39262 (as 203.0.113.2:39262)` when the wire shows another address,
+/// `host behind 203.0.113.2:39262` when the candidate behind the wire address is not seen here.
+public enum IcePairLabel {
+    public static func side(_ type: CandidateType, candidate: String?, wire: String, own: Bool) -> String {
+        guard let candidate else { return own ? "\(type) behind \(wire)" : "\(type) \(wire)" }
+        return candidate == wire ? "\(type) \(wire)" : "\(type) \(candidate) (as \(wire))"
+    }
+}
+
+extension IcePairSummary {
+    /// The controlling agent's view: its own candidate, and the peer's as it addressed it.
+    public var localLabel: String { IcePairLabel.side(localType, candidate: localCandidate, wire: local, own: true) }
+    public var remoteLabel: String { IcePairLabel.side(remoteType, candidate: remoteCandidate, wire: remote, own: false) }
+}
+
+extension IceSelectedPair {
+    public var localLabel: String { IcePairLabel.side(localType, candidate: localCandidate, wire: local, own: true) }
+    public var remoteLabel: String { IcePairLabel.side(remoteType, candidate: remoteCandidate, wire: remote, own: false) }
 }
 
 public struct ConsentSummary: Encodable, Sendable {
