@@ -64,7 +64,10 @@ extension IceSessionContext {
             return signalled.candidate.type == .host || signalled.candidate.type == .relay
         }
         if facts.mappings.isMappedByNat(e) == true || e.address.isPrivate { return true }
-        if facts.mappings.base(of: e) != nil { return false }
+        // A STUN server saw it unchanged: the host of an agent without NAT, or its NAT's mapping seen
+        // after the NAT; nothing here tells them apart, and most agents that ask a STUN server sit
+        // behind a NAT, so it is taken for the mapping (reported as srflx, with a visibility note).
+        if facts.mappings.base(of: e) != nil || facts.mappings.sawUnchanged(e) { return false }
         return !ownerHasPrivateAddress(owner)
     }
 
@@ -147,10 +150,6 @@ extension IceSessionContext {
         if x == wire || addresses[owner].contains(x), facts.mappings.base(of: x) == nil, isOwnBase(x, owner: owner) {
             if x.address.isPrivate {
                 return Classified(type: .host, explanation: "the owner's own (private) address, reached directly", address: x)
-            }
-            if facts.mappings.sawUnchanged(x) {
-                return Classified(type: .host, explanation: "a STUN server returned this address as its own mapping and nothing shows a NAT in front of the owner (no private address of it seen or signalled): its host address, reached directly (a srflx candidate equal to its base is redundant, RFC 8445 section 5.1.3)",
-                                  address: x, uncertainty: .srflxOrHost)
             }
             return Classified(type: .host, explanation: "the owner's own public address (nothing shows a NAT in front of it), reached directly", address: x)
         }

@@ -1,4 +1,5 @@
 import NetworkVocabulary
+import OrderedCollections
 
 extension IceSessionContext {
     /// The findings one session raises once it is summarised (the consent gap
@@ -78,10 +79,16 @@ extension IceSessionContext {
                         frames: frames)
                 }
             }
+            // A check source the classification put down to a symmetric NAT: a STUN server saw another port of its IP.
             for c in summary.candidates where c.agent == ufrag && c.reason == .symmetricNat {
+                guard let x = Endpoint(c.address) else { continue }
+                let frames = seen.filter { $0.address == x }.compactMap(\.frame)
+                let stun = facts.mappings.byLocal.values.joined().first { $0.address == x.address && $0.port != x.port }
+                let what = stun.map { "a STUN server saw \($0) on the same NAT address, but its checks come from \(x)" }
+                    ?? "its checks come from \(x), a mapping no candidate had (\(c.explanation ?? ""))"
                 return SymmetricNatEvidence(agent: ufrag,
-                                            sentence: "agent \(ufrag) is behind a symmetric NAT: \(c.address) \(c.explanation ?? "")",
-                                            frames: [])
+                                            sentence: "agent \(ufrag) is behind a symmetric NAT: \(what)\(frames.first.map { " (frame \($0))" } ?? ""): one IP, two mappings, so the NAT maps each destination to a new port and no peer can reach its srflx candidate",
+                                            frames: frames)
             }
             let own = Set(addresses[agent].map(\.description))
             if let nat = facts.natMappings.first(where: { ($0.mappingBehavior == .addressDependent || $0.mappingBehavior == .addressAndPortDependent) && own.contains($0.local) }) {
@@ -141,10 +148,21 @@ extension IceSessionContext {
         guard !all.isEmpty else { return }
         let failedPairs = Set(all.filter { $0.pair.state != .succeeded }.map { "\($0.pair.local) <-> \($0.pair.remote)" })
         let ref = SessionRef.ice(session.id)
-        let sentences = all.prefix(4).map { "on \($0.pair.local) <-> \($0.pair.remote), \($0.refusal.explanation)" }
-        var text = "\(all.reduce(0) { $0 + $1.refusal.count }) error response(s) to checks: " + sentences.joined(separator: "; ")
-        if all.count > 4 { text += "; ..." }
-        text += failedPairs.isEmpty ? " (the pair(s) succeeded anyway)." : "; \(failedPairs.count) of these pair(s) never succeeded."
+        // One clause per refusing agent, checking agent and code, over all pairs.
+        let groups = OrderedDictionary(grouping: all) { [$0.refusal.refusedBy, $0.refusal.checksFrom, String($0.refusal.code)] }
+        let clauses = groups.values.prefix(4).map { g -> String in
+            let r = g[0].refusal
+            let count = g.reduce(0) { $0 + $1.refusal.count }
+            let frames = g.flatMap(\.refusal.frames).sorted()
+            var clause = "agent \(r.refusedBy) answered \(count) of agent \(r.checksFrom)'s checks with \(r.code)\(r.reason.map { " " + $0 } ?? "") on \(Set(g.map { $0.pair.local + $0.pair.remote }).count) pair(s) (frames \(frames.prefix(4).map(String.init).joined(separator: ", "))\(frames.count > 4 ? ", ..." : "")): \(r.cause.meaning)"
+            let after = g.reduce(0) { $0 + $1.refusal.afterSuccess }, retx = g.reduce(0) { $0 + $1.refusal.toRetransmissions }
+            if after > 0 { clause += "; \(after) of them right after its own success response to the same check" }
+            if retx > 0 { clause += "; \(retx) answered retransmissions" }
+            return clause
+        }
+        var text = "error responses to checks: " + clauses.joined(separator: "; and ")
+        if groups.count > 4 { text += "; ..." }
+        text += failedPairs.isEmpty ? " (every such pair succeeded all the same)." : "; \(failedPairs.count) of these pair(s) never succeeded."
         findings.add(failedPairs.isEmpty ? .info : .warning, .iceCheckRefused, "\(session: ref): \(text)",
                      frames: all.flatMap(\.refusal.frames), session: ref)
     }

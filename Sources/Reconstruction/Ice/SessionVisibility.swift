@@ -58,7 +58,7 @@ extension IceSessionContext {
             }
         }
         if !notes.srflxOrHost.isEmpty {
-            lines.append("srflx or host cannot be told apart here for \(notes.srflxOrHost.sorted().prefix(6).joined(separator: ", ")): a STUN server saw the address unchanged, so it is its owner's host address (no NAT) or the NAT's mapping seen after the NAT (reported as host when nothing shows a NAT in front of its owner, else as srflx)")
+            lines.append("srflx or host cannot be told apart here for \(notes.srflxOrHost.sorted().prefix(6).joined(separator: ", ")): a STUN server saw the address unchanged and nothing shows whether its owner is behind a NAT (reported as srflx)")
         }
         if !notes.typeInferred.isEmpty {
             lines.append("candidate types inferred without signalling or the owner's STUN/TURN exchanges: \(notes.typeInferred.sorted().prefix(6).joined(separator: ", "))")

@@ -18,7 +18,8 @@ public struct TransactionSummary: Encodable, Sendable {
     public var responseFrame: Int?
     public var responseTime: Double?
     public var errorCode: Int?
-    /// From the first request to the response (RFC 8489 uses the first send when retransmitted).
+    /// From the request to the response; nil when the request was retransmitted (Karn's rule,
+    /// RFC 6298 section 3: the response cannot be told to answer one send or another).
     public var rtt: Double?
     public var nested: Bool
 }
