@@ -170,6 +170,13 @@ public final class SessionReconstructor {
         let iceBuilder = IceSessionSummaryBuilder(reflexiveByLocal: bindings.reflexiveByLocal, allocations: allocations.allocations,
                                                   signalled: sip.signalled, natMappings: doc.natMappings, end: end)
         doc.iceSessions = ice.sessions.map { iceBuilder.summary(of: $0, findings: &findings) }
+        // Symmetric NATs only the ICE checks show: in the NAT view too, and reported like the others.
+        for m in iceBuilder.natMappings(sessions: ice.sessions, summaries: doc.iceSessions) {
+            doc.natMappings.append(m)
+            findings.add(.warning, .natSymmetric,
+                         "\(m.local) is behind a symmetric (\(m.mappingBehavior.rawValue) mapping) NAT: \(m.observations.map { "\($0.server) saw \($0.reflexive)" }.joined(separator: ", ")). Its srflx candidates will fail; expect relay or prflx pairs.",
+                         frames: m.observations.map(\.frame), session: nil)
+        }
         doc.sipCalls = sip.summaries(ice: &doc.iceSessions, findings: &findings)
         doc.transactions = transactions.summaries
         addCaptureWideFindings(doc)

@@ -131,4 +131,21 @@ struct IceFactsTests {
         #expect(Set(nat.observations.map(\.reflexive)) == outsides)
         #expect(doc.findingCodes.contains(.natSymmetric))
     }
+
+    /// Items 5 and 14: where the symmetric NAT is in evidence (b's checks pass), the NAT view
+    /// names b's host socket with the mappings conntrack recorded (truth
+    /// `nat.routers.nat-b.addressDependentMappings`), agreeing with `ice.relayed.symmetric-nat`.
+    @Test("NAT view agrees with the relay root cause: b's symmetric mappings as conntrack saw them",
+          arguments: ["ice-relay-symmetric.public.pcap", "ice-relay-symmetric.turn-server.pcap"])
+    func natViewAgrees(_ capture: String) throws {
+        let truth = try Corpus.truth(capture)
+        let doc = try Corpus.analyze(capture)
+        let inside = try #require(IceCorpus.agent(truth, "b")["candidates"].first(where: "type", is: "host")["address"].string)
+        let conntrack = truth["nat"]["routers"]["nat-b"]["addressDependentMappings"][inside]
+        let nat = try #require(doc.natMappings.first { $0.local == inside })
+        #expect(nat.mappingBehavior == .addressDependent)
+        #expect(nat.observations.count >= 2)
+        for o in nat.observations { #expect(conntrack[o.server].string == o.reflexive, "\(o.server) saw \(o.reflexive)") }
+        #expect(doc.findingCodes.contains(.iceRelayedSymmetricNat) && doc.findingCodes.contains(.natSymmetric))
+    }
 }

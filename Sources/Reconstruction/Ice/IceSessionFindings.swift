@@ -53,6 +53,12 @@ extension IceSessionContext {
         var agent: String
         var sentence: String
         var frames: [Int]
+        /// The mapping a STUN server saw, and the other one: the port the agent's checks came
+        /// from (toward `toward`), when the evidence is one IP with two mappings.
+        var srflx: Endpoint? = nil
+        var other: Endpoint? = nil
+        var toward: Endpoint? = nil
+        var otherFrame: Int? = nil
     }
 
     func symmetricNatEvidence(_ summary: IceSessionSummary) -> SymmetricNatEvidence? {
@@ -61,13 +67,13 @@ extension IceSessionContext {
             let ufrag = session.ufrag(of: agent) ?? "?"
             let srflx = summary.candidates.filter { $0.agent == ufrag && $0.type == .srflx }.compactMap { Endpoint($0.address) }
             // Where the agent's checks were seen coming from, and where its peer saw them.
-            var seen: [(address: Endpoint, how: String, frame: Int?)] = []
+            var seen: [(address: Endpoint, how: String, frame: Int?, toward: Endpoint)] = []
             for p in pairs where !p.isRelayed(agent) {
                 let d = p.checks(from: agent)
-                let wire = p.key.address(of: agent)
-                if d.requests > 0 { seen.append((wire, "its checks to \(p.key.address(of: agent.other)) arrive from", d.firstRequestFrame)) }
+                let wire = p.key.address(of: agent), peer = p.key.address(of: agent.other)
+                if d.requests > 0 { seen.append((wire, "its checks to \(peer) arrive from", d.firstRequestFrame, peer)) }
                 if let m = d.mapped, m != wire {
-                    seen.append((m, "its peer (\(p.key.address(of: agent.other))) saw its checks come from", d.mappedFrame))
+                    seen.append((m, "its peer (\(peer)) saw its checks come from", d.mappedFrame, peer))
                 }
             }
             for s in srflx {
@@ -76,7 +82,7 @@ extension IceSessionContext {
                     return SymmetricNatEvidence(
                         agent: ufrag,
                         sentence: "agent \(ufrag) is behind a symmetric NAT: its srflx candidate is \(s) (the STUN server's mapping) but \(other.how) \(other.address) (frame \(frames.first.map(String.init) ?? "?")): one IP, two mappings, so the NAT maps each destination to a new port and no peer can reach its srflx candidate",
-                        frames: frames)
+                        frames: frames, srflx: s, other: other.address, toward: other.toward, otherFrame: other.frame)
                 }
             }
             // A check source the classification put down to a symmetric NAT: a STUN server saw another port of its IP.
@@ -86,9 +92,10 @@ extension IceSessionContext {
                 let stun = facts.mappings.byLocal.values.joined().first { $0.address == x.address && $0.port != x.port }
                 let what = stun.map { "a STUN server saw \($0) on the same NAT address, but its checks come from \(x)" }
                     ?? "its checks come from \(x), a mapping no candidate had (\(c.explanation ?? ""))"
+                let check = seen.first { $0.address == x }
                 return SymmetricNatEvidence(agent: ufrag,
                                             sentence: "agent \(ufrag) is behind a symmetric NAT: \(what)\(frames.first.map { " (frame \($0))" } ?? ""): one IP, two mappings, so the NAT maps each destination to a new port and no peer can reach its srflx candidate",
-                                            frames: frames)
+                                            frames: frames, srflx: stun, other: stun == nil ? nil : x, toward: check?.toward, otherFrame: check?.frame)
             }
             let own = Set(addresses[agent].map(\.description))
             if let nat = facts.natMappings.first(where: { ($0.mappingBehavior == .addressDependent || $0.mappingBehavior == .addressAndPortDependent) && own.contains($0.local) }) {
@@ -170,5 +177,31 @@ extension IceSessionContext {
     /// The frame of the pair's first check, either way.
     private func firstCheckFrame(_ p: IcePairState) -> Int? {
         p.dir.compactMap(\.firstRequestFrame).min()
+    }
+}
+
+extension IceSessionContext {
+    /// The NAT view's entry for a symmetric NAT only ICE shows (RFC 4787 section
+    /// 4.1: one host socket, one mapping per destination), so `natMappings` agrees
+    /// with `ice.relayed.symmetric-nat`: nil when `natMappings` already says so for
+    /// the agent's addresses, or the evidence is not one IP with two mappings.
+    func natMappingEvidence(_ summary: IceSessionSummary) -> NatMappingSummary? {
+        guard let e = symmetricNatEvidence(summary), let srflx = e.srflx, let other = e.other, let toward = e.toward,
+              let side = session.agentSides.first(where: { session.ufrag(of: $0) == e.agent }) else { return nil }
+        let own = Set(addresses[side].map(\.description))
+        if facts.natMappings.contains(where: { own.contains($0.local) && $0.mappingBehavior != .none && $0.mappingBehavior != .endpointIndependent }) {
+            return nil
+        }
+        // The socket behind both mappings: the agent's one private host address, when this vantage point shows one.
+        let bases = addresses[side].filter { $0.address.isPrivate && !facts.relays.isRelayed($0) }
+        let stun = facts.natMappings.lazy.flatMap(\.observations).first { $0.reflexive == srflx.description }
+        var observations: [NatMappingSummary.Observation] = []
+        if let stun { observations.append(stun) }
+        observations.append(.init(server: toward.description, reflexive: other.description, frame: e.otherFrame ?? 0))
+        let local = bases.count == 1 ? bases[0].description : srflx.description
+        let behind = bases.count == 1 ? "" : " (its host address is not seen here: listed under its srflx address)"
+        return NatMappingSummary(
+            local: local, observations: observations, mappingBehavior: .addressDependent, filteringBehavior: nil,
+            explanation: "ICE agent \(e.agent)'s socket\(behind) is seen as \(srflx) by \(stun?.server ?? "a STUN server") but as \(other) by \(toward) (its ICE checks): the NAT's mapping depends on the destination (symmetric NAT); srflx candidates from it fail.")
     }
 }

@@ -23,6 +23,17 @@ struct IceSessionSummaryBuilder {
     func summary(of session: IceSessionState, findings: inout FindingCollector) -> IceSessionSummary {
         IceSessionContext(facts: facts, session: session).summary(findings: &findings)
     }
+
+    /// NAT-view entries for symmetric NATs that only the ICE checks show (`summaries` in `sessions`' order).
+    func natMappings(sessions: [IceSessionState], summaries: [IceSessionSummary]) -> [NatMappingSummary] {
+        var out: [NatMappingSummary] = []
+        for (session, summary) in zip(sessions, summaries) {
+            guard let m = IceSessionContext(facts: facts, session: session).natMappingEvidence(summary),
+                  !out.contains(where: { $0.local == m.local }) else { continue }
+            out.append(m)
+        }
+        return out
+    }
 }
 
 /// One ICE session being summarised: its tracker state, its pairs in the
