@@ -205,6 +205,8 @@ struct IceSessionTracker {
         var nomination: UInt32?
         /// Bit 0: seen directly, bit 1: seen inside TURN (the two legs of one relayed send).
         var legs: UInt8
+        /// The leg the check was first seen on: a relayed retransmission shows on both legs, and counts once.
+        var firstLeg: UInt8 = 0
         var answered: Bool
         /// The check was sent again before (or after) its answer: which send a response answers is unknown.
         var retransmitted = false
@@ -395,9 +397,11 @@ struct IceSessionTracker {
         let leg: UInt8 = m.carrier == nil ? 1 : 2
         if var o = open[m.transactionKey], o.session == s.id {
             if o.legs & leg != 0 {
-                pair.dir[sender].retransmissions &+= 1
                 o.retransmitted = true
                 open[m.transactionKey] = o
+                // The same retransmission on the other leg of the relay is not another one.
+                guard leg == o.firstLeg else { return }
+                pair.dir[sender].retransmissions &+= 1
                 s.log(m.context, from: ep.src, to: ep.dst, .iceRetransmission,
                       "retransmission of the check of frame \(o.frame) (\(String(format: "%.3f", t.seconds(since: o.time))) s after it)\(o.answered ? ", after its answer" : "")")
             } else {
@@ -473,7 +477,7 @@ struct IceSessionTracker {
 
         insertOpen(m.transactionKey, OpenCheck(session: s.id, key: key, sender: sender, time: t, frame: m.context.frame,
                                                useCandidate: m.useCandidate, nomination: m.nomination, legs: leg,
-                                               answered: false))
+                                               firstLeg: leg, answered: false))
     }
 
     private mutating func insertOpen(_ key: TransactionKeyBits, _ o: OpenCheck) {
