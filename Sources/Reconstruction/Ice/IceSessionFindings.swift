@@ -157,13 +157,14 @@ extension IceSessionContext {
         let ref = SessionRef.ice(session.id)
         // One clause per refusing agent, checking agent and code, over all pairs.
         let groups = OrderedDictionary(grouping: all) { [$0.refusal.refusedBy, $0.refusal.checksFrom, String($0.refusal.code)] }
-        let clauses = groups.values.prefix(4).map { g -> String in
+        let ordered = groups.values.sorted { ($0.flatMap(\.refusal.frames).min() ?? 0) < ($1.flatMap(\.refusal.frames).min() ?? 0) }
+        let clauses = ordered.prefix(4).map { g -> String in
             let r = g[0].refusal
             let count = g.reduce(0) { $0 + $1.refusal.count }
             let frames = g.flatMap(\.refusal.frames).sorted()
             var clause = "agent \(r.refusedBy) answered \(count) of agent \(r.checksFrom)'s checks with \(r.code)\(r.reason.map { " " + $0 } ?? "") on \(Set(g.map { $0.pair.local + $0.pair.remote }).count) pair(s) (frames \(frames.prefix(4).map(String.init).joined(separator: ", "))\(frames.count > 4 ? ", ..." : "")): \(r.cause.meaning)"
             let after = g.reduce(0) { $0 + $1.refusal.afterSuccess }, retx = g.reduce(0) { $0 + $1.refusal.toRetransmissions }
-            if after > 0 { clause += "; \(after) of them right after its own success response to the same check" }
+            if after > 0 { clause += "; \(after) of them to a check it had already answered with success" }
             if retx > 0 { clause += "; \(retx) answered retransmissions" }
             return clause
         }
@@ -171,7 +172,7 @@ extension IceSessionContext {
         if groups.count > 4 { text += "; ..." }
         text += failedPairs.isEmpty ? " (every such pair succeeded all the same)." : "; \(failedPairs.count) of these pair(s) never succeeded."
         findings.add(failedPairs.isEmpty ? .info : .warning, .iceCheckRefused, "\(session: ref): \(text)",
-                     frames: all.flatMap(\.refusal.frames), session: ref)
+                     frames: all.flatMap(\.refusal.frames).sorted(), session: ref)
     }
 
     /// The frame of the pair's first check, either way.

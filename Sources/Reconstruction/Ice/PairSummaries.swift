@@ -74,7 +74,7 @@ extension IceSessionContext {
                 let cause = IceRefusalCause(code: e.code)
                 var sentence = "agent \(by) (\(responderAddress)) answered \(e.count) of agent \(from)'s checks from \(checkerAddress) with \(e.code)\(e.reason.map { " " + $0 } ?? ""): \(cause.meaning)"
                 var notes: [String] = []
-                if e.afterSuccess > 0 { notes.append("\(e.afterSuccess) came after a success response to the same check (the agent answered it twice)") }
+                if e.afterSuccess > 0 { notes.append("\(e.afterSuccess) to a check it had already answered with success") }
                 if e.toRetransmissions > 0 { notes.append("\(e.toRetransmissions) answered a retransmission") }
                 if !notes.isEmpty { sentence += "; " + notes.joined(separator: ", ") }
                 out.append(IceCheckRefusal(refusedBy: by, checksFrom: from, checker: checkerAddress.description, code: e.code,
