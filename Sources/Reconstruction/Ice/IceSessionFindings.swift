@@ -65,19 +65,26 @@ extension IceSessionContext {
         guard session.hasTwoAgents else { return nil }
         for agent in [roles.remote, roles.local] {
             let ufrag = session.ufrag(of: agent) ?? "?"
-            let srflx = summary.candidates.filter { $0.agent == ufrag && $0.type == .srflx }.compactMap { Endpoint($0.address) }
-            // Where the agent's checks were seen coming from, and where its peer saw them.
-            var seen: [(address: Endpoint, how: String, frame: Int?, toward: Endpoint)] = []
+            let srflxCandidates = summary.candidates.filter { $0.agent == ufrag && $0.type == .srflx }
+            let srflx = srflxCandidates.compactMap { Endpoint($0.address) }
+            // Where the agent's checks were seen coming from, and where its peer saw them (with
+            // the socket behind, when this vantage point shows it).
+            var seen: [(address: Endpoint, how: String, frame: Int?, toward: Endpoint, base: Endpoint?)] = []
             for p in pairs where !p.isRelayed(agent) {
                 let d = p.checks(from: agent)
                 let wire = p.key.address(of: agent), peer = p.key.address(of: agent.other)
-                if d.requests > 0 { seen.append((wire, "its checks to \(peer) arrive from", d.firstRequestFrame, peer)) }
+                if d.requests > 0 { seen.append((wire, "its checks to \(peer) arrive from", d.firstRequestFrame, peer, nil)) }
                 if let m = d.mapped, m != wire {
-                    seen.append((m, "its peer (\(peer)) saw its checks come from", d.mappedFrame, peer))
+                    seen.append((m, "its peer (\(peer)) saw its checks come from", d.mappedFrame, peer, wire))
                 }
             }
-            for s in srflx {
-                if let other = seen.first(where: { $0.address.address == s.address && $0.address.port != s.port && !srflx.contains($0.address) }) {
+            for (s, candidate) in zip(srflx, srflxCandidates) {
+                // The srflx's own socket sends its checks through a mapping of its own: if that
+                // mapping ever shows, the NAT kept it (another port is another socket).
+                guard !seen.contains(where: { $0.address == s }) else { continue }
+                let base = candidate.relatedAddress.flatMap(Endpoint.init)
+                if let other = seen.first(where: { $0.address.address == s.address && $0.address.port != s.port && !srflx.contains($0.address)
+                    && (base == nil || $0.base == nil || $0.base == base) }) {
                     let frames = seen.filter { $0.address == other.address }.compactMap(\.frame)
                     return SymmetricNatEvidence(
                         agent: ufrag,
