@@ -40,6 +40,7 @@ public struct AnalysisPipeline {
         let stream = CaptureStream(input: input) { report($0.description) }
         guard stream.open() else { return (AnalysisDocument(), 2) }
         let reconstructor = SessionReconstructor()
+        reconstructor.dropsCopiesAcrossFiles = stream.readers.count > 1
         for d in sdp.descriptions { reconstructor.signalledSdp(d.sdp, source: d.source) }
         let dissection = Dissection(consumer: reconstructor, credentials: store, turnPorts: turnPorts)
         var bytesRead: Int64 = 0

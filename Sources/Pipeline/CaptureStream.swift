@@ -27,9 +27,6 @@ public final class CaptureStream {
     private var filter: PacketFilter?
     private let report: (CaptureError) -> Void
 
-    /// Added to every file's index (one stream per file keeps the file's place in the list).
-    public var fileIndexBase = 0
-
     public init(input: CaptureInput, report: @escaping (CaptureError) -> Void = { _ in }) {
         self.input = input
         self.report = report
@@ -39,7 +36,7 @@ public final class CaptureStream {
     public func open() -> Bool {
         for (index, path) in input.captures.enumerated() {
             do {
-                readers.append(try PcapFileReader(path: path, fileIndex: fileIndexBase + index))
+                readers.append(try PcapFileReader(path: path, fileIndex: index))
             } catch let error as CaptureError {
                 record(error)
             } catch {

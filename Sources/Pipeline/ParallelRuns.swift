@@ -1,15 +1,14 @@
 import Foundation
-import Reconstruction
 import Synchronization
 
-/// `--jobs N`: several capture files analysed at once, one file per worker.
+/// `--jobs N`: independent analyses run at once, one per worker.
 ///
-/// A single run reads all its files as one timestamp-ordered stream, so a
-/// session whose packets are split across rotated files is one session.
-/// With `--jobs` above 1 and several files, each file is analysed on its own
-/// thread instead and the documents are merged (`AnalysisDocument.merged`):
-/// sessions do not join across files, ids are renumbered in file order,
-/// lists are concatenated in file order. One file is always one stream.
+/// Only work whose result cannot depend on the number of workers runs here:
+/// `export` without `--merge` (one document per file, each file its own
+/// run). Several files read together (`analyze`, `messages`, `export --merge`)
+/// are always one timestamp-ordered stream on one thread: a session split
+/// across rotated files is one session, a packet seen at two capture points is
+/// recognised as a copy, and the output is the same for every `--jobs`.
 public enum ParallelRuns {
     public static var defaultJobs: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
 
@@ -65,21 +64,5 @@ private final class WorkList<T: Sendable>: Sendable {
     /// Every result, in index order (call after every worker has finished).
     func results() -> [T] {
         state.withLock { $0.results.map { $0! } }
-    }
-}
-
-extension ParallelRuns {
-    /// One analysis of all the files, or with `jobs` > 1 and several files one per file, merged.
-    public static func analyze(_ input: CaptureInput, jobs: Int,
-                               _ run: @escaping @Sendable (CaptureInput) -> (document: AnalysisDocument, exitCode: Int32)) -> (document: AnalysisDocument, exitCode: Int32) {
-        guard jobs > 1, input.captures.count > 1 else { return run(input) }
-        let results = map(input.captures.count, jobs: jobs) { i -> (document: AnalysisDocument, exitCode: Int32) in
-            var one = input
-            one.captures = [input.captures[i]]
-            return run(one)
-        }
-        let docs = results.map(\.document).filter { !$0.captures.isEmpty }
-        let status = results.map(\.exitCode).max() ?? 0
-        return (AnalysisDocument.merged(docs), status)
     }
 }

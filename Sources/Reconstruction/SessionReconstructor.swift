@@ -15,16 +15,34 @@ public final class SessionReconstructor {
     var ice = IceSessionTracker()
     var sip = SipCallTracker()
     /// ICMP errors per quoted flow, in the order first seen.
-    private var icmpByFlow: OrderedDictionary<FiveTuple, (count: Int, frames: [Int], meaning: String, reporter: String)> = [:]
-    private var integrityInvalid: [Int] = []
+    var icmpByFlow: OrderedDictionary<FiveTuple, (count: Int, frames: [Int], meaning: String, reporter: String)> = [:]
+    private var integrityInvalid: [(frame: Int, flow: FiveTuple)] = []
     /// Transaction ids of ICE connectivity checks: their silence is judged by the ICE
     /// reconstructor (per candidate pair), not reported again as an unreachable server.
-    private var iceCheckIds = Set<String>()
+    var iceCheckIds = Set<String>()
+    /// RFC 3489 / 5780 NAT tests (CHANGE-REQUEST, RESPONSE-PORT): an unanswered one is the
+    /// test's result (the NAT's filtering), not a failure.
+    var natTestIds = Set<String>()
+    /// Flows the answers to NAT tests took (from the alternate address/port, to RESPONSE-PORT).
+    var redirectedAnswerFlows = Set<FiveTuple>()
+    /// Sockets an ICMP error refused, with the refused address; and those of them that later
+    /// received traffic from another address (a call that went on over another path).
+    var icmpRefused: [Endpoint: IPAddress] = [:]
+    var servedAfterIcmp = Set<Endpoint>()
+    /// Requests of methods no RFC defines (WhatsApp 0x0801, ...): whether they expect an answer is
+    /// the application's business, so their silence is not reported as a failure.
+    var proprietaryIds = Set<String>()
     private var fingerprintInvalid: [Int] = []
     private(set) var lastTime: CaptureTime?
     private(set) var firstTime: CaptureTime?
     /// Counters the lower stages evicted (TCP streams, IP fragments, TURN 5-tuples), filled in by the caller.
     public var lowerStageEvictions = EvictionCounters()
+    /// Set for runs over several capture files: copies of one packet seen in two files
+    /// (two capture points) are left out (`CaptureCopyFilter`). Off for one file: nothing to compare.
+    public var dropsCopiesAcrossFiles = false
+    private var copyFilter = CaptureCopyFilter()
+    /// Copies left out so far (zero unless `dropsCopiesAcrossFiles`).
+    public var copiesDropped: Int { copyFilter.copies }
 
     public init() {}
 
@@ -56,20 +74,35 @@ public final class SessionReconstructor {
 
     public func stunMessage(_ m: ObservedStunMessage) {
         tick(m.context.time)
+        if dropsCopiesAcrossFiles,
+           copyFilter.isCopy(.stun, flow: m.flow, hash: m.payloadHash, length: m.payloadLength, context: m.context) { return }
         stats.stunMessages &+= 1
         if m.classic { stats.classicStunMessages &+= 1 }
         if m.carrier != nil { stats.nestedMessages &+= 1 }
         stats.messagesByMethod[m.methodName + " " + m.messageClass.rawValue, default: 0] &+= 1
         if let code = m.errorCode { stats.errorCodes[String(code), default: 0] &+= 1 }
-        if m.integrity == .invalid, integrityInvalid.count < 50 { integrityInvalid.append(m.context.frame) }
+        if m.integrity == .invalid, integrityInvalid.count < 50 { integrityInvalid.append((m.context.frame, m.flow)) }
 
         var rtt: Double?
         var retransmission = false
+        var requestFlow: FiveTuple?
+        /// An answer in an application's own message type, or a copy of a request seen on another path.
+        var notARequest = false
         switch m.messageClass {
-        case .request: retransmission = transactions.request(m)
+        case .request:
+            switch transactions.classify(m) {
+            case .new: break
+            case .retransmission: retransmission = true
+            case let .answer(match):
+                rtt = match.rtt
+                notARequest = true
+            case .copy: notARequest = true
+            }
         case .success, .error:
             let match = transactions.response(m)
             rtt = match?.rtt
+            requestFlow = match?.requestFlow
+            if match?.redirected == true, redirectedAnswerFlows.count < 10_000 { redirectedAnswerFlows.insert(m.flow) }
             if let o = observer, match != nil {
                 o.liveEvent(LiveEvent(time: m.context.time.epochSeconds, frame: m.context.frame, kind: .transactionCompleted,
                                       session: nil, message: "\(m.methodName) \(m.messageClass.rawValue)", value: rtt))
@@ -79,10 +112,14 @@ public final class SessionReconstructor {
 
         if m.carrier == nil {
             if m.method.isTURN || allocations.allocation(for: m.flow) != nil {
-                allocations.handle(m, rtt: rtt, findings: &findings)
+                // An answer from a sibling address of the server belongs to the request's allocation.
+                var routed = m
+                if let rf = requestFlow, rf != m.flow.reversed, m.method.isTURN { routed.flow = rf.reversed }
+                allocations.handle(routed, rtt: rtt, findings: &findings)
             } else {
                 // A STUN message on a relayed address is peer-leg traffic (e.g. a relayed ICE check).
-                allocations.handlePeerLeg(context: m.context, flow: m.flow, length: m.payloadLength, hash: m.payloadHash)
+                allocations.handlePeerLeg(context: m.context, flow: m.flow, length: m.payloadLength, hash: m.payloadHash,
+                                          iceCheck: m.isIceCheck)
             }
             if m.method != .connectionBind { allocations.countClientLeg(flow: m.flow, bytes: m.payloadLength) }
             if m.method == .allocate, m.messageClass == .success, let x = m.xorMapped ?? m.mapped {
@@ -90,14 +127,20 @@ public final class SessionReconstructor {
             }
         }
         if m.isIceCheck && iceCheckIds.count < 100_000 { iceCheckIds.insert(m.transactionId) }
-        if m.method == .binding && !m.isIceCheck && m.carrier == nil && m.username.map({ !$0.contains(":") }) ?? true {
-            bindings.handle(m, rtt: rtt, retransmission: retransmission)
+        if m.isRedirectedRequest && natTestIds.count < 100_000 { natTestIds.insert(m.transactionId) }
+        if m.messageClass == .request, !notARequest, !m.method.isStandardRequest, proprietaryIds.count < 100_000 {
+            proprietaryIds.insert(m.transactionId)
+        }
+        if m.method == .binding && !m.isIceCheck && m.carrier == nil && !notARequest && m.username.map({ !$0.contains(":") }) ?? true {
+            bindings.handle(m, rtt: rtt, retransmission: retransmission, requestFlow: requestFlow)
         }
         ice.handle(m, allocations: allocations)
     }
 
     public func channelData(_ c: ObservedChannelData) {
         tick(c.context.time)
+        if dropsCopiesAcrossFiles,
+           copyFilter.isCopy(.channelData, flow: c.flow, hash: c.payloadHash ^ UInt64(c.channel), length: c.length, context: c.context) { return }
         stats.channelDataFrames &+= 1
         allocations.handleChannelData(c, findings: &findings)
         allocations.countClientLeg(flow: c.flow, bytes: 4 &+ c.length)
@@ -106,6 +149,12 @@ public final class SessionReconstructor {
 
     public func datagram(_ d: ObservedDatagram) {
         tick(d.context.time)
+        if dropsCopiesAcrossFiles,
+           copyFilter.isCopy(.datagram, flow: d.flow, hash: d.payloadHash, length: d.length, context: d.context) { return }
+        if !icmpRefused.isEmpty, let refused = icmpRefused[d.flow.destination], refused != d.flow.source.address,
+           servedAfterIcmp.count < 1_000 {
+            servedAfterIcmp.insert(d.flow.destination)
+        }
         ice.datagram(d)
         if d.flow.transport == .tcp, allocations.handleDataConnection(context: d.context, flow: d.flow, length: d.length) { return }
         allocations.handlePeerLeg(context: d.context, flow: d.flow, length: d.length, hash: d.payloadHash)
@@ -127,6 +176,7 @@ public final class SessionReconstructor {
         guard quotesStun || allocations.allocation(for: quotedFlow) != nil || allocations.allocation(relayed: quotedFlow.source) != nil else { return }
         if icmpByFlow[quotedFlow] == nil {
             guard icmpByFlow.count < 1_000 else { return }
+            icmpRefused[quotedFlow.source] = quotedFlow.destination.address
             icmpByFlow[quotedFlow] = (0, [], meaning, reporter.description)
         }
         icmpByFlow[quotedFlow]!.count &+= 1
@@ -160,7 +210,12 @@ public final class SessionReconstructor {
         ev.transactions = transactions.evicted
         ev.allocations = allocations.evicted
         ev.bindings = bindings.evicted
-        doc.allocations = allocations.allocations.map { AllocationSummaryBuilder.summary(of: $0, findings: &findings) }
+        let chained = AllocationSummaryBuilder.chainedPeers(allocations.allocations)
+        let allocated = Set(allocations.allocations.filter { $0.state != .failed && $0.state != .pending }.map(\.flow.source))
+        doc.allocations = allocations.allocations.map {
+            AllocationSummaryBuilder.summary(of: $0, chained: chained[$0.id] ?? [:], captureEnd: end,
+                                             clientServedElsewhere: allocated.contains($0.flow.source), findings: &findings)
+        }
         ev.peerLegDatagrams = allocations.allocations.reduce(0) { $0 + $1.toPeer.evicted + $1.fromPeer.evicted }
         ev.allocationDetail = allocations.detailDropped + allocations.allocations.reduce(0) { $0 + $1.peersDropped }
         ev.iceSessions = ice.evicted
@@ -170,13 +225,8 @@ public final class SessionReconstructor {
         let iceBuilder = IceSessionSummaryBuilder(reflexiveByLocal: bindings.reflexiveByLocal, allocations: allocations.allocations,
                                                   signalled: sip.signalled, natMappings: doc.natMappings, end: end)
         doc.iceSessions = ice.sessions.map { iceBuilder.summary(of: $0, findings: &findings) }
-        // Symmetric NATs only the ICE checks show: in the NAT view too, and reported like the others.
-        for m in iceBuilder.natMappings(sessions: ice.sessions, summaries: doc.iceSessions) {
-            doc.natMappings.append(m)
-            findings.add(.warning, .natSymmetric,
-                         "\(m.local) is behind a symmetric (\(m.mappingBehavior.rawValue) mapping) NAT: \(m.observations.map { "\($0.server) saw \($0.reflexive)" }.joined(separator: ", ")). Its srflx candidates will fail; expect relay or prflx pairs.",
-                         frames: m.observations.map(\.frame), session: nil)
-        }
+        // Symmetric NATs only the ICE checks show: in the NAT view too (the ICE findings explain them).
+        doc.natMappings += iceBuilder.natMappings(sessions: ice.sessions, summaries: doc.iceSessions)
         doc.sipCalls = sip.summaries(ice: &doc.iceSessions, findings: &findings)
         doc.transactions = transactions.summaries
         addCaptureWideFindings(doc)
@@ -186,35 +236,18 @@ public final class SessionReconstructor {
     }
 
     private func addCaptureWideFindings(_ doc: AnalysisDocument) {
-        for (flow, e) in icmpByFlow {
-            findings.add(.error, .icmpUnreachable,
-                         "\(e.count) ICMP error(s) (\(e.meaning)) from \(e.reporter) for \(flow.transport) \(flow.source) -> \(flow.destination): the destination did not accept the STUN/TURN traffic.",
-                         frames: e.frames)
+        addIcmpFindings(doc)
+        addUnansweredFindings(doc)
+        // Requests of an allocation the server refused for wrong credentials fail integrity with
+        // the right password too: that is the same problem, already said.
+        let unexplained = integrityInvalid.filter { e in
+            guard let a = allocations.allocation(for: e.flow) ?? allocations.allocation(for: e.flow.reversed) else { return true }
+            return !findings.has([.turnAuthWrongCredentials], session: .allocation(a.id))
         }
-        // Relayed checks (nested in ChannelData / DATA) are the ICE reconstructor's to judge: their
-        // carrier flow names the TURN server, not the peer that did not answer.
-        let unanswered = doc.transactions.filter {
-            !$0.nested && !iceCheckIds.contains($0.transactionId) && ($0.state == .unanswered || $0.state == .timedOut)
-        }
-        if !unanswered.isEmpty {
-            // Per method, client and server, in the order first seen.
-            let byPair = OrderedDictionary(grouping: unanswered) { [$0.method, $0.client, $0.server] }
-            for ts in byPair.values {
-                let t0 = ts[0]
-                let sends = ts.reduce(0) { $0 + $1.requestFrames.count }
-                let retransmitted = sends > ts.count
-                let cutOff = ts.allSatisfy { $0.state == .unanswered }
-                let severity: Finding.Severity = retransmitted ? .error : .warning
-                var message = "\(ts.count) \(t0.method) request(s) from \(t0.client) to \(t0.server) got no answer (\(sends) sends incl. retransmissions, last at frame \(ts.last!.requestFrames.last!))"
-                message += cutOff ? "; the capture ended less than 39.5 s after the last send, so an answer may have come later." : "."
-                findings.add(severity, retransmitted ? .stunServerUnreachable : .stunRequestUnanswered, FindingMessage(message),
-                             frames: ts.flatMap(\.requestFrames), session: nil)
-            }
-        }
-        if !integrityInvalid.isEmpty {
+        if !unexplained.isEmpty {
             findings.add(.warning, .stunIntegrityInvalid,
-                         "\(integrityInvalid.count) message(s) failed MESSAGE-INTEGRITY with the given credentials: wrong password, or the message was altered.",
-                         frames: integrityInvalid)
+                         "\(unexplained.count) message(s) failed MESSAGE-INTEGRITY with the given credentials: wrong password, or the message was altered.",
+                         frames: unexplained.map(\.frame))
         }
         if !fingerprintInvalid.isEmpty {
             findings.add(.warning, .stunFingerprintInvalid,

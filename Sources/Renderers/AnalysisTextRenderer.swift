@@ -87,9 +87,15 @@ public struct AnalysisTextRenderer {
         if let r = a.realm { facts.append("realm \(safe(r))") }
         if let s = a.software { facts.append("software \(safe(s))") }
         if !facts.isEmpty { out.append("  " + facts.joined(separator: ", ")) }
-        var life = "  lifetime \(a.lifetime.map { "\($0) s" } ?? "-")"
-        if !a.refreshes.isEmpty { life += ", refreshes granted [" + a.refreshes.map(String.init).joined(separator: ", ") + "]" }
-        life += String(format: ", from +%.3f s to +%.3f s", a.start - origin, a.end - origin)
+        var life = "  lifetime granted: Allocate \((a.allocateLifetime ?? a.lifetime).map { "\($0) s" } ?? "-")"
+        if !a.refreshes.isEmpty { life += ", Refresh " + a.refreshes.map { $0 == 0 ? "0 (delete)" : "\($0) s" }.joined(separator: ", ") }
+        life += String(format: "; from +%.3f s", a.start - origin)
+        if a.outcome == .active {
+            life += String(format: ", still active at the end of the capture (+%.3f s)", a.end - origin)
+            if let left = a.remainingAtCaptureEnd { life += String(format: " with %.0f s of lifetime left", left) }
+        } else {
+            life += String(format: " to +%.3f s (%@)", a.end - origin, a.outcome.rawValue)
+        }
         if let e = a.finalError { life += ", final error \(e.code) \(safe(e.reason))" }
         out.append(life)
         if !a.errors.isEmpty {
@@ -156,7 +162,12 @@ public struct AnalysisTextRenderer {
         if let s = b.software { extra.append("software \(safe(s))") }
         if !extra.isEmpty { out.append("     " + extra.joined(separator: ", ")) }
         for t in b.natTests {
-            out.append("     NAT test frame \(t.frame): change \(t.changeIP ? "IP" : "")\(t.changeIP && t.changePort ? "+" : "")\(t.changePort ? "port" : "")\(!t.changeIP && !t.changePort ? "nothing" : "") -> \(t.answered ? "answered\(t.responseOrigin.map { " from \($0)" } ?? "")" : "no answer")")
+            let answer = t.answered
+                ? "answered" + (t.answerFrame.map { " at frame \($0)" } ?? "") + (t.answeredFrom.map { " from \($0)" } ?? "")
+                    + (t.responseOrigin.map { " (RESPONSE-ORIGIN \($0))" } ?? "")
+                : "no answer seen"
+            let port = t.responsePort.map { ", RESPONSE-PORT \($0)" } ?? ""
+            out.append("     NAT test frame \(t.frame): change \(t.changeIP ? "IP" : "")\(t.changeIP && t.changePort ? "+" : "")\(t.changePort ? "port" : "")\(!t.changeIP && !t.changePort ? "nothing" : "")\(port) -> \(answer)")
         }
         return out
     }

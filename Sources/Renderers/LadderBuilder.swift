@@ -213,8 +213,8 @@ public enum LadderBuilder {
             if t.changePort { change.append("port") }
             let what = "CHANGE-REQUEST " + (change.isEmpty ? "none" : change.joined(separator: "+"))
             rows.append(.init(kind: .message, time: nil, frame: t.frame, from: 0, to: server, label: what, detail: "", via: via))
-            rows.append(.init(kind: .message, time: nil, frame: nil, from: server, to: 0, label: t.answered ? "answered" : "no answer",
-                              detail: [t.responseOrigin.map { "from " + $0 }, t.mapped.map { "mapped " + $0 }].compactMap { $0 }.joined(separator: ", "),
+            rows.append(.init(kind: .message, time: nil, frame: t.answerFrame, from: server, to: 0, label: t.answered ? "answered" : "no answer seen",
+                              detail: [(t.answeredFrom ?? t.responseOrigin).map { "from " + $0 }, t.mapped.map { "mapped " + $0 }].compactMap { $0 }.joined(separator: ", "),
                               via: via, style: t.answered ? [] : [.notSeen]))
         }
         if let gap = b.longestGap, gap > 30 {

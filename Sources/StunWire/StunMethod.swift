@@ -120,5 +120,15 @@ public enum StunMethodMeaning: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// A method some RFC or MS-TURN defines as a request its peer answers; false for methods
+    /// no specification names (applications' own, e.g. WhatsApp's 0x0801) and for SharedSecret
+    /// (RFC 3489's, over TLS only: on UDP it is an application's own message type).
+    public var isStandardRequest: Bool {
+        switch self {
+        case .sharedSecret, .unknown, .send, .data, .connectionAttempt: return false
+        default: return true
+        }
+    }
+
     public var description: String { name }
 }

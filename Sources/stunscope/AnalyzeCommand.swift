@@ -48,9 +48,9 @@ struct AnalyzeCommand: ParsableCommand {
     enum AnalyzeFormat: String, ExpressibleByArgument { case text, json }
 
     func run() throws {
-        let (doc, status) = ParallelRuns.analyze(input.captureInput, jobs: parallel.count) { one in
-            AnalysisPipeline(input: one, credentialsFile: credentials, sdpFiles: sdp, report: StandardError.report).run()
-        }
+        // Every file in one timestamp-ordered stream, whatever --jobs says (JobsOption).
+        let (doc, status) = AnalysisPipeline(input: input.captureInput, credentialsFile: credentials, sdpFiles: sdp,
+                                             report: StandardError.report).run()
         if doc.captures.isEmpty && status != 0 { throw ExitCode(status) }
         let out = FileDescriptorOutput.standardOutput
         switch format {

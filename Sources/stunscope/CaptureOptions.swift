@@ -3,7 +3,7 @@ import Pipeline
 
 /// Options every command that reads capture files shares.
 struct CaptureOptions: ParsableArguments {
-    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng). Several files are merged in timestamp order (analyze and export with --jobs above 1, the default on several cores: each file is analysed on its own and the results merged).",
+    @Argument(help: ArgumentHelp("Capture files (pcap or pcapng). Several files are read as one stream in timestamp order (ties: file order, then frame order): rotated sets continue their sessions. analyze and export: the same packet captured at two points (another file, same 5-tuple and bytes, within 5 ms) is one packet, not a retransmission.",
                                  valueName: "capture"))
     var captures: [String]
 

@@ -3,7 +3,7 @@ import Pipeline
 
 /// `--jobs` for the commands that read capture files for a document or lines.
 struct JobsOption: ParsableArguments {
-    @Option(help: ArgumentHelp("Capture files processed in parallel (default: the number of cores). Above 1 with several files, each file is processed on its own and the results merged: a session does not continue from one file into the next. Use --jobs 1 for one timestamp-ordered stream over all files (rotated capture sets).",
+    @Option(help: ArgumentHelp("Workers for independent runs (default: the number of cores): export without --merge analyses up to n files at once, one document each. It never changes any output: analyze, messages and export --merge always read all files as one timestamp-ordered stream on one thread, so sessions continue across rotated files and the output is the same for every n.",
                                valueName: "n"))
     var jobs: Int?
 

@@ -66,7 +66,7 @@ struct MessagesCommand: ParsableCommand {
         }
         let run = MessagesRun(input: input.captureInput, format: format.pipelineFormat, credentials: store, turnPorts: turnPorts,
                               report: StandardError.report)
-        let outcome = run.run(jobs: parallel.count, to: FileDescriptorOutput.standardOutput)
+        let outcome = run.run(to: FileDescriptorOutput.standardOutput)
         let e = outcome.evictions
         if !e.isEmpty {
             StandardError.report("note: bounded tables forgot \(e.turnFiveTuples) TURN 5-tuples, "

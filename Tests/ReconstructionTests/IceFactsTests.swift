@@ -129,7 +129,8 @@ struct IceFactsTests {
         #expect(nat.mappingBehavior == .addressDependent || nat.mappingBehavior == .addressAndPortDependent)
         let outsides = Set(truth["nat"]["mappings"].array.filter { $0["inside"].string == inside }.compactMap { $0["outside"].string })
         #expect(Set(nat.observations.map(\.reflexive)) == outsides)
-        #expect(doc.findingCodes.contains(.natSymmetric))
+        // The call works (truth `expectedFindings`): the NAT view says it, no warning does.
+        #expect(!doc.findings.contains { $0.severity == .warning || $0.severity == .error })
     }
 
     /// Items 5 and 14: where the symmetric NAT is in evidence (b's checks pass), the NAT view
@@ -146,6 +147,6 @@ struct IceFactsTests {
         #expect(nat.mappingBehavior == .addressDependent)
         #expect(nat.observations.count >= 2)
         for o in nat.observations { #expect(conntrack[o.server].string == o.reflexive, "\(o.server) saw \(o.reflexive)") }
-        #expect(doc.findingCodes.contains(.iceRelayedSymmetricNat) && doc.findingCodes.contains(.natSymmetric))
+        #expect(doc.findingCodes.contains(.iceRelayedSymmetricNat))
     }
 }

@@ -131,17 +131,16 @@ struct RelayPairingTests {
         let peersOfRelays = truth["turnServer"]["allocations"].array.flatMap { $0["peers"].strings }.filter { relayed.contains($0) }
         #expect(!peersOfRelays.isEmpty, "a relayed address is another allocation's peer")
         let onServer = doc.allocations.flatMap { a in a.peers.filter { relayed.contains($0.peer) }.map { (a, $0) } }
-        withKnownIssue("""
-            \(capture): a datagram ChannelData'd to another relayed address of the same coturn \
-            (203.0.113.10:49185, a's relay, peer of b's allocation) is counted neverForwardedToPeer 1 \
-            and reported as turn.relay.not-forwarded, though coturn relays it inside the host.
-            """) {
-            for (a, p) in onServer {
-                #expect(p.peerLegToPeer == 0 && p.peerLegFromPeer == 0, "allocation \(a.id) peer \(p.peer): not on a wire")
-                #expect(p.neverForwardedToPeer == 0 && p.neverForwardedFromPeer == 0, "allocation \(a.id) peer \(p.peer)")
-            }
-            #expect(!doc.findingCodes.contains(.turnRelayNotForwarded))
-        } when: { ["ice-direct.public.pcap", "ice-direct.turn-server.pcap"].contains(capture) }
+        for (a, p) in onServer {
+            #expect(p.peerLegToPeer == 0 && p.peerLegFromPeer == 0, "allocation \(a.id) peer \(p.peer): not on a wire")
+            #expect(p.neverForwardedToPeer == 0 && p.neverForwardedFromPeer == 0, "allocation \(a.id) peer \(p.peer)")
+            // Chained where this capture shows both allocations (public segment, TURN server).
+            let owner = doc.allocations.first { $0.relayed.contains(p.peer) }
+            #expect(p.chainedAllocation == owner?.id, "allocation \(a.id) peer \(p.peer)")
+        }
+        let bothVisible = onServer.contains { _, p in doc.allocations.contains { $0.relayed.contains(p.peer) } }
+        #expect(doc.findingCodes.contains(.turnRelayChained) == bothVisible)
+        #expect(!doc.findings.contains { $0.code == .turnRelayNotForwarded && $0.severity != .info })
     }
 
     // MARK: Hand-made legs
@@ -278,6 +277,9 @@ struct RelayPairingTests {
         let p = try #require(a.peers.first { $0.peer == Self.peer })
         #expect(p.peerLegFromPeer == 1 && a.traffic.peerLegFromPeer == 1)
         #expect(p.neverForwardedFromPeer == 0 && p.forwardingDelayFromPeer == nil)
-        #expect(!doc.findingCodes.contains(.turnRelayNotForwarded))
+        // Dropped for a reason the capture shows (no permission for that peer, ever): said with it.
+        #expect(p.droppedNoPermission == 1)
+        let f = try #require(doc.findings.first { $0.code == .turnRelayNotForwarded })
+        #expect(f.severity == .warning && f.frames.count == 1 && "\(f.message)".contains("no permission"))
     }
 }

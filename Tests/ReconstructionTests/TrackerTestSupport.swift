@@ -134,27 +134,30 @@ struct HandMadeTraffic {
     /// 2023-11-14T22:13:20Z.
     static let epoch: Int64 = 1_700_000_000_000_000_000
 
-    private var packets: [(time: Int64, bytes: [UInt8])] = []
+    private var packets: [(time: Int64, bytes: [UInt8], file: Int)] = []
     var credentials = CredentialStore()
 
     /// Epoch seconds of an offset, as the document writes times.
     static func time(_ seconds: Double) -> Double { CaptureTime(nanoseconds: epoch).adding(seconds: seconds).epochSeconds }
 
-    mutating func udp(_ from: String, _ to: String, at seconds: Double, _ payload: [UInt8]) {
+    /// `file`: the capture file the packet was read from, in a run over several files.
+    mutating func udp(_ from: String, _ to: String, at seconds: Double, file: Int = 0, _ payload: [UInt8]) {
         guard let src = Endpoint(from), let dst = Endpoint(to), case let .v4(s) = src.address, case let .v4(d) = dst.address else {
             preconditionFailure("IPv4 endpoints only: \(from) -> \(to)")
         }
         let ip = Build.ipv4(src: s, dst: d, id: packets.count + 1, Build.udp(Int(src.port), Int(dst.port), payload))
-        packets.append((CaptureTime(nanoseconds: HandMadeTraffic.epoch).adding(seconds: seconds).nanoseconds, ip))
+        packets.append((CaptureTime(nanoseconds: HandMadeTraffic.epoch).adding(seconds: seconds).nanoseconds, ip, file))
     }
 
     /// The analysis document of these packets (frame numbers count from 1 in the order added).
     func document() -> AnalysisDocument {
         let reconstructor = SessionReconstructor()
+        // As AnalysisPipeline sets it for a run over several files.
+        reconstructor.dropsCopiesAcrossFiles = Set(packets.map(\.file)).count > 1
         let dissection = Dissection(consumer: reconstructor, credentials: credentials)
         for (i, p) in packets.enumerated() {
             p.bytes.withUnsafeBytes { raw in
-                dissection.decoder.decode(CapturedPacket(frameNumber: i + 1, fileIndex: 0, time: CaptureTime(nanoseconds: p.time),
+                dissection.decoder.decode(CapturedPacket(frameNumber: i + 1, fileIndex: p.file, time: CaptureTime(nanoseconds: p.time),
                                                          linkType: .ipv4, originalLength: raw.count, bytes: raw))
             }
         }

@@ -16,7 +16,16 @@ and the truth is checked against it at the packet level:
   * NAT mappings from conntrack appear as UDP flows on each side of the NAT;
   * SIP: Call-ID, message sequence, SDP ufrag/pwd/candidates;
   * STUN: reflexive address / MAPPED-ADDRESS / RESPONSE-ORIGIN / OTHER-ADDRESS,
-    and the mapping/filtering behaviour claimed by the truth.
+    and the mapping/filtering behaviour claimed by the truth;
+  * relay-only ICE (aioice TransportPolicy.RELAY): relay candidates only, no
+    server-reflexive discovery and no check outside ChannelData / Data
+    indications; other runs offer host candidates;
+  * NAT tests captured at the server: every request of stun.clients[].
+    serverExchanges (source, destination, CHANGE-REQUEST flags, RESPONSE-PORT,
+    count) and its answer's source/destination (the alternate address/port
+    for CHANGE-REQUEST), and the claimed mapping behaviour from them;
+  * expectedFindings: present, well formed, the root-cause finding where the
+    scenario has one.
 
 The mutation tests at the end show that a wrong truth file fails.
 """
@@ -137,7 +146,8 @@ def _classic(pcap):
     address attributes carry ipv4/port, in attribute order."""
     rows = ts.fields(pcap, ["frame.number", "ip.src", "udp.srcport", "ip.dst", "udp.dstport",
                             "classicstun.type", "classicstun.id", "classicstun.att.type",
-                            "classicstun.att.ipv4", "classicstun.att.port"],
+                            "classicstun.att.ipv4", "classicstun.att.port",
+                            "classicstun.att.change.ip", "classicstun.att.change.port"],
                      "classicstun and not icmp")
     out = []
     for r in rows:
@@ -148,8 +158,11 @@ def _classic(pcap):
         attrs = {}
         for t, ip, port in zip(addr_types, ips, ports):
             attrs.setdefault(t, []).append(_addr(ip, port))
+        change = None
+        if r[10] or r[11]:
+            change = {"changeIp": r[10] in ("1", "True"), "changePort": r[11] in ("1", "True")}
         out.append({"frame": int(r[0]), "src": _addr(r[1], r[2]), "dst": _addr(r[3], r[4]),
-                    "type": int(r[5], 16), "id": r[6], "addrs": attrs})
+                    "type": int(r[5], 16), "id": r[6], "addrs": attrs, "change": change})
     return out
 
 
@@ -182,6 +195,8 @@ USERNAME, MI, USE_CAND, FPR = 0x0006, 0x0008, 0x0025, 0x8028
 XOR_MAPPED, XOR_RELAYED = 0x0020, 0x0016
 MAPPED, SOURCE_ADDR, CHANGED_ADDR = 0x0001, 0x0004, 0x0005
 RESPONSE_ORIGIN, OTHER_ADDRESS = 0x802B, 0x802C
+CHANGE_REQUEST, RESPONSE_PORT = 0x0003, 0x0027
+HIDDEN_RELATED = "0.0.0.0:9"   # aioice's related address of a relay candidate under the relay-only policy
 
 
 def _data_indication(p):
@@ -279,10 +294,32 @@ def check_ice(truth, pcap):
                       and any(_mapped(a) == c["address"] for a in _attr(p["stun"], XOR_MAPPED))]
                 assert ok, f"{name}: srflx {c['address']} is no XOR-MAPPED-ADDRESS from {stun_server} at {v}"
             elif c["type"] == "relay":
+                mapped = c.get("turnMappedAddress", c["relatedAddress"])
+                if c["relatedAddress"] != HIDDEN_RELATED:
+                    assert mapped == c["relatedAddress"]
                 ok = [p for p in pkts if "stun" in p and p["stun"].msg_type == ALLOCATE_OK
                       and any(_mapped(a) == c["address"] for a in _attr(p["stun"], XOR_RELAYED))
-                      and any(_mapped(a) == c["relatedAddress"] for a in _attr(p["stun"], XOR_MAPPED))]
-                assert ok, f"{name}: relay {c['address']} / {c['relatedAddress']} not in an Allocate success at {v}"
+                      and any(_mapped(a) == mapped for a in _attr(p["stun"], XOR_MAPPED))]
+                assert ok, f"{name}: relay {c['address']} / {mapped} not in an Allocate success at {v}"
+
+    # relay-only policy: relay candidates (related address hidden) and nothing
+    # else on the wire: no Binding to the STUN server, every check inside TURN
+    policies = {ag.get("transportPolicy", "all") for ag in agents.values()}
+    for name, ag in agents.items():
+        if ag.get("transportPolicy", "all") == "relay":
+            assert ag["candidates"] and all(c["type"] == "relay" and c["relatedAddress"] == HIDDEN_RELATED
+                                            for c in ag["candidates"]), f"{name}: relay-only but {ag['candidates']}"
+        else:
+            assert any(c["type"] == "host" for c in ag["candidates"]), f"{name}: no host candidate"
+    if policies == {"relay"}:
+        sp, spb = ice["selectedPair"], ice["selectedPairB"]
+        assert sp["localType"] == sp["remoteType"] == spb["localType"] == spb["remoteType"] == "relay"
+        ice_users = {f"{agents['a']['ufrag']}:{agents['b']['ufrag']}", f"{agents['b']['ufrag']}:{agents['a']['ufrag']}"}
+        plain = [p for p in pkts if "stun" in p and p["stun"].msg_type == BINDING_REQ]
+        assert not [p for p in plain if _username(p["stun"]) in ice_users], "relay-only run with a plain ICE check"
+        assert not [p for p in plain if p["dst"] == stun_server], "relay-only run with a STUN Binding to the server"
+        assert ice["selectedPairChecks"], f"relay-only run: the relayed checks pass every vantage ({v})"
+        assert all(l["encapsulation"] != "none" for l in ice["selectedPairChecks"])
 
     # the selected pairs' checks, where this vantage sees them
     controlling = ice["controlling"]
@@ -332,17 +369,22 @@ def check_nat(truth, pcap):
         return
     pkts = _packets(pcap)
     flows = {(p["src"], p["dst"]) for p in pkts}
+    # the STUN server's own addresses (vantage "server" of the NAT tests)
+    server_ips = set()
+    if "stun" in truth:
+        server_ips = {_ip(truth["stun"]["server"]), truth["stun"]["serverAlternateIp"]}
     for m in nat.get("mappings", []):
         if m["kind"] == "masquerade":
             if v.startswith("lan-"):
                 want = (m["inside"], m["destination"])
-            elif v == "public" or (v == "turn-server" and _ip(m["destination"]) in TURN_IPS):
+            elif v == "public" or (v == "turn-server" and _ip(m["destination"]) in TURN_IPS) \
+                    or (v == "server" and _ip(m["destination"]) in server_ips):
                 want = (m["outside"], m["destination"])
             else:
                 continue
         else:  # port forward
             want = (m["remote"], m["inside"]) if v.startswith("lan-") else (m["remote"], m["outside"])
-            if v == "turn-server":
+            if v in ("turn-server", "server"):
                 continue
         assert want in flows, f"NAT mapping {m} not visible as {want[0]} -> {want[1]} at {v}"
 
@@ -408,7 +450,7 @@ def check_stun(truth, pcap):
             # CHANGE-REQUEST answers: from another address than the request went to
             req_dst = {p["id"]: p["dst"] for p in cmsgs if p["type"] == BINDING_REQ}
             changed = [p for p in resp if p["id"] in req_dst and p["src"] != req_dst[p["id"]]]
-            if v == "public":
+            if v in ("public", "server"):
                 assert [p for p in changed if _ip(p["dst"]) == c["natPublicAddress"]], \
                     "the server never answered a CHANGE-REQUEST from another address"
             elif c["tests"]["test II"] == 0 and c["tests"]["test III"] == 0:
@@ -453,6 +495,76 @@ def check_stun(truth, pcap):
                 assert unsolicited, "filtering is not address+port dependent but nothing unsolicited arrived"
     if "reflexive" in st:
         assert st["reflexive"] == st["clients"][0]["reflexive"]
+    if v in ("server", "public"):
+        check_server_exchanges(truth, pcap)
+
+
+def _plain_requests(pkts, classic, pcap):
+    """Binding requests and success answers with their CHANGE-REQUEST flags
+    (None: no attribute) and RESPONSE-PORT (None: none), classic or RFC 5389."""
+    reqs, answers = [], {}
+    if classic:
+        for m in _classic(pcap):
+            if m["type"] == BINDING_REQ:
+                reqs.append({"src": m["src"], "dst": m["dst"], "id": m["id"], "change": m["change"],
+                             "responsePort": None})
+            elif m["type"] == BINDING_OK:
+                answers[m["id"]] = m
+        return reqs, answers
+    for p in pkts:
+        m = p.get("stun")
+        if m is None:
+            continue
+        if m.msg_type == BINDING_REQ:
+            cr, rp = _attr(m, CHANGE_REQUEST), _attr(m, RESPONSE_PORT)
+            change = None
+            if cr:
+                flags = int(cr[0].value_hex[-2:], 16)
+                change = {"changeIp": bool(flags & 4), "changePort": bool(flags & 2)}
+            reqs.append({"src": p["src"], "dst": p["dst"], "id": m.txid, "change": change,
+                         "responsePort": int(rp[0].value_hex[:4], 16) if rp else None})
+        elif m.msg_type == BINDING_OK:
+            answers[m.txid] = {"src": p["src"], "dst": p["dst"]}
+    return reqs, answers
+
+
+def check_server_exchanges(truth, pcap):
+    """NAT tests seen at the server (and on the public segment): each exchange
+    the truth lists is on the wire with its flags, and its answer leaves from
+    the address/port the truth names."""
+    st, v = truth["stun"], truth["vantage"]
+    classic = st["protocol"].startswith("RFC 3489")
+    reqs, answers = _plain_requests(_packets(pcap), classic, pcap)
+    seen = set()
+    for c in st["clients"]:
+        ex = c.get("serverExchanges")
+        if ex is None:
+            continue
+        for e in ex:
+            # CHANGE-REQUEST: None = no attribute (stun-client always sends one, flags 0 in test I)
+            mine = [r for r in reqs if r["src"] == e["from"] and r["dst"] == e["to"]
+                    and r["change"] == e["changeRequest"] and r["responsePort"] == e["responsePort"]]
+            assert len(mine) == e.get("count", 1), \
+                f"{len(mine)} requests {e['from']} -> {e['to']} ({e['test']}) at {v}, truth says {e.get('count', 1)}"
+            for r in mine:
+                a = answers.get(r["id"])
+                assert a is not None, f"no answer to {e['test']} {e['from']} -> {e['to']} at {v}"
+                assert (a["src"], a["dst"]) == (e["answerFrom"], e["answerTo"]), \
+                    f"{e['test']}: answer {a['src']} -> {a['dst']}, truth {e['answerFrom']} -> {e['answerTo']}"
+                assert (a["src"] != r["dst"]) == e["answerFromAlternate"]
+                seen.add(r["id"])
+        # mapping behaviour from the exchanges without CHANGE-REQUEST that
+        # probe the mapping (test I / I(2), natdiscovery mapping tests)
+        probes = [e for e in ex if e["test"] == "I" or e["test"].startswith(("I(2)", "mapping test"))]
+        froms = {e["from"] for e in probes}
+        if c["mappingBehavior"] == "endpoint-independent":
+            assert len(froms) == 1, f"client {c['side']}: {froms}"
+        else:
+            assert len(froms) > 1 and len({e["to"] for e in probes}) > 1, f"client {c['side']}: {froms}"
+    if any("serverExchanges" in c for c in st["clients"]):
+        # nothing else: every Binding request on the wire is one the truth names
+        extra = [r for r in reqs if r["id"] not in seen and _ip(r["dst"]) in (_ip(st["server"]), st["serverAlternateIp"])]
+        assert not extra, f"requests the truth does not list at {v}: {extra[:3]}"
 
 
 def check_truth(truth, pcap):
@@ -492,10 +604,57 @@ def test_every_generated_truth_is_checked():
 
 def test_corpus_present_and_small():
     names = {os.path.basename(p) for p in TRUTHS}
-    for scen in ("ice-direct", "ice-relay-symmetric", "sip-ice-call", "stun-classic", "stun-rfc5780"):
+    for scen in ("ice-direct", "ice-relay-symmetric", "ice-prflx-public", "ice-relay-only", "sip-ice-call",
+                 "stun-classic", "stun-rfc5780", "stun-classic-at-server", "stun-rfc5780-at-server"):
         assert any(n.startswith(scen + ".") for n in names), f"no truth file for {scen}"
     total = sum(os.path.getsize(os.path.join(CAPTURES, _load(p)[0]["capture"])) for p in TRUTHS)
     assert total < 4 * MAX_CAPTURE, f"ICE/SIP/STUN captures take {total} bytes"
+
+
+SEVERITIES = {"info", "warning", "error"}
+# the root-cause finding of each relayed scenario (README, "Expected findings")
+RELAY_ROOT_CAUSE = {"ice-relay-symmetric": "ice.relayed.symmetric-nat", "ice-relay-only": "ice.relayed.relay-only"}
+
+
+@pytest.mark.parametrize("truth_path", TRUTHS, ids=[os.path.basename(p) for p in TRUTHS])
+def test_expected_findings(truth_path):
+    """Shape of expectedFindings (captures/README.md, issue 14) and the
+    scenario rules it must follow, from the truth's own facts."""
+    truth, _ = _load(truth_path)
+    ef = truth["expectedFindings"]
+    assert set(ef) == {"why", "required", "allowed"} and ef["why"].strip()
+    for f in ef["required"] + ef["allowed"]:
+        assert set(f) == {"code", "severity"} and f["severity"] in SEVERITIES, f
+    req = {(f["code"], f["severity"]) for f in ef["required"]}
+    alw = {(f["code"], f["severity"]) for f in ef["allowed"]}
+    assert not req & alw
+    scen, v = truth["scenario"], truth["vantage"]
+    ice = truth.get("ice")
+    if ice:
+        root = RELAY_ROOT_CAUSE.get(scen)
+        if ice["relayed"]:
+            assert root, f"{scen}: relayed session without a root-cause code in this test"
+            assert ((root, "info") in req) == bool(ice["selectedPairChecks"]), \
+                f"{root} must be required exactly where the selected pair's checks pass ({v})"
+        else:
+            # healthy direct calls: no warning or error at all
+            assert all(sev == "info" for _, sev in req | alw), (scen, v, req | alw)
+        prflx = any(a["prflxRemoteCandidates"] for a in ice["agents"])
+        if prflx and not ice["relayed"]:
+            assert (("ice.candidate.prflx", "info") in req) == bool(ice["selectedPairChecks"])
+    if "stun" in truth:
+        # a symmetric mapping is a warning wherever client B (symmetric NAT) is seen
+        sees_b = v in ("lan-symmetric", "public", "server")
+        assert (("nat.symmetric", "warning") in req) == sees_b, (scen, v)
+        assert all(sev == "info" for _, sev in alw)
+
+
+def test_every_capture_of_the_scenarios_has_expected_findings():
+    for p in glob.glob(os.path.join(CAPTURES, "*.truth.json")):
+        name = os.path.basename(p)
+        if name.startswith(("ice-", "sip-", "stun-")):
+            t, _ = _load(p)
+            assert "expectedFindings" in t, f"{name} has no expectedFindings"
 
 
 def _first(prefix, vantage):
@@ -538,6 +697,32 @@ MUTATIONS = {
         "mappingBehavior", "endpoint-independent")),
     "5780-other-address": ("stun-rfc5780", "lan-port-preserving", lambda t: t["stun"]["clients"][0].__setitem__(
         "otherAddress", "203.0.113.11:3478")),
+    "relay-only-host-candidate": ("ice-relay-only", "public", lambda t: t["ice"]["agents"][0]["candidates"].append(
+        {"address": "10.0.1.10:40000", "type": "host"})),
+    "relay-only-not-relay-only": ("ice-relay-only", "lan-a", lambda t: [
+        a.__setitem__("transportPolicy", "all") for a in t["ice"]["agents"]]),
+    "relay-only-mapped": ("ice-relay-only", "turn-server", lambda t: [
+        c.__setitem__("turnMappedAddress", _bump(c["turnMappedAddress"]))
+        for c in t["ice"]["agents"][1]["candidates"]]),
+    "relay-symmetric-policy": ("ice-relay-symmetric", "public", lambda t: t["ice"]["agents"][0].__setitem__(
+        "transportPolicy", "relay")),
+    "server-answer-origin": ("stun-rfc5780-at-server", "server", lambda t: [
+        e.__setitem__("answerFrom", "203.0.113.10:3478") for e in t["stun"]["clients"][0]["serverExchanges"]
+        if e["changeRequest"]]),
+    "server-change-flags": ("stun-classic-at-server", "server", lambda t: [
+        e["changeRequest"].__setitem__("changeIp", not e["changeRequest"]["changeIp"])
+        for e in t["stun"]["clients"][1]["serverExchanges"] if e["test"].startswith("III")]),
+    "server-response-port": ("stun-rfc5780-at-server", "public", lambda t: [
+        e.__setitem__("responsePort", e["responsePort"] + 1) for e in t["stun"]["clients"][1]["serverExchanges"]
+        if e["responsePort"]]),
+    "server-retransmissions": ("stun-classic-at-server", "public", lambda t: [
+        e.__setitem__("count", e["count"] - 1) for e in t["stun"]["clients"][0]["serverExchanges"]
+        if e["test"].startswith("II ")]),
+    "server-symmetric-claim": ("stun-classic-at-server", "server", lambda t: t["stun"]["clients"][1].__setitem__(
+        "mappingBehavior", "endpoint-independent")),
+    "server-nat-mapping": ("stun-rfc5780-at-server", "server", lambda t: [
+        m.__setitem__("outside", _bump(m["outside"])) for m in t["nat"]["mappings"]
+        if m["inside"].startswith("10.0.2.10:")]),
 }
 
 

@@ -251,10 +251,21 @@ def check_counters(truth, cap):
         if "clientLeg" in c:
             cl = c["clientLeg"]
             if t["transport"] == "udp":
-                rp, rb = _udp_counts(cap.udp, lambda s: s == a["client"], lambda d: d == server)
-                sp, sb = _udp_counts(cap.udp, lambda s: s == server, lambda d: d == a["client"])
+                # requests (and their answers) that reached coturn on a later session of
+                # the same 5-tuple, after the allocation's session had closed, count there
+                later = {x for ls in a.get("laterSessions", []) for x in ls["transactions"]}
+                skip = {m.frame for m in cap.msgs if m.txid in later}
+                dgrams = [x for x in cap.udp if x[0] not in skip]
+                rp, rb = _udp_counts(dgrams, lambda s: s == a["client"], lambda d: d == server)
+                sp, sb = _udp_counts(dgrams, lambda s: s == server, lambda d: d == a["client"])
                 got = dict(rp=rp, rb=rb, sp=sp, sb=sb)
                 assert got == cl, f"client {a['client']}: client leg {got} != coturn {cl}"
+                for ls in a.get("laterSessions", []):
+                    mine = [x for x in cap.udp if x[0] in skip]
+                    rp, rb = _udp_counts(mine, lambda s: s == a["client"], lambda d: d == server)
+                    sp, sb = _udp_counts(mine, lambda s: s == server, lambda d: d == a["client"])
+                    got = dict(rp=rp, rb=rb, sp=sp, sb=sb)
+                    assert got == ls["counters"]["clientLeg"], f"later session {got} != {ls['counters']}"
             else:
                 up = [m for m in cap.msgs if m.src == a["client"] and m.dst == server]
                 down = [m for m in cap.msgs if m.src == server and m.dst == a["client"]]
@@ -346,9 +357,212 @@ def check_tcp_data_connections(truth, cap):
         assert cids and cids <= issued, f"{client}: CONNECTION-ID {cids} not issued by Connect/ConnectionAttempt"
 
 
+# ---- facts of the scenarios played by our own client (captures/gen/turn_client.py):
+# turn.clientTransactions, laterSessions, staleNonceLoop, unpermittedPeer,
+# permittedPeer, relayToRelay. Each check passes trivially where its key is absent.
+
+SEND, DATA = 0x006, 0x007
+
+
+def _nonce(m):
+    return m.string(ts.ATTR["NONCE"], "stun.att.nonce")
+
+
+def _by_txid(cap, txid):
+    return [m for m in cap.msgs if m.txid == txid]
+
+
+def check_client_transactions(truth, cap):
+    """Every request the client recorded is in the capture once, from its
+    client address, with the NONCE and LIFETIME it says it sent, answered as
+    it says (class, ERROR-CODE, NONCE, LIFETIME, XOR-RELAYED-ADDRESS); the
+    client sent no other request."""
+    t = truth["turn"]
+    txs = t.get("clientTransactions")
+    if txs is None:
+        return
+    server = t["server"]
+    clients = {x["client"] for x in txs}
+    reqs = [m for m in cap.msgs if m.src in clients and m.dst == server and m.cls == ts.CLASS_REQUEST]
+    assert sorted(m.txid for m in reqs) == sorted(x["txid"] for x in txs), \
+        f"requests in capture {len(reqs)} != client's record {len(txs)}"
+    for x in txs:
+        msgs = _by_txid(cap, x["txid"])
+        req = [m for m in msgs if m.cls == ts.CLASS_REQUEST]
+        assert len(req) == 1 and req[0].src == x["client"], f"{x['txid']}: request not once from {x['client']}"
+        req = req[0]
+        assert ts.METHODS[req.method] == x["method"], f"{x['txid']}: {req.method_name} != {x['method']}"
+        assert _nonce(req) == x["nonce"], f"{x['txid']}: NONCE {_nonce(req)} != {x['nonce']}"
+        if "lifetime" in x:
+            assert req.lifetime == x["lifetime"], f"{x['txid']}: LIFETIME {req.lifetime} != {x['lifetime']}"
+        resp = [m for m in msgs if m.cls in (ts.CLASS_SUCCESS, ts.CLASS_ERROR)]
+        if x["answer"] is None:
+            assert not resp, f"{x['txid']}: answered in capture, not in the client's record"
+            continue
+        assert len(resp) == 1 and resp[0].src == server and resp[0].dst == x["client"], \
+            f"{x['txid']}: {len(resp)} answers"
+        r, a = resp[0], x["answer"]
+        assert (r.cls == ts.CLASS_SUCCESS) == (a["class"] == "success"), f"{x['txid']}: class"
+        assert r.error_code == a.get("code"), f"{x['txid']}: ERROR-CODE {r.error_code} != {a.get('code')}"
+        assert _nonce(r) == a.get("nonce"), f"{x['txid']}: answer NONCE {_nonce(r)} != {a.get('nonce')}"
+        assert r.lifetime == a.get("lifetime"), f"{x['txid']}: answer LIFETIME {r.lifetime} != {a.get('lifetime')}"
+        relayed = r.attr(ts.ATTR["XOR_RELAYED_ADDRESS"])
+        assert (relayed.address if relayed else None) == a.get("relayed"), f"{x['txid']}: relayed"
+
+
+def check_refresh_late(truth, cap):
+    """turn-refresh-late: the Refresh requests the client sent after its
+    lifetime are later in the capture than the Allocate success + LIFETIME,
+    and their answers are the errors of the allocation's laterSessions."""
+    t = truth["turn"]
+    if "refresh" not in t:
+        return
+    server = t["server"]
+    (a,) = t["allocations"]
+    succ = [m for m in cap.msgs if m.src == server and m.dst == a["client"] and m.method == ALLOCATE
+            and m.cls == ts.CLASS_SUCCESS]
+    assert len(succ) == 1 and succ[0].lifetime == t["refresh"]["lifetimeGranted"]
+    expiry = succ[0].time + succ[0].lifetime
+    refreshes = [m for m in cap.msgs if m.src == a["client"] and m.method == REFRESH and m.cls == ts.CLASS_REQUEST]
+    assert refreshes, "no Refresh"
+    late = {x["txid"] for x in t["clientTransactions"] if x["afterLifetime"]}
+    for m in refreshes:
+        assert m.time > expiry, f"Refresh {m.txid} at {m.time - expiry:+.3f} s of the lifetime's end: not late"
+        assert m.txid in late
+    lag = refreshes[0].time - expiry
+    assert abs(lag - t["refresh"]["secondsAfterLifetime"]) < 0.5, f"refresh {lag:.3f} s late, truth {t['refresh']}"
+    (ls,) = a["laterSessions"]
+    assert set(ls["transactions"]) == late
+    got = Counter(r.error_code for i, m in enumerate(cap.msgs) if m.txid in late and m.cls == ts.CLASS_REQUEST
+                  for r in [cap.responses.get(i)] if r is not None)
+    assert got == Counter({e["code"]: e["count"] for e in ls["errors"]}), f"later answers {dict(got)}"
+    assert not any(m.method == REFRESH and m.cls == ts.CLASS_SUCCESS for m in cap.msgs), "a Refresh succeeded"
+
+
+def check_stale_nonce_loop(truth, cap):
+    """turn-stale-nonce-loop: every Refresh carries the old nonce and is
+    answered 438 with another NONCE."""
+    t = truth["turn"]
+    loop = t.get("staleNonceLoop")
+    if loop is None:
+        return
+    server = t["server"]
+    (a,) = t["allocations"]
+    refs = list(cap.requests_from(a["client"], REFRESH))
+    assert len(refs) == loop["resentWithOldNonce"] + 1 == loop["answered438"], \
+        f"{len(refs)} Refreshes, truth {loop}"
+    for req, resp in refs:
+        assert _nonce(req) == loop["oldNonce"], f"Refresh with NONCE {_nonce(req)}, not the old one"
+        assert resp is not None and resp.src == server and resp.error_code == 438
+        assert _nonce(resp) not in (None, loop["oldNonce"]), "438 without a new NONCE"
+
+
+def check_unpermitted_peer(truth, cap):
+    """turn-permission-drop: the unpermitted host's datagrams arrive at the
+    relayed address (server vantage), nothing goes back to it, and nothing
+    of it reaches the client; the permitted peer's exchange is complete."""
+    t = truth["turn"]
+    u = t.get("unpermittedPeer")
+    if u is None:
+        return
+    server = t["server"]
+    uip = ts.ip_of(u["address"])
+    to_relay = [(f, s, d, n) for f, s, d, n in cap.udp if s == u["address"] and d == u["relayed"]]
+    back = [x for x in cap.udp if ts.ip_of(x[2]) == uip]
+    if "peer" in t["legsVisible"]:
+        assert len(to_relay) == u["datagramsSent"], f"{len(to_relay)} datagrams to the relay, truth {u}"
+        assert sum(n for *_, n in to_relay) == u["bytesSent"]
+    else:
+        assert not to_relay, "unpermitted datagrams visible at a vantage without the relay leg"
+    assert not back, f"{len(back)} datagrams to the unpermitted peer"
+    data = [m for m in cap.msgs if m.method == DATA and m.src == server
+            for p in m.attrs_of(ts.ATTR["XOR_PEER_ADDRESS"]) if ts.ip_of(p.address) == uip]
+    assert len(data) == u["forwardedToClient"] == 0, "unpermitted datagrams forwarded to the client"
+    pp = t["permittedPeer"]
+    sends = [m for m in cap.msgs if m.method == SEND and m.src == pp["client"]
+             and m.attr(ts.ATTR["XOR_PEER_ADDRESS"]).address == pp["address"]]
+    datas = [m for m in cap.msgs if m.method == DATA and m.dst == pp["client"]
+             and m.attr(ts.ATTR["XOR_PEER_ADDRESS"]).address == pp["address"]]
+    assert (len(sends), len(datas)) == (pp["sendIndications"], pp["dataIndications"]), \
+        f"Send/Data {len(sends)}/{len(datas)}, truth {pp}"
+    if "peer" in t["legsVisible"]:
+        out = [x for x in cap.udp if x[1] == pp["relayed"] and x[2] == pp["address"]]
+        inn = [x for x in cap.udp if x[1] == pp["address"] and x[2] == pp["relayed"]]
+        assert (len(out), len(inn)) == (pp["sendIndications"], pp["dataIndications"]), "permitted peer leg"
+
+
+def check_relay_to_relay(truth, cap):
+    """turn-relay-chained: on both client legs, what one client sent towards
+    the other's relayed address (ChannelData / Send) and what the other got
+    (Data indication from the first's relayed address / ChannelData); no
+    datagram between the relayed addresses on the wire."""
+    t = truth["turn"]
+    rr = t.get("relayToRelay")
+    if rr is None:
+        return
+    server = t["server"]
+    relays = {r["fromRelayed"] for r in rr} | {r["toRelayed"] for r in rr}
+    assert not [x for x in cap.udp if x[1] in relays or x[2] in relays], "relayed-address traffic on the wire"
+
+    def n_peer(method, src, dst, peer):
+        return sum(1 for m in cap.msgs if m.method == method and m.src == src and m.dst == dst
+                   and m.cls == ts.CLASS_INDICATION
+                   and any(p.address == peer for p in m.attrs_of(ts.ATTR["XOR_PEER_ADDRESS"])))
+
+    def n_chan(src, dst, ch):
+        return sum(1 for m in cap.msgs if m.is_channel_data and m.src == src and m.dst == dst and m.channel == ch)
+
+    for r in rr:
+        if r["sentAs"] == "ChannelData":
+            sent = n_chan(r["fromClient"], server, r["channel"])
+        else:
+            sent = n_peer(SEND, r["fromClient"], server, r["toRelayed"])
+        if r["deliveredAs"] == "Data":
+            got = n_peer(DATA, server, r["toClient"], r["fromRelayed"])
+        else:
+            got = n_chan(server, r["toClient"], r["channel"])
+        assert (sent, got) == (r["messages"], r["delivered"]), \
+            f"{r['fromRelayed']} -> {r['toRelayed']}: {sent} sent / {got} delivered, truth {r['messages']}/{r['delivered']}"
+    a_of = {a["relayed"][0]: a for a in t["allocations"]}
+
+    def bound_peer(client, ch):
+        return {req.attr(ts.ATTR["XOR_PEER_ADDRESS"]).address for req, resp in cap.requests_from(client, CHANNEL_BIND)
+                if resp is not None and resp.cls == ts.CLASS_SUCCESS and req.channel_number == ch}
+
+    for r in rr:   # each one's peer is the other's relayed address
+        assert r["fromRelayed"] != r["toRelayed"], "relay to itself"
+        assert a_of[r["fromRelayed"]]["client"] == r["fromClient"] and a_of[r["toRelayed"]]["client"] == r["toClient"]
+        assert ts.ip_of(r["toRelayed"]) in a_of[r["fromRelayed"]]["permissions"]
+        if r["sentAs"] == "ChannelData":
+            assert bound_peer(r["fromClient"], r["channel"]) == {r["toRelayed"]}, "channel not bound to the other relay"
+        if r["deliveredAs"] == "ChannelData":
+            assert bound_peer(r["toClient"], r["channel"]) == {r["fromRelayed"]}, "channel not bound to the other relay"
+
+
+SEVERITIES = ("info", "warning", "error")
+
+
+def check_expected_findings(truth, cap):
+    """The shape captures/README.md defines for expectedFindings (when present)."""
+    ef = truth.get("expectedFindings")
+    if ef is None:
+        return
+    assert set(ef) == {"why", "required", "allowed"}, f"expectedFindings keys {sorted(ef)}"
+    assert isinstance(ef["why"], str) and ef["why"].strip()
+    for k in ("required", "allowed"):
+        assert isinstance(ef[k], list)
+        for f in ef[k]:
+            assert set(f) == {"code", "severity"} and f["severity"] in SEVERITIES, f"{k}: {f}"
+            assert isinstance(f["code"], str) and "." in f["code"]
+    codes = [f["code"] for f in ef["required"] + ef["allowed"]]
+    assert len(codes) == len(set(codes)), "a code listed twice"
+
+
 CHECKS = [check_capture_file, check_allocate_successes, check_relayed_addresses, check_errors,
           check_lifetimes, check_channels, check_permissions, check_outcomes, check_counters,
-          check_addresses_and_vantage, check_tcp_data_connections]
+          check_addresses_and_vantage, check_tcp_data_connections, check_client_transactions,
+          check_refresh_late, check_stale_nonce_loop, check_unpermitted_peer, check_relay_to_relay,
+          check_expected_findings]
 
 
 # --------------------------------------------------------------------- tests
@@ -412,6 +626,85 @@ MUTATIONS = {
     "client address": (check_addresses_and_vantage, lambda t: _first(t, lambda a: "client" in a).update(
         client="198.51.100.2:1", clientPublic="198.51.100.2:1")),
 }
+
+
+def _tx(t, pred):
+    return next(x for x in t["turn"]["clientTransactions"] if pred(x))
+
+
+# Corruptions of the own-client scenarios' facts: (truth file, check, mutation).
+OWN_MUTATIONS = {
+    "transaction nonce": ("turn-stale-nonce-loop.server", check_client_transactions,
+                          lambda t: _tx(t, lambda x: x["method"] == "Refresh").update(nonce="0123456789abcdef")),
+    "answer code": ("turn-refresh-late.client-lan", check_client_transactions,
+                    lambda t: _tx(t, lambda x: (x["answer"] or {}).get("code") == 437)["answer"].update(code=438)),
+    "answer nonce": ("turn-refresh-late.server", check_client_transactions,
+                     lambda t: _tx(t, lambda x: (x["answer"] or {}).get("code") == 438)["answer"].update(
+                         nonce="0123456789abcdef")),
+    "missing transaction": ("turn-relay-chained.server", check_client_transactions,
+                            lambda t: t["turn"]["clientTransactions"].pop()),
+    "refresh not late": ("turn-refresh-late.server", check_refresh_late,
+                         lambda t: t["turn"]["refresh"].update(secondsAfterLifetime=1.0)),
+    "later session counters": ("turn-refresh-late.client-lan", check_counters,
+                               lambda t: t["turn"]["allocations"][0]["laterSessions"][0]["counters"]["clientLeg"]
+                               .update(sb=1)),
+    "later session codes": ("turn-refresh-late.server", check_refresh_late,
+                            lambda t: t["turn"]["allocations"][0]["laterSessions"][0]["errors"].pop()),
+    "stale loop count": ("turn-stale-nonce-loop.client-lan", check_stale_nonce_loop,
+                         lambda t: t["turn"]["staleNonceLoop"].update(resentWithOldNonce=4, answered438=5)),
+    "old nonce": ("turn-stale-nonce-loop.server", check_stale_nonce_loop,
+                  lambda t: t["turn"]["staleNonceLoop"].update(oldNonce="0123456789abcdef")),
+    "unpermitted count": ("turn-permission-drop.server", check_unpermitted_peer,
+                          lambda t: t["turn"]["unpermittedPeer"].update(
+                              datagramsSent=t["turn"]["unpermittedPeer"]["datagramsSent"] - 1)),
+    "unpermitted address": ("turn-permission-drop.server", check_unpermitted_peer,
+                            lambda t: t["turn"]["unpermittedPeer"].update(address="198.51.100.22:4000")),
+    "permitted exchange": ("turn-permission-drop.client-lan", check_unpermitted_peer,
+                           lambda t: t["turn"]["permittedPeer"].update(dataIndications=4)),
+    "relay-to-relay count": ("turn-relay-chained.client-lan", check_relay_to_relay,
+                             lambda t: t["turn"]["relayToRelay"][1].update(delivered=4)),
+    "relay-to-relay address": ("turn-relay-chained.server", check_relay_to_relay,
+                               lambda t: t["turn"]["relayToRelay"][0].update(
+                                   toRelayed=t["turn"]["relayToRelay"][0]["fromRelayed"])),
+    "findings severity": ("turn-permission-drop.server", check_expected_findings,
+                          lambda t: t["expectedFindings"]["required"][0].update(severity="critical")),
+    "findings shape": ("turn-relay-chained.server", check_expected_findings,
+                       lambda t: t["expectedFindings"].pop("why")),
+}
+
+
+@pytest.mark.parametrize("name", list(OWN_MUTATIONS))
+def test_own_client_checks_detect_wrong_truth(name):
+    stem, check, mutate = OWN_MUTATIONS[name]
+    path = os.path.join(CAPTURES, stem + ".truth.json")
+    if not os.path.exists(path):
+        pytest.skip(f"{stem}.truth.json not generated")
+    truth, cap = load_truth(path)
+    check(truth, cap)
+    bad = copy.deepcopy(truth)
+    mutate(bad)
+    with pytest.raises(AssertionError):
+        check(bad, cap)
+
+
+# The facts each new scenario is about, stated once more as numbers (not only
+# truth vs capture): a regenerated run that lost them fails here.
+def test_own_client_scenarios_show_their_point():
+    def tr(stem):
+        p = os.path.join(CAPTURES, stem + ".truth.json")
+        if not os.path.exists(p):
+            pytest.skip(f"{stem} not generated")
+        return load_truth(p)[0]["turn"]
+    t = tr("turn-refresh-late.server")
+    assert [x["answer"].get("code") for x in t["clientTransactions"] if x["afterLifetime"]][-1] == 437
+    assert t["allocations"][0]["outcome"] == "expired"
+    t = tr("turn-stale-nonce-loop.server")
+    assert t["staleNonceLoop"]["answered438"] >= 5 and t["allocations"][0]["outcome"] == "active"
+    t = tr("turn-permission-drop.server")
+    assert t["unpermittedPeer"]["datagramsSent"] > 0 and t["unpermittedPeer"]["forwardedToClient"] == 0
+    assert t["allocations"][0]["permissions"] == ["198.51.100.20"]
+    t = tr("turn-relay-chained.server")
+    assert len(t["allocations"]) == 2 and all(r["delivered"] == r["messages"] > 0 for r in t["relayToRelay"])
 
 
 @pytest.mark.parametrize("name", list(MUTATIONS))

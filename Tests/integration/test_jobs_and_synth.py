@@ -1,7 +1,13 @@
 """--jobs over several files, and the benchmark capture generator (`stunscope-synth`).
 
+Several files are one timestamp-ordered stream for analyze, messages and
+export --merge whatever --jobs says: the output is compared byte for byte
+across --jobs 1, 2 and 4, ignoring nothing. The same packet captured at two
+points (decode-merge.{client,server}.pcap) is one send, not a retransmission.
+
 No timings here: the benchmark itself is scripts/bench, outside CI.
 """
+import hashlib
 import json
 import os
 import subprocess
@@ -82,19 +88,97 @@ def test_messages_jobs_matches_one_stream(synth_pair):
     assert one == two and one
 
 
-def test_analyze_jobs_merges_documents(synth_pair):
-    a = json.loads(run("analyze", "--format", "json", "--jobs", 2, *synth_pair).stdout)
-    singles = [json.loads(run("analyze", "--format", "json", f).stdout) for f in synth_pair]
-    assert [c["file"] for c in a["captures"]] == [str(f) for f in synth_pair]
-    assert a["stats"]["packets"] == sum(s["stats"]["packets"] for s in singles)
-    assert len(a["allocations"]) == sum(len(s["allocations"]) for s in singles)
-    ids = [x["id"] for x in a["allocations"]]
-    assert ids == sorted(set(ids))
-    sessions = {f["session"] for f in a["findings"] if (f.get("session") or "").startswith("allocation:")}
-    assert all(int(s.split(":")[1]) in ids for s in sessions)
-    # The second file's timeline entries name their file.
-    second = a["allocations"][len(singles[0]["allocations"]):]
-    assert all(e.get("fileIndex") == 1 for x in second for e in x["timeline"])
+# Several files analysed together: a rotated set, one exchange seen at both ends, unrelated captures.
+FILE_SETS = {
+    "rotate": [CAPTURES / f"decode-rotate.{i}.pcap" for i in range(4)],
+    "merge-pair": [CAPTURES / "decode-merge.client.pcap", CAPTURES / "decode-merge.server.pcap"],
+    "unrelated": [CAPTURES / "turn-udp-channels.server.pcap", CAPTURES / "stun-classic.public.pcap"],
+    "vantage-points": sorted(CAPTURES.glob("sip-ice-call.*.pcap")),
+    "tcp-vantage-points": sorted(CAPTURES.glob("turn-tcp.*.pcap")),
+}
+JOBS = (1, 2, 4)
+
+
+def analyze_json(files, *extra):
+    return run("analyze", "--format", "json", *extra, *files).stdout
+
+
+@pytest.mark.parametrize("name", FILE_SETS)
+def test_analyze_is_one_stream_for_every_jobs(name):
+    """Byte-identical documents for every --jobs (ids and all: nothing is ignored)."""
+    files = FILE_SETS[name]
+    outputs = {j: analyze_json(files, "--jobs", j) for j in JOBS}
+    assert outputs[1] and all(outputs[j] == outputs[1] for j in JOBS), name
+    assert outputs[1] == analyze_json(files)  # the default (number of cores)
+    assert [c["file"] for c in json.loads(outputs[1])["captures"]] == [str(f) for f in files]
+
+
+def test_analyze_synth_pair_is_one_stream_for_every_jobs(synth_pair):
+    outputs = {j: analyze_json(synth_pair, "--jobs", j) for j in JOBS}
+    assert outputs[1] and all(outputs[j] == outputs[1] for j in JOBS)
+    doc = json.loads(outputs[1])
+    singles = [json.loads(analyze_json([f])) for f in synth_pair]
+    assert doc["stats"]["packets"] == sum(s["stats"]["packets"] for s in singles)
+    assert [x["id"] for x in doc["allocations"]] == list(range(1, len(doc["allocations"]) + 1))
+
+
+@pytest.mark.parametrize("name", FILE_SETS)
+def test_messages_are_one_stream_for_every_jobs(name):
+    """Per-file workers gave other lines (ICE passwords from SIP in another file, TCP copies): one stream now."""
+    files = FILE_SETS[name]
+    outputs = {j: run("messages", "--format", "ndjson", "--jobs", j, *files).stdout for j in JOBS}
+    assert outputs[1] and all(outputs[j] == outputs[1] for j in JOBS), name
+
+
+@pytest.mark.parametrize("name", FILE_SETS)
+def test_export_merge_agrees_with_analyze(name):
+    """export --merge is analyze's document plus each capture's sha256 (all that export adds for several files)."""
+    files = FILE_SETS[name]
+    doc = json.loads(analyze_json(files))
+    for j in (1, 2):
+        exported = json.loads(run("export", "--merge", "--format", "json", "--output", "-", "--jobs", j, *files).stdout)
+        for c, f in zip(exported["captures"], files):
+            assert c.pop("sha256") == hashlib.sha256(f.read_bytes()).hexdigest()
+        assert exported == doc, (name, j)
+
+
+def test_rotated_set_keeps_its_session_whole():
+    """tcpdump -G 1 rotation of one run of 12 STUN requests (captures/README.md, Foundation): one Binding session."""
+    doc = json.loads(analyze_json(FILE_SETS["rotate"], "--jobs", 4))
+    assert len(doc["bindings"]) == 1
+    assert doc["stats"]["transactions"] == 12
+    assert doc["stats"]["unansweredTransactions"] == 0
+    assert all(t["state"] == "success" for t in doc["transactions"])
+
+
+def test_copies_from_two_capture_points_are_not_retransmissions():
+    """decode-merge: the same 3 IPv4 + 3 IPv6 Binding exchanges captured at both ends of the veth
+    (captures/README.md, Foundation; captures/gen/foundation_captures.sh): 6 transactions, none retransmitted."""
+    client, server = FILE_SETS["merge-pair"]
+    doc = json.loads(analyze_json([client, server]))
+    one = {f: json.loads(analyze_json([f])) for f in (client, server)}
+    assert doc["stats"]["packets"] == 24  # every frame read is still counted
+    assert doc["stats"]["transactions"] == 6 and doc["stats"]["retransmissions"] == 0
+    assert doc["stats"]["stunMessages"] == 12  # copies are not messages of their own
+    assert all(b["retransmissions"] == 0 for b in doc["bindings"])
+    for i, t in enumerate(doc["transactions"]):
+        assert t["retransmissions"] == 0 and len(t["requestFrames"]) == 1 and t["state"] == "success"
+        # RTT from the first sighting of the request (client side) to the first of the answer (server side):
+        # between what the server saw and what the client saw.
+        rtts = sorted(one[f]["transactions"][i]["rtt"] for f in (client, server))
+        assert rtts[0] - 1e-6 <= t["rtt"] <= rtts[1] + 1e-6
+
+
+@pytest.mark.parametrize("stem", ["ice-direct", "ice-prflx-public", "ice-relay-symmetric", "sip-ice-call",
+                                  "turn-udp-channels", "turn-ipv6"])
+def test_vantage_point_sets_count_each_retransmission_once(stem):
+    """Files of one scenario captured at several points: a retransmission seen in one file is counted,
+    its copies in the others are not (never more than the files' own counts added up)."""
+    files = sorted(CAPTURES.glob(f"{stem}.*.pcap"))
+    assert len(files) >= 2
+    single = [json.loads(analyze_json([f]))["stats"]["retransmissions"] for f in files]
+    merged = json.loads(analyze_json(files))["stats"]["retransmissions"]
+    assert max(single) <= merged <= sum(single), (single, merged)
 
 
 def test_jobs_exit_status_when_one_file_is_damaged():

@@ -158,6 +158,109 @@ SCENARIOS = {
               "these strings escaped, never interpret them.",
         expect=dict(min_allocations=2, outcomes={"deleted": 1, "active": 1}, channels=True),
     ),
+    "turn-refresh-late": dict(
+        summary="Late Refresh: lifetime 8 s (--max-allocate-lifetime=8), the client refreshes 4 s "
+                "after it ran out; coturn had expired the allocation and answers 438, then 437",
+        notes="A TURN client of our own (captures/gen/turn_client.py, long-term credentials) "
+              "allocates once (401 challenge, retry; LIFETIME 8 granted), sends nothing for 12 s "
+              "and then refreshes. coturn had closed the allocation at its lifetime ('allocation "
+              "timeout', silent on the wire); the late Refresh arrives on a new coturn session "
+              "of the same 5-tuple, which does not know the nonce: 438 with a new NONCE; the "
+              "client retries with it and gets 437 Allocation Mismatch (no allocation for this "
+              "5-tuple), then stops. turn.clientTransactions is the client's own record of every "
+              "request (transaction ID, NONCE sent) and answer; the allocation's laterSessions "
+              "holds the coturn session that answered after the expiry, with the transaction IDs "
+              "the client sent after its lifetime had run out and their counters, in coturn's terms "
+              "but counted by the client (coturn logs no usage for a session it has not closed); "
+              "the allocation's counters.clientLeg covers only the allocation's own session. An analyzer "
+              "must report that the allocation was lost because the Refresh came after the "
+              "lifetime; the 438 and 437 are consequences.",
+        expect=dict(min_allocations=1, outcomes={"expired": 1}, errors={437: 1}, own_client=True,
+                    refresh_late=True),
+        findings=lambda v: dict(
+            why="The client was granted an 8 s lifetime and sent its Refresh about 4 s after it ran "
+                "out; coturn had already expired the allocation, so the Refresh failed (438, then "
+                "437 Allocation Mismatch): the allocation was lost by refreshing late. The 438/437 "
+                "answers are consequences of the late refresh, not separate problems.",
+            required=[dict(code="turn.refresh.late", severity="error")],
+            allowed=[]),
+    ),
+    "turn-stale-nonce-loop": dict(
+        summary="Stale nonce loop: after 438 with a new NONCE the client re-sends its Refresh 5 "
+                "times with the old nonce, each answered 438, then gives up",
+        notes="coturn runs with --stale-nonce=3. A TURN client of our own (captures/gen/"
+              "turn_client.py) allocates (401, retry), waits 5 s, refreshes with the nonce of the "
+              "401 and gets 438 Stale Nonce with a new NONCE. It ignores the new nonce: 5 more "
+              "Refresh requests 1 s apart (new transaction IDs), all with the old nonce, all "
+              "answered 438 (coturn renews its nonce every 3 s, so the NONCE in the 438s changes "
+              "during the loop). Then the client gives up without deleting the allocation, which "
+              "stays active (600 s) at capture end. turn.clientTransactions is the client's own "
+              "record of every request and answer. An analyzer must report the stale-nonce loop "
+              "(the same old nonce re-sent after a 438 gave a new one).",
+        expect=dict(min_allocations=1, outcomes={"active": 1}, errors={438: 6}, own_client=True,
+                    stale_loop=6),
+        findings=lambda v: dict(
+            why="After a 438 Stale Nonce carrying a new NONCE the client kept re-sending its Refresh "
+                "with the old nonce (6 Refreshes, all 438) and gave up: the client never adopted the "
+                "new nonce, so it could not refresh its allocation.",
+            required=[dict(code="turn.auth.stale-nonce-loop", severity="error")],
+            allowed=[]),
+    ),
+    "turn-permission-drop": dict(
+        summary="Permission drop: datagrams from a peer without permission (198.51.100.21) to the "
+                "relayed address are dropped by coturn; the permitted peer's traffic is relayed",
+        notes="A TURN client of our own (captures/gen/turn_client.py) allocates, creates a "
+              "permission for 198.51.100.20 only and exchanges 5 Send indications with "
+              "turnutils_peer on 198.51.100.20:3480 (5 echoes back as Data indications). Then a "
+              "second host on the public segment, 198.51.100.21:4000 (captures/gen/udp_sender.py), "
+              "sends 6 plain UDP datagrams of 80 bytes to the relayed address; coturn has no "
+              "permission for that IP and drops them silently (no Data indication, no ICMP, no log "
+              "line). coturn's 'peer usage' counters count them as received (rp) but nothing was "
+              "forwarded. The client then deletes the allocation (Refresh 0). turn.unpermittedPeer "
+              "is the sender's own record; turn.permittedPeer the client's count of its exchange "
+              "with the permitted peer. An analyzer at the server vantage must report datagrams "
+              "arriving at the relayed address that were not forwarded to the client; at "
+              "client-lan the drop is invisible (the relayed leg is not on that wire).",
+        expect=dict(min_allocations=1, outcomes={"deleted": 1}, permissions=True, own_client=True,
+                    unpermitted=6, peer_packets=11),
+        findings=lambda v: dict(
+            why="The allocation has a permission for 198.51.100.20 only; 198.51.100.21 sent 6 "
+                "datagrams to the relayed address, which coturn dropped (no permission): visible at "
+                "the server as datagrams arriving at the relayed address and never forwarded to the "
+                "client. The permitted peer's 5 messages each way were relayed normally.",
+            required=[dict(code="turn.relay.not-forwarded", severity="warning")],
+            allowed=[]) if v == "server" else dict(
+            why="The allocation has a permission for 198.51.100.20 only and 198.51.100.21's "
+                "datagrams to the relayed address were dropped by coturn, but the relayed leg is not "
+                "on the client's LAN wire: nothing at this vantage shows the drop, and the permitted "
+                "peer's 5 messages each way were relayed normally, so nothing is wrong here.",
+            required=[], allowed=[]),
+    ),
+    "turn-relay-chained": dict(
+        summary="Relay to relay: two allocations on the same coturn, each the other's peer; "
+                "coturn forwards between its own relayed addresses inside the server host",
+        notes="A TURN client of our own (captures/gen/turn_client.py) allocates twice from two "
+              "sockets (A and B) on the same coturn. A binds a channel to B's relayed address, B "
+              "creates a permission for A's relayed address (coturn accepts its own relayed "
+              "addresses as peers without any option; --allow-loopback-peers only concerns "
+              "127.0.0.0/8). A sends 5 ChannelData messages to B's relayed address, which B "
+              "receives as Data indications from A's relayed address; B answers each with a Send "
+              "indication to A's relayed address, which A receives as ChannelData on its channel. "
+              "coturn sends between its relayed addresses locally: nothing between the two relayed "
+              "addresses is on the wire at any vantage. Both allocations are deleted (Refresh 0). "
+              "turn.relayToRelay lists both directions as the client sent and received them. An "
+              "analyzer must recognise that each allocation's peer is the other's relayed address "
+              "(chained relay), explained as info.",
+        expect=dict(min_allocations=2, outcomes={"deleted": 2}, permissions=True, own_client=True,
+                    chained=5),
+        findings=lambda v: dict(
+            why="Both clients are on the client LAN and allocate on the same coturn; each uses the "
+                "other's relayed address as its peer, so coturn relays relay-to-relay inside the "
+                "server host (5 messages each way, all delivered). That is a chained relay, normal "
+                "and working: info only, no warning or error.",
+            required=[dict(code="turn.relay.chained", severity="info")],
+            allowed=[]),
+    ),
 }
 
 SOURCES_NOTE = (
@@ -175,6 +278,14 @@ SOURCES_NOTE = (
     "for another reason (e.g. TCP connection closed); active = still allocated at capture end; "
     "failed = no allocation created. packetCount is the capture tool's own end-of-run count. "
     "Facts coturn or the client do not state are left out."
+)
+
+OWN_SOURCES_NOTE = (
+    "Here the client is our own (captures/gen/turn_client.py), not uclient: its local socket, "
+    "relayed address, channels (with their peers), every transaction (transaction ID, NONCE and "
+    "LIFETIME sent, the answer's class, code, NONCE) and the indications/ChannelData it sent and "
+    "received come from its own JSON record; clientPublic from that socket through conntrack "
+    "(or coturn's close line). turn.unpermittedPeer comes from captures/gen/udp_sender.py's record."
 )
 
 # ------------------------------------------------------------------ helpers
@@ -429,6 +540,163 @@ def capture_packet_count(stderr_path, tool):
     return last(r"(\d+) packets? captured"), last(r"(\d+) packets? received by filter")
 
 
+# --------------------------------------------------------- our own client
+
+def parse_own_client(path):
+    """Sockets of one turn_client.py run from its own record, in the shape of
+    parse_client_output (plus the record itself)."""
+    with open(path) as f:
+        rec = json.load(f)
+    sockets = []
+    for k in rec["sockets"]:
+        sockets.append(dict(local=norm_ap(k["local"]),
+                            relayed=norm_ap(k["relayed"]) if k.get("relayed") else None,
+                            failed=k.get("failed", False), error=k.get("error"),
+                            channels=[c["number"] for c in k.get("channels", [])],
+                            channel_peers=[norm_ap(c["peer"]) for c in k.get("channels", [])],
+                            label=k["label"], own=True))
+    return sockets, rec
+
+
+def own_arg(rec, name):
+    """Value of a command-line option of the client's run (from its record)."""
+    args = rec["args"]
+    return args[args.index(name) + 1] if name in args else None
+
+
+CLIENT_KEYS = ("client", "fromClient", "toClient")
+
+
+def at_vantage(v, vantage, fwd):
+    """Client addresses (LAN, as the client knew them) as seen at this vantage:
+    translated through the NAT's conntrack table except at client-lan."""
+    if isinstance(v, list):
+        return [at_vantage(x, vantage, fwd) for x in v]
+    if isinstance(v, dict):
+        out = OrderedDict()
+        for k, x in v.items():
+            if k in CLIENT_KEYS and isinstance(x, str) and vantage != "client-lan":
+                x = fwd.get(("udp", x), x)
+            out[k] = at_vantage(x, vantage, fwd)
+        return out
+    return v
+
+
+def own_client_facts(d, run, rec, sockets, allocs, problems):
+    """turn.* facts from the records of our own client (and the unpermitted
+    sender): what they sent and got back, by their own account."""
+    local = {k["label"]: k["local"] for k in sockets if k.get("own")}
+    relayed = {k["label"]: k["relayed"] for k in sockets if k.get("own")}
+    facts = OrderedDict()
+    txs = []
+    for t in rec["transactions"]:
+        e = OrderedDict(socket=t["socket"], client=local[t["socket"]], method=t["method"], txid=t["txid"])
+        e["nonce"] = t["nonce"]
+        if "lifetime" in t:
+            e["lifetime"] = t["lifetime"]
+        r = t.get("response")
+        if r is None:
+            e["answer"] = None
+        else:
+            ans = OrderedDict([("class", r["cls"])])
+            for k in ("code", "reason", "nonce", "lifetime", "relayed"):
+                if k in r:
+                    # coturn counts a NUL byte or two into its reason phrases' length
+                    ans[k] = norm_ap(r[k]) if k == "relayed" else r[k].rstrip("\0") if k == "reason" else r[k]
+            e["answer"] = ans
+        if rec["mode"] == "refresh-late":
+            e["afterLifetime"] = t["t"] > rec["allocationExpiry"]
+        txs.append(e)
+    facts["clientTransactions"] = txs
+    if rec["mode"] == "refresh-late":
+        facts["refresh"] = OrderedDict(
+            lifetimeGranted=rec["granted"],
+            secondsAfterLifetime=round(rec["refreshAfterLifetime"], 3))
+    if rec["mode"] == "stale-nonce-loop":
+        facts["staleNonceLoop"] = OrderedDict(
+            oldNonce=rec["oldNonce"],
+            resentWithOldNonce=int(own_arg(rec, "--repeats")),
+            answered438=sum(1 for t in txs if (t["answer"] or {}).get("code") == 438))
+    if rec["mode"] == "permission-drop":
+        peer = norm_ap(own_arg(rec, "--peer"))
+        facts["permittedPeer"] = OrderedDict(
+            address=peer,
+            client=local["A"], relayed=relayed["A"],
+            sendIndications=sum(1 for x in rec["sent"] if x["kind"] == "Send" and norm_ap(x["peer"]) == peer),
+            dataIndications=sum(1 for x in rec["received"] if x["kind"] == "Data" and norm_ap(x["peer"]) == peer))
+        with open(os.path.join(d, "unpermitted.json")) as f:
+            snd = json.load(f)
+        src = norm_ap(snd["source"])
+        facts["unpermittedPeer"] = OrderedDict(
+            address=src, relayed=norm_ap(snd["destination"]),
+            datagramsSent=snd["datagramsSent"], bytesSent=snd["bytesSent"],
+            answersReceived=len(snd["received"]),
+            forwardedToClient=sum(1 for x in rec["received"] if x.get("peer") and ip_of(norm_ap(x["peer"])) == ip_of(src)))
+        if facts["unpermittedPeer"]["relayed"] != relayed["A"]:
+            problems.append("unpermitted sender did not send to the relayed address")
+    if rec["mode"] == "chained":
+        chan = {k["label"]: k["channels"] for k in sockets if k.get("own")}
+        sent = Counter((x["socket"], x["kind"]) for x in rec["sent"])
+        got = Counter((x["socket"], x["kind"]) for x in rec["received"])
+        b_a = [x for x in rec["sent"] if x["socket"] == "A"]
+        b_b = [x for x in rec["sent"] if x["socket"] == "B"]
+        facts["relayToRelay"] = [
+            OrderedDict(fromClient=local["A"], fromRelayed=relayed["A"], toClient=local["B"],
+                        toRelayed=relayed["B"], sentAs="ChannelData", channel=chan["A"][0],
+                        deliveredAs="Data", messages=sent[("A", "ChannelData")],
+                        delivered=got[("B", "Data")], payloadBytes=sorted({x["bytes"] for x in b_a})),
+            OrderedDict(fromClient=local["B"], fromRelayed=relayed["B"], toClient=local["A"],
+                        toRelayed=relayed["A"], sentAs="Send", deliveredAs="ChannelData",
+                        channel=chan["A"][0], messages=sent[("B", "Send")],
+                        delivered=got[("A", "ChannelData")], payloadBytes=sorted({x["bytes"] for x in b_b})),
+        ]
+    return facts
+
+
+def check_own(exp, rec, facts, allocs, errs, problems):
+    """The run of our own client shows what the scenario is about."""
+    if rec.get("failure"):
+        problems.append(f"client failed: {rec['failure']}")
+    answered = Counter(t["response"]["code"] for t in rec["transactions"]
+                       if t.get("response") and t["response"].get("code"))
+    if answered != errs:
+        problems.append(f"client's error answers {dict(answered)} != coturn's {dict(errs)}")
+    txs = facts["clientTransactions"]
+    if exp.get("refresh_late"):
+        late = [t for t in txs if t["afterLifetime"]]
+        if rec["refreshAfterLifetime"] <= 1 or not late or late[0]["method"] != "Refresh":
+            problems.append("no Refresh after the lifetime ran out")
+        if (late[-1]["answer"] or {}).get("code") != 437:
+            problems.append("late Refresh not finally answered 437")
+        before = [t for t in txs if not t["afterLifetime"]]
+        if any(t["method"] == "Refresh" for t in before):
+            problems.append("a Refresh within the lifetime")
+        laters = [ls for a in allocs for ls in a.get("laterSessions", [])]
+        n_err = sum(e["count"] for ls in laters for e in ls["errors"])
+        if n_err != len(late):
+            problems.append(f"later session errors {n_err} != {len(late)} late transactions")
+    if exp.get("stale_loop"):
+        refreshes = [t for t in txs if t["method"] == "Refresh"]
+        old = facts["staleNonceLoop"]["oldNonce"]
+        if len(refreshes) != exp["stale_loop"] or any(t["nonce"] != old for t in refreshes):
+            problems.append("Refreshes do not all re-use the old nonce")
+        if any((t["answer"] or {}).get("code") != 438 for t in refreshes):
+            problems.append("not every Refresh answered 438")
+        if not all((t["answer"] or {}).get("nonce") not in (None, old) for t in refreshes):
+            problems.append("a 438 without a new nonce")
+    if exp.get("unpermitted"):
+        u = facts["unpermittedPeer"]
+        if u["datagramsSent"] != exp["unpermitted"] or u["answersReceived"] or u["forwardedToClient"]:
+            problems.append(f"unpermitted peer: {dict(u)}")
+        pp = facts["permittedPeer"]
+        if not (pp["sendIndications"] == pp["dataIndications"] == 5):
+            problems.append(f"permitted peer exchange: {dict(pp)}")
+    if exp.get("chained"):
+        for r in facts["relayToRelay"]:
+            if r["messages"] != exp["chained"] or r["delivered"] != exp["chained"]:
+                problems.append(f"relay to relay: {dict(r)}")
+
+
 # --------------------------------------------------------------------- main
 
 class CheckError(Exception):
@@ -449,23 +717,42 @@ def build(d, check):
     problems = []
 
     # client sockets, over all client runs in order
-    sockets, copts = [], {}
+    sockets, copts, records = [], {}, {}
     for label, rc, args in clients:
+        if args.startswith("turn_client.py"):
+            socks, rec = parse_own_client(os.path.join(d, f"client-{label}.json"))
+            sockets += socks
+            records[label] = rec
+            continue
         copts = client_opts(args)
         sockets += parse_client_output(os.path.join(d, f"client-{label}.out"))
+    own = records[next(iter(records))] if records else None
+    sock_by_label = {s["label"]: s for s in sockets if s.get("own")}
     relay_to_sock = {s["relayed"]: s for s in sockets if s["relayed"]}
     failed_socks = [s for s in sockets if s["failed"]]
     tcp_relay = bool(copts.get("-T") or copts.get("-P"))
-    c2c = bool(copts.get("-y")) or tcp_relay
+    c2c = bool(copts.get("-y")) or tcp_relay or (own is not None and own["mode"] == "chained")
     relay_transport = "tcp" if tcp_relay else "udp"
     peer_ip = copts.get("-e")
     peer_port = int(copts.get("-r") or run.get("peer_port") or 3480)
+    if own is not None and own["mode"] == "permission-drop":
+        peer_ip = ip_of(norm_ap(own_arg(own, "--peer")))
 
     allocations, data_conns = [], []
     failed_sessions = []
+    later = []          # (session, transactions) answered after an allocation of ours expired
+    own_socks = [k for k in sockets if k.get("own")]
     for sid, s in sessions.items():
         is_alloc = s["new"]
         is_failed = (not s["new"]) and sum(s["errors"].values()) > 0
+        if is_failed and own is not None and own["mode"] == "refresh-late" and len(own_socks) == 1 \
+                and not own_socks[0]["failed"]:
+            # the late Refresh reaches coturn on a new session of the same 5-tuple
+            # (the allocation's session closed at its lifetime): the client's, not
+            # a failed allocation. Its transactions: those the client sent after
+            # its lifetime had run out (the client's own knowledge).
+            later.append(s)
+            continue
         if not (is_alloc or is_failed):
             if s["closed"] and tcp_relay:
                 data_conns.append(s)
@@ -525,10 +812,29 @@ def build(d, check):
                 a["origin"] = s["closed"]["origin"]
         if s["lifetimes"]:
             a["lifetimes"] = list(s["lifetimes"])
-        a["errors"] = [{"code": c, "count": n} for c, n in sorted(s["errors"].items())]
+        errors_all = Counter(s["errors"])
+        if later and sock is not None and sock.get("own"):
+            lt = []
+            expiry = own["allocationExpiry"]
+            late_tx = [t for t in own["transactions"] if t["t"] > expiry]
+            txids = [t["txid"] for t in late_tx]
+            answered = [t["response"] for t in late_tx if t.get("response")]
+            # coturn logs no usage for a session it has not closed: the client's own
+            # count, in coturn's terms (rp/rb received by coturn, sp/sb sent)
+            late_counters = OrderedDict(rp=len(late_tx), rb=sum(t["bytes"] for t in late_tx),
+                                        sp=len(answered), sb=sum(r["bytes"] for r in answered))
+            for ls in later:
+                errors_all.update(ls["errors"])
+                lt.append(OrderedDict(session=ls["id"],
+                                      errors=[{"code": c, "count": n} for c, n in sorted(ls["errors"].items())],
+                                      transactions=txids, counters={"clientLeg": late_counters}))
+            a["laterSessions"] = lt
+        a["errors"] = [{"code": c, "count": n} for c, n in sorted(errors_all.items())]
         a["permissions"] = list(s["permissions"])
         chans = []
-        if sock is not None and sock["channels"]:
+        if sock is not None and sock.get("own"):
+            chans = [{"number": n, "peer": p} for n, p in zip(sock["channels"], sock["channel_peers"])]
+        elif sock is not None and sock["channels"]:
             nums = sock["channels"]
             if not c2c and peer_ip and len(nums) == 2:
                 peers = [norm_addr(peer_ip, peer_port + 1), norm_addr(peer_ip, peer_port)]
@@ -553,6 +859,9 @@ def build(d, check):
             dc["counters"] = {"clientLeg": s["usage"]}
         out_data.append(dc)
 
+    # ------------------------------------------------------------ own client
+    own_facts = own_client_facts(d, run, own, sockets, out_allocs, problems) if own is not None else {}
+
     # ------------------------------------------------------------ checks
     exp = meta["expect"]
     outs = Counter(a["outcome"] for a in out_allocs)
@@ -569,6 +878,8 @@ def build(d, check):
         if errs[code] < n:
             problems.append(f"error {code}: {errs[code]} < {n}")
     real = [a for a in out_allocs if a["outcome"] != "failed"]
+    if exp.get("own_client"):
+        check_own(exp, own, own_facts, out_allocs, errs, problems)
     if exp.get("channels") is True and not any(len(a["channels"]) == 2 and "peer" in a["channels"][0]
                                                  for a in real):
         problems.append("no allocation with 2 channels")
@@ -641,6 +952,8 @@ def build(d, check):
                 OrderedDict([("client", dc["clientLan"] if vantage == "client-lan" else dc["clientPublic"])]
                             + list(dc.items())) for dc in out_data]
         turn["errorsTotal"] = [{"code": c, "count": n} for c, n in sorted(errs.items())]
+        for k, v in own_facts.items():
+            turn[k] = at_vantage(v, vantage, fwd)
         truth["turn"] = turn
         truth["nat"] = OrderedDict(
             type="nftables masquerade (Linux NAT, port preserving when free)",
@@ -650,14 +963,21 @@ def build(d, check):
         )
         truth["config"] = OrderedDict(
             turnserver=run.get("server_flags", ""),
-            clients=[{"tool": "turnutils_uclient", "args": args,
+            clients=[{"tool": "captures/gen/turn_client.py" if args.startswith("turn_client.py")
+                      else "turnutils_uclient",
+                      "args": args.removeprefix("turn_client.py "),
                       "exit": int(rc) if rc.lstrip("-").isdigit() else "killed (SIGKILL)"}
                      for _, rc, args in clients],
         )
+        if run.get("unpermitted_peer"):
+            truth["config"]["clients"].append({"tool": "captures/gen/udp_sender.py",
+                                               "args": f"--bind {run['unpermitted_peer']} --count 6"})
         if run.get("client_password"):
             truth["config"]["clientPassword"] = run["client_password"]
-        truth["notes"] = meta["notes"] + " " + SOURCES_NOTE
+        truth["notes"] = meta["notes"] + " " + SOURCES_NOTE + (" " + OWN_SOURCES_NOTE if own else "")
         truth["summary"] = meta["summary"]
+        if "findings" in meta:
+            truth["expectedFindings"] = meta["findings"](vantage)
         stem = fname.rsplit(".", 1)[0]
         out = os.path.join(d, stem + ".truth.json")
         with open(out, "w") as f:

@@ -32,7 +32,7 @@ import sys
 import time
 
 import aioice
-from aioice import Candidate, Connection
+from aioice import Candidate, Connection, TransportPolicy
 
 DATA_PACKETS = 5
 WAIT = 30.0  # upper bound of every wait (s)
@@ -71,6 +71,14 @@ def protocol_socket(protocol):
     return addr(s[0], s[1]), None
 
 
+def turn_mapped(protocol):
+    """XOR-MAPPED-ADDRESS of the Allocate success of a relay protocol, as the
+    TURN client holds it. With the relay-only transport policy aioice hides it
+    from the candidate (related address 0.0.0.0:9, RFC 9429 section 3.5.3)."""
+    r = protocol.transport.get_extra_info("related_address")
+    return addr(r[0], r[1]) if r else None
+
+
 def pair_json(pair):
     sock, turn = protocol_socket(pair.protocol)
     d = {
@@ -101,6 +109,7 @@ def state_json(conn, args, extra):
         "remoteUfrag": conn.remote_username,
         "remotePwd": conn.remote_password,
         "nomination": args.nomination,
+        "transportPolicy": "relay" if args.relay_only else "all",
         "localCandidates": [cand_json(c) for c in conn.local_candidates],
         "remoteCandidates": [cand_json(c) for c in conn._remote_candidates],
         "checkList": [pair_json(p) for p in conn._check_list],
@@ -112,6 +121,9 @@ def state_json(conn, args, extra):
              "type": p.local_candidate.type, "socket": sock}
         if turn:
             e["turnServer"] = turn
+            mapped = turn_mapped(p)
+            if mapped:
+                e["turnMapped"] = mapped
         st["sockets"].append(e)
     if nominated is not None:
         st["selectedPair"] = pair_json(nominated)
@@ -357,6 +369,8 @@ async def run(args):
         turn_password=args.turn_pass,
         use_ipv4=True,
         use_ipv6=args.ipv6,
+        # relay only: no host or srflx candidates gathered or offered
+        transport_policy=TransportPolicy.RELAY if args.relay_only else TransportPolicy.ALL,
     )
     if args.nomination == "regular":
         # aioice 0.13 nominates aggressively (USE-CANDIDATE on every check)
@@ -498,6 +512,8 @@ def main():
     ap.add_argument("--sip-domain", default="example.org")
     ap.add_argument("--ipv6", action="store_true")
     ap.add_argument("--linger", type=float, default=0)
+    ap.add_argument("--relay-only", action="store_true",
+                    help="aioice transport_policy=TransportPolicy.RELAY: gather and offer relay candidates only")
     ap.add_argument("--answer-delay", type=float, default=0.06,
                     help="controlling agent: pause between getting the answer and the first check (s)")
     ap.add_argument("--dir", required=True)

@@ -9,7 +9,8 @@
 #   KEEP=1 captures/gen/ice_scenarios.sh ...   # keep the work directory
 #   CAPTURES_OUT=DIR captures/gen/ice_scenarios.sh ...   # into DIR, not captures/
 #
-# Scenarios: ice-direct ice-relay-symmetric ice-prflx-public sip-ice-call stun-classic stun-rfc5780
+# Scenarios: ice-direct ice-relay-symmetric ice-prflx-public ice-relay-only sip-ice-call
+#            stun-classic stun-rfc5780 stun-classic-at-server stun-rfc5780-at-server
 #
 # Topology (every namespace and veth name starts with "si"):
 #
@@ -37,7 +38,8 @@ source "$HERE/netns_lib.sh"
 OUT=$(captures_out "$REPO/captures")
 PY=$(command -v python3)
 WORK=$(mktemp -d /tmp/si-ice.XXXXXX)
-ALL_SCENARIOS=(ice-direct ice-relay-symmetric ice-prflx-public sip-ice-call stun-classic stun-rfc5780)
+ALL_SCENARIOS=(ice-direct ice-relay-symmetric ice-prflx-public ice-relay-only sip-ice-call stun-classic stun-rfc5780
+               stun-classic-at-server stun-rfc5780-at-server)
 
 SI_NS=(sipub sisrv sistn sirta sirtb sia sib)
 PUB_NET=203.0.113
@@ -243,7 +245,10 @@ publish() {
 
 # ------------------------------------------------------------------ ICE
 
-# ice_scenario <name> <nat-a> <nat-b> <signal file|sip> <nomination> <expect> <turn yes|no> [linger]
+# ice_scenario <name> <nat-a> <nat-b> <signal file|sip> <nomination> <expect> <turn yes|no> [linger [policy [vantages]]]
+# policy: all (default) or relay (aioice TransportPolicy.RELAY on both agents);
+# vantages: comma-separated subset of <lan-a|host-a>,lan-b,public,turn-server
+# (default: all four).
 # The run is real every time, but which pair aioice selects depends on timing
 # (e.g. whether the first hole-punching check is dropped): a run whose
 # selected pair does not show what the scenario is about (<expect>, checked by
@@ -263,22 +268,32 @@ ice_scenario() {
 
 ice_scenario_once() {
     local attempt=$1 scen=$2 nat_a=$3 nat_b=$4 signal=$5 nomination=$6 expect=$7 turn=$8 linger=${9:-0}
+    local policy=${10:-all} vlist=${11:-}
     local dir="$WORK/$scen.$attempt"
     mkdir -p "$dir/x"
-    log "$scen: NAT A $nat_a, NAT B $nat_b, signalling $signal, $nomination nomination, expecting $expect"
+    log "$scen: NAT A $nat_a, NAT B $nat_b, signalling $signal, $nomination nomination, policy $policy, expecting $expect"
     # (errexit does not apply inside this function: it runs under "||")
     net_up "$nat_a" "$nat_b" "$([[ $signal == sip ]] && echo sip)" || return 1
     coturn_start "$dir" || return 1
     local va=lan-a host_a=$HOST_A
     if [[ $nat_a == none ]]; then va=host-a; host_a=$HOST_A_PUB; fi
-    capture_start sia si-a0 "$dir/$va.pcap" || return 1
-    capture_start sib si-b0 "$dir/lan-b.pcap" || return 1
-    capture_start sipub sibr0 "$dir/public.pcap" || return 1
-    capture_start sisrv si-srv0 "$dir/turn-server.pcap" || return 1
+    local vantages=($va lan-b public turn-server)
+    [[ -n $vlist ]] && IFS=, read -r -a vantages <<<"$vlist"
+    local v
+    for v in "${vantages[@]}"; do
+        case $v in
+            lan-a|host-a) capture_start sia si-a0 "$dir/$v.pcap" || return 1 ;;
+            lan-b) capture_start sib si-b0 "$dir/lan-b.pcap" || return 1 ;;
+            public) capture_start sipub sibr0 "$dir/public.pcap" || return 1 ;;
+            turn-server) capture_start sisrv si-srv0 "$dir/turn-server.pcap" || return 1 ;;
+            *) log "unknown vantage $v"; return 1 ;;
+        esac
+    done
 
     local common=(--stun "$SRV:3478" --nomination "$nomination" --signal "$signal"
                   --dir "$dir/x" --linger "$linger")
     [[ $turn == yes ]] && common+=(--turn "$SRV:3478" --turn-user alice --turn-pass secret)
+    [[ $policy == relay ]] && common+=(--relay-only)
     ip netns exec sib timeout 120 "$PY" "$HERE/ice_agent.py" --name b --peer a "${common[@]}" \
         --sip-local $HOST_B --state "$dir/b.state.json" --log "$dir/b.log" &
     local pb=$!; BG_PIDS+=("$pb")
@@ -302,20 +317,43 @@ ice_scenario_once() {
     fi
     "$PY" "$HERE/ice_truth.py" ice --scenario "$scen" --work "$dir" --out "$OUT" \
         --nat-a "$nat_a" --nat-b "$nat_b" --signal "$signal" --nomination "$nomination" \
-        --expect "$expect" --turn "$turn" || return $?
-    publish "$dir" "$scen" $va lan-b public turn-server
+        --expect "$expect" --turn "$turn" --policy "$policy" --vantages "$(IFS=,; echo "${vantages[*]}")" || return $?
+    publish "$dir" "$scen" "${vantages[@]}"
 }
 
 # ------------------------------------------------------------------ STUN
 
-# stun_scenario <classic|rfc5780>
+# server_conntrack <ns>: connection tracking on the STUN server's own host
+# (accept-all rules that only make the kernel track flows, with packet
+# counters and a long UDP timeout), so that the truth can say from which
+# server address/port each answer left, from the kernel and not the capture.
+server_conntrack() {
+    local ns=$1
+    nsx "$ns" nft -f - <<NFT
+table ip sict {
+    chain input { type filter hook input priority filter; policy accept; ct state new counter accept; }
+    chain output { type filter hook output priority filter; policy accept; ct state new counter accept; }
+}
+NFT
+    nsx "$ns" sysctl -qw net.netfilter.nf_conntrack_acct=1
+    nsx "$ns" sysctl -qw net.netfilter.nf_conntrack_udp_timeout=300
+    nsx "$ns" sysctl -qw net.netfilter.nf_conntrack_udp_timeout_stream=300
+}
+
+# stun_scenario <classic|rfc5780> [lan|server]
+#   lan:    captures on both clients' interfaces and the public segment (stun-<kind>)
+#   server: the same test, captured on the STUN server's interface and the
+#           public segment (stun-<kind>-at-server)
 stun_scenario() {
-    local kind=$1 scen="stun-$1"
+    local kind=$1 where=${2:-lan} scen="stun-$1"
+    [[ $where == server ]] && scen="stun-$1-at-server"
     local dir="$WORK/$scen"
     mkdir -p "$dir"
-    log "$scen: clients behind a port-preserving NAT (A) and a symmetric NAT (B)"
+    log "$scen: clients behind a port-preserving NAT (A) and a symmetric NAT (B), captured at the ${where}"
     net_up pp sym
-    local server server_alt port=3478
+    local server server_alt port=3478 srv_ns srv_if
+    if [[ $kind == classic ]]; then srv_ns=sistn; srv_if=si-stn0; else srv_ns=sisrv; srv_if=si-srv0; fi
+    [[ $where == server ]] && server_conntrack $srv_ns
     if [[ $kind == classic ]]; then
         server=$STUND; server_alt=$STUND_ALT
         ip netns exec sistn timeout 300 stund -v -h $STUND -a $STUND_ALT >"$dir/stund.log" 2>&1 &
@@ -325,8 +363,14 @@ stun_scenario() {
         server=$SRV; server_alt=$SRV_ALT
         coturn_start "$dir"
     fi
-    capture_start sia si-a0 "$dir/lan-port-preserving.pcap"
-    capture_start sib si-b0 "$dir/lan-symmetric.pcap"
+    local vantages=(lan-port-preserving lan-symmetric public)
+    if [[ $where == server ]]; then
+        vantages=(server public)
+        capture_start $srv_ns $srv_if "$dir/server.pcap"
+    else
+        capture_start sia si-a0 "$dir/lan-port-preserving.pcap"
+        capture_start sib si-b0 "$dir/lan-symmetric.pcap"
+    fi
     capture_start sipub sibr0 "$dir/public.pcap"
 
     local side ns
@@ -349,6 +393,7 @@ stun_scenario() {
         sleep 0.3
     done
     conntrack_dump "$dir"
+    [[ $where == server ]] && { nsx $srv_ns conntrack -L -p udp >"$dir/conntrack.server.txt" 2>/dev/null || true; }
     capture_stop
     if [[ $kind == classic ]]; then
         kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true
@@ -356,8 +401,8 @@ stun_scenario() {
         coturn_stop
     fi
     "$PY" "$HERE/ice_truth.py" stun --scenario "$scen" --kind "$kind" --work "$dir" --out "$OUT" \
-        --server "$server:$port" --server-alt "$server_alt"
-    publish "$dir" "$scen" lan-port-preserving lan-symmetric public
+        --server "$server:$port" --server-alt "$server_alt" --vantages "$(IFS=,; echo "${vantages[*]}")"
+    publish "$dir" "$scen" "${vantages[@]}"
 }
 
 run_scenario() {
@@ -366,9 +411,15 @@ run_scenario() {
         ice-relay-symmetric) ice_scenario ice-relay-symmetric pp sym file aggressive relay yes ;;
         # no TURN here: the peer-reflexive pair is the only one that can work
         ice-prflx-public)    ice_scenario ice-prflx-public none sym file aggressive prflx no ;;
+        # both agents relay-only (TransportPolicy.RELAY) behind port-preserving
+        # NATs: a direct pair would work, but only relay candidates are offered
+        ice-relay-only)      ice_scenario ice-relay-only pp pp file aggressive relay-only yes 0 relay \
+                                 lan-a,public,turn-server ;;
         sip-ice-call)        ice_scenario sip-ice-call pp pp sip regular direct yes ;;
         stun-classic)        stun_scenario classic ;;
         stun-rfc5780)        stun_scenario rfc5780 ;;
+        stun-classic-at-server) stun_scenario classic server ;;
+        stun-rfc5780-at-server) stun_scenario rfc5780 server ;;
         *) log "unknown scenario $1 (known: ${ALL_SCENARIOS[*]})"; return 2 ;;
     esac
 }

@@ -287,10 +287,16 @@ def check_legs(snd, rcv, pair, lan_v):
 def agent_json(side):
     st = side.st
     cands = []
+    turn_mapped = {s["candidate"]: s["turnMapped"] for s in st["sockets"] if s.get("turnMapped")}
     for c in st["localCandidates"]:
         d = {"address": c["address"], "type": c["type"]}
         if "relatedAddress" in c:
             d["relatedAddress"] = c["relatedAddress"]
+        if c["type"] == "relay" and c["address"] in turn_mapped:
+            # XOR-MAPPED-ADDRESS of the Allocate success (the TURN client's own
+            # record); differs from relatedAddress only when aioice hides it
+            # (relay-only policy: 0.0.0.0:9)
+            d["turnMappedAddress"] = turn_mapped[c["address"]]
         d.update(foundation=c["foundation"], priority=c["priority"], component=c["component"],
                  transport=c["transport"])
         cands.append(d)
@@ -308,6 +314,7 @@ def agent_json(side):
         "remoteUfrag": st["remoteUfrag"],
         "remotePwd": st["remotePwd"],
         "natType": NAT_NAMES[side.nat_kind],
+        "transportPolicy": st.get("transportPolicy", "all"),
         "candidates": cands,
         "remoteCandidates": remote,
         "prflxRemoteCandidates": [c["address"] for c in st["remoteCandidates"] if c["type"] == "prflx"],
@@ -336,6 +343,8 @@ def ice_truths(args):
     lan_v = {"a": "host-a" if kinds["a"] == "none" else "lan-a",
              "b": "host-b" if kinds["b"] == "none" else "lan-b"}
     vantages = [lan_v["a"], lan_v["b"], "public", "turn-server"]
+    if args.vantages:
+        vantages = [v for v in args.vantages.split(",") if v]
 
     for s in (A, B):
         if "selectedPair" not in s.st:
@@ -353,8 +362,10 @@ def ice_truths(args):
             for c in s.st["localCandidates"]:
                 if c["type"] == "relay" and c["address"] == a["relayed"]:
                     a["agent"] = s.name
-                    a["clientMapped"] = c["relatedAddress"]  # XOR-MAPPED-ADDRESS of the Allocate success
                     sock = s.socket_of(c["address"])
+                    # XOR-MAPPED-ADDRESS of the Allocate success (hidden from the
+                    # candidate's related address under the relay-only policy)
+                    a["clientMapped"] = sock.get("turnMapped", c["relatedAddress"])
                     a["clientSocket"] = sock["socket"]
     mappings = {s: nat_mappings(ct[s], f"nat-{s}") for s in "ab" if kinds[s] != "none"}
     sym = {s: symmetric_check(m) for s, m in mappings.items()}
@@ -366,8 +377,12 @@ def ice_truths(args):
 
     pa, pb = A.st["selectedPair"], B.st["selectedPair"]
     relayed = any(p["localType"] == "relay" or p["remoteType"] == "relay" for p in (pa, pb))
+    relay_only = all(c["type"] == "relay" for s in (A, B) for c in s.st["localCandidates"]) \
+        and all(s.st["localCandidates"] for s in (A, B))
     ok = {"direct": not relayed,
           "relay": relayed,
+          "relay-only": relayed and relay_only
+          and pa["localType"] == pa["remoteType"] == pb["localType"] == pb["remoteType"] == "relay",
           "prflx": pa["remoteType"] == "prflx" or pb["remoteType"] == "prflx",
           "any": True}[args.expect]
     if not ok:
@@ -448,6 +463,7 @@ def ice_truths(args):
         if sip_state[0]:
             t["sip"] = sip_truth(A, B, v, lan_v, mappings)
         t["notes"] = ice_notes(args, v, A, B, la, lb, nomination)
+        t["expectedFindings"] = expected_findings(args.scenario, v, t)
         write_truth(args.out, t)
 
 
@@ -493,7 +509,18 @@ def sip_truth(A, B, v, lan_v, mappings):
 
 def ice_notes(args, v, A, B, la, lb, nomination):
     pa = A.st["selectedPair"]
-    if args.turn == "yes":
+    relay_only = getattr(args, "policy", "all") == "relay"
+    if getattr(args, "policy", "all") == "relay":
+        gather = ("both with aioice's relay-only transport policy (Connection(transport_policy="
+                  "TransportPolicy.RELAY)): no host or srflx candidate is gathered or offered, only the relay "
+                  "candidate from coturn 203.0.113.10:3478 (Allocate 401 + authenticated retry with "
+                  "alice/example.org), whose related address aioice hides as 0.0.0.0:9 (RFC 9429 section 3.5.3; "
+                  "the real XOR-MAPPED-ADDRESS is candidates[].turnMappedAddress). Both NATs are port preserving, "
+                  "so a direct srflx pair would have worked (as in ice-direct): the relayed pair is the policy's "
+                  "doing. Both relayed addresses live on coturn's relay IP, so the relay-to-relay leg stays "
+                  "inside the TURN server host; on the wire each check shows as ChannelData (or a Data "
+                  "indication) on the two client legs")
+    elif args.turn == "yes":
         gather = ("both gathering host, srflx and relay candidates against coturn 203.0.113.10:3478 "
                   "(STUN Binding, Allocate 401 + authenticated retry with alice/example.org)")
     else:
@@ -514,8 +541,9 @@ def ice_notes(args, v, A, B, la, lb, nomination):
     n.append(f"Nomination: {nomination}. a selected {pa['local']} ({pa['localType']}) -> {pa['remote']} "
              f"({pa['remoteType']}); b selected {B.st['selectedPair']['local']} ({B.st['selectedPair']['localType']}) "
              f"-> {B.st['selectedPair']['remote']} ({B.st['selectedPair']['remoteType']}); both from "
-             "Connection._nominated. aioice never signals srflx candidates as pair locals: a check from a srflx "
-             "candidate is sent from its base, the host socket.")
+             "Connection._nominated."
+             + ("" if relay_only else " aioice never signals srflx candidates as pair locals: a check from a srflx "
+                "candidate is sent from its base, the host socket."))
     multi = [s.name for s in (A, B) if sum(1 for p in s.st["checkList"] if p["nominated"]) > 1]
     if multi:
         n.append("With aggressive nomination more than one pair ended up nominated for agent(s) "
@@ -529,10 +557,15 @@ def ice_notes(args, v, A, B, la, lb, nomination):
         n.append("The symmetric NAT gives the same host socket a different public port per destination "
                  "(nat.addressDependentMappings, from conntrack), so its srflx candidate only works towards "
                  "the STUN server and the direct checks towards it are dropped.")
-    n.append("Private host candidates (10.0.x.x) are unreachable from the other side: checks to them die at "
-             "the sender's NAT router (blackhole route) or, when relayed by coturn, leave the TURN server towards "
-             "an absent internet gateway.")
-    n.append("Analyzer must report: per-host reflexive addresses learnt from the STUN server, the two TURN "
+    if relay_only:
+        n.append("No host or srflx candidate exists, so there are no direct checks and no STUN Binding to the "
+                 "server at all: the only pair of each agent is relay <-> relay.")
+    else:
+        n.append("Private host candidates (10.0.x.x) are unreachable from the other side: checks to them die at "
+                 "the sender's NAT router (blackhole route) or, when relayed by coturn, leave the TURN server "
+                 "towards an absent internet gateway.")
+    n.append("Analyzer must report: " + ("" if relay_only else "per-host reflexive addresses learnt from the STUN server, ")
+             + "the two TURN "
              "allocations (relayed address, client 5-tuple, 401 round trip, ChannelBinds, deletion), the ICE "
              "session with both ufrags, the check list with the selected pair and its nomination mode, "
              "and the data flow on the selected pair. selectedPairChecks lists the 5-tuples where this capture "
@@ -540,6 +573,99 @@ def ice_notes(args, v, A, B, la, lb, nomination):
     n.append("Sources: ice_agent.py state dumps (aioice), coturn -V log, conntrack -L of both NAT routers, "
              "tcpdump packet counts.")
     return " ".join(n)
+
+
+# ---------------------------------------------------------------- expected findings
+
+def finding(code, severity):
+    return {"code": code, "severity": severity}
+
+
+# aioice closes its sockets at the end: a packet still in flight towards one
+# (a late check, consent or ChannelData) may draw an ICMP port unreachable.
+# Timing-dependent, so allowed, never required.
+LATE_ICMP = finding("icmp.unreachable", "info")
+
+# One line per scenario: why the findings are what they are (README,
+# "Expected findings (issue 14)"). Written from the scenario, never from an
+# analyzer's output.
+WHY = {
+    "ice-direct": (
+        "Healthy direct call: both agents behind port-preserving NATs select a srflx<->srflx pair, send their "
+        "data, keep consent for ~5 s and delete their allocations with Refresh 0. Checks to private host "
+        "candidates vanish at the NATs and, at the turn-server, the relayed checks that lost the race go "
+        "unanswered: normal ICE, so no warning or error."),
+    "ice-relay-symmetric": (
+        "NAT B is symmetric (a new public port per destination), so every direct and srflx pair fails and a "
+        "relayed pair is selected: the call works, relayed because of the symmetric NAT (root cause, info), "
+        "required wherever the selected pair's checks pass. The symmetric mapping itself may be reported where "
+        "two of B's public ports for one host socket are on the wire."),
+    "ice-prflx-public": (
+        "Healthy direct call: A on the public segment, B behind the symmetric NAT, no TURN. b's check reaches a "
+        "from an unsignalled public port, a learns a peer-reflexive candidate and selects it; the prflx is "
+        "required where that check (or a's triggered check and its answer) is visible. The call works: no "
+        "warning or error."),
+    "ice-relay-only": (
+        "Both agents use the relay-only transport policy: only relay candidates are offered, so a relay<->relay "
+        "pair is selected although both NATs are port preserving (a direct pair would work). Root cause (info) "
+        "required wherever the selected pair's checks pass; nothing failed."),
+    "sip-ice-call": (
+        "Healthy SIP call with ICE (regular nomination) between port-preserving NATs: direct srflx<->srflx "
+        "pair, data, BYE. Unanswered checks to private host candidates are normal: no warning or error."),
+    "stun-classic": (
+        "RFC 3489 NAT test (stun-client vs stund) behind port-preserving NAT A and symmetric NAT B. B's one "
+        "socket gets a different mapping per server IP (test I vs I(2)): nat.symmetric wherever B is seen. "
+        "The CHANGE-REQUEST answers dropped by the NATs are the test's result (filtering), not a failure; the "
+        "hairpin probe's ICMP port unreachable is part of the test (info)."),
+    "stun-rfc5780": (
+        "RFC 5780 NAT behaviour discovery (turnutils_stunclient / turnutils_natdiscovery vs coturn) behind NAT A "
+        "and symmetric NAT B: B's mapping differs per server address and port, so nat.symmetric wherever B is "
+        "seen. The unanswered CHANGE-REQUEST / RESPONSE-PORT tests are the filtering result, not a failure."),
+    "stun-classic-at-server": (
+        "The RFC 3489 NAT test of stun-classic, seen at the server: B's requests of test I and I(2) arrive from "
+        "two different public ports (symmetric NAT), so nat.symmetric is required. The CHANGE-REQUEST answers "
+        "sent from the alternate address/port (and dropped by the NATs) are the test's result, not a failure."),
+    "stun-rfc5780-at-server": (
+        "The RFC 5780 NAT discovery of stun-rfc5780, seen at the server: B's mapping-test requests arrive from a "
+        "different public port per server address and port (symmetric NAT), so nat.symmetric is required. The "
+        "CHANGE-REQUEST / RESPONSE-PORT answers sent from the alternate address/port and dropped by the NATs are "
+        "the test's result, not a failure."),
+}
+
+RELAY_ROOT_CAUSE = {
+    "ice-relay-symmetric": "ice.relayed.symmetric-nat",
+    "ice-relay-only": "ice.relayed.relay-only",
+}
+
+
+def expected_findings(scenario, vantage, truth):
+    """expectedFindings of one truth file (shape in captures/README.md)."""
+    required, allowed = [], []
+    if "ice" in truth:
+        checks_here = bool(truth["ice"]["selectedPairChecks"])
+        if scenario in RELAY_ROOT_CAUSE and checks_here:
+            required.append(finding(RELAY_ROOT_CAUSE[scenario], "info"))
+        if scenario == "ice-prflx-public" and checks_here:
+            # the check that made a learn b's prflx, or a's triggered check and
+            # its answer (XOR-MAPPED-ADDRESS = the prflx) on b's side
+            required.append(finding("ice.candidate.prflx", "info"))
+        if scenario == "ice-relay-symmetric":
+            # B's host socket with two public ports on the wire at this vantage
+            adm = truth["nat"].get("routers", {}).get("nat-b", {}).get("addressDependentMappings", {})
+            seen = [{out for dest, out in dests.items()
+                     if vantage == "public" or (vantage == "turn-server" and ip_of(dest) in TURN_IPS)}
+                    for dests in adm.values()]
+            if any(len(outs) >= 2 for outs in seen):
+                allowed.append(finding("nat.symmetric", "warning"))
+        allowed.append(LATE_ICMP)
+    elif "stun" in truth:
+        if vantage in ("lan-symmetric", "public", "server"):
+            required.append(finding("nat.symmetric", "warning"))
+        if scenario.startswith("stun-classic") and vantage.startswith("lan-"):
+            # the hairpin probe to the client's own mapped address is refused by
+            # the router with ICMP port unreachable (on the LAN side only)
+            allowed.append(finding("icmp.unreachable", "info"))
+    return {"why": WHY[scenario], "required": required, "allowed": allowed}
 
 
 # ---------------------------------------------------------------- STUN
@@ -633,12 +759,178 @@ def behaviour_5780(results):
     return mapping, filtering
 
 
+# ---------------------------------------------------------------- STUN, server side
+
+def parse_conntrack_counted(path):
+    """conntrack -L lines of the STUN server's host (nf_conntrack_acct on):
+    original/reply tuples with their packet counts."""
+    out = []
+    if not os.path.exists(path):
+        return out
+    with open(path) as f:
+        for line in f:
+            if not line.startswith("udp"):
+                continue
+            kv = CT_RE.findall(line)
+            dirs, cur = [], {}
+            for k, v in kv:
+                if k in cur and k in ("src", "dst", "sport", "dport", "packets", "bytes"):
+                    dirs.append(cur)
+                    cur = {}
+                cur[k] = v
+            dirs.append(cur)
+            o, r = dirs[0], dirs[1]
+            out.append({"src": fmt(o["src"], o["sport"]), "dst": fmt(o["dst"], o["dport"]),
+                        "packets": int(o.get("packets", 0)),
+                        "replyPackets": int(r.get("packets", 0)),
+                        "replied": "[UNREPLIED]" not in line})
+    out.sort(key=lambda e: (e["src"], e["dst"]))
+    return out
+
+
+def sent_by_server(ct, src, dst):
+    """Packets the server host sent src -> dst, by its own conntrack table."""
+    n = 0
+    for e in ct:
+        if e["src"] == src and e["dst"] == dst:
+            n += e["packets"]
+        if e["src"] == dst and e["dst"] == src:
+            n += e["replyPackets"]
+    return n
+
+
+def stund_exchanges(path, server, server_alt):
+    """stund -v: one block per request: the socket it arrived on (A1/A2 =
+    primary/alternate IP, P1/P2 = port 3478/3479), the sender, the
+    CHANGE-REQUEST flags and where the answer goes. stund answers from the
+    socket with the IP and/or port changed as requested (server.cxx), whatever
+    its SOURCE-ADDRESS attribute says."""
+    ips = {"A1": ip_of(server), "A2": server_alt}
+    ports = {"P1": 3478, "P2": 3479}
+    flip = {"A1": "A2", "A2": "A1", "P1": "P2", "P2": "P1"}
+    out, cur = [], None
+    with open(path, errors="replace") as f:
+        for line in f:
+            line = line.strip()
+            m = re.match(r"received on (A[12]):(P[12])", line)
+            if m:
+                cur = {"sock": (m.group(1), m.group(2))}
+                out.append(cur)
+                continue
+            if cur is None:
+                continue
+            for key, pat in (("from", r"Got a request \(len=\d+\) from (\S+)"),
+                             ("changeIp", r"changeIp=(\d)"), ("changePort", r"changePort=(\d)"),
+                             ("respondTo", r"respond to = (\S+)"),
+                             ("mappedAttr", r"Encoding MappedAddress: (\S+)"),
+                             ("sourceAttr", r"Encoding SourceAddress: (\S+)"),
+                             ("changedAttr", r"Encoding ChangedAddress: (\S+)")):
+                m = re.match(pat, line)
+                if m:
+                    cur[key] = m.group(1)
+    ex = []
+    for r in out:
+        a, p = r["sock"]
+        ci, cp = r.get("changeIp") == "1", r.get("changePort") == "1"
+        ans = (flip[a] if ci else a, flip[p] if cp else p)
+        ex.append({"from": r["from"], "to": fmt(ips[a], ports[p]),
+                   "changeRequest": {"changeIp": ci, "changePort": cp},
+                   "responsePort": None,
+                   "answerFrom": fmt(ips[ans[0]], ports[ans[1]]), "answerTo": r["respondTo"],
+                   "mappedAddressAttribute": r.get("mappedAttr"),
+                   "sourceAddressAttribute": r.get("sourceAttr"),
+                   "changedAddressAttribute": r.get("changedAttr")})
+    return ex
+
+
+def classic_test_name(e, server):
+    cr = e["changeRequest"]
+    if cr["changeIp"]:
+        return "II (change IP)"
+    if cr["changePort"]:
+        return "III (change port)"
+    return "I" if e["to"] == server else "I(2) (to the CHANGED-ADDRESS IP)"
+
+
+def group_exchanges(ex):
+    """Collapse retransmissions: one entry per distinct exchange with a count."""
+    out = []
+    for e in ex:
+        k = {x: y for x, y in e.items() if x != "count"}
+        for o in out:
+            if {x: y for x, y in o.items() if x != "count"} == k:
+                o["count"] += 1
+                break
+        else:
+            out.append(dict(k, count=1))
+    return out
+
+
+def rfc5780_exchanges(c, server, server_alt, mappings):
+    """The requests of turnutils_stunclient -f and turnutils_natdiscovery -m -f
+    (coturn 4.6.1 sources: stunclient.c run_stunclient(), natdiscovery.c
+    discoverNatMapping()/discoverNatFiltering()) with the addresses the tools
+    printed, and where coturn answers from: the request's destination, or, for
+    CHANGE-REQUEST, the OTHER-ADDRESS IP and/or port (RFC 5780 section 7.2);
+    a RESPONSE-PORT answer goes to the request's source IP at that port."""
+    srv_ip, alt_port = ip_of(server), 3479
+    other = {(False, False): server, (True, True): fmt(server_alt, alt_port),
+             (False, True): fmt(srv_ip, alt_port), (True, False): fmt(server_alt, 3478)}
+    ex = []
+    # turnutils_stunclient -f: a plain Binding, then (same socket) RESPONSE-PORT
+    # = local port + 1 with CHANGE-REQUEST change IP and port; it then waits
+    # for that answer forever (ended by timeout), so the third request
+    # (PADDING) is never sent
+    pub = c["reflexive"]
+    inside_port = split(c["inside"])[1]
+    ex.append({"tool": "turnutils_stunclient", "test": "Binding", "from": pub, "to": server,
+               "changeRequest": None, "responsePort": None, "answerFrom": server, "answerTo": pub,
+               "answerReachedClient": True})
+    ex.append({"tool": "turnutils_stunclient", "test": "Binding with RESPONSE-PORT and CHANGE-REQUEST",
+               "from": pub, "to": server, "changeRequest": {"changeIp": True, "changePort": True},
+               "responsePort": inside_port + 1, "answerFrom": other[(True, True)],
+               "answerTo": fmt(ip_of(pub), inside_port + 1),
+               "answerReachedClient": len(c["stunclientResponses"]) > 1})
+    # natdiscovery -m: Bindings to the primary address, the alternate IP (same
+    # port) and, when the mapping changed, the alternate IP and port; each
+    # printed response names its RESPONSE-ORIGIN (= the destination) and the
+    # reflexive address (= the request's public source)
+    nd = c["natdiscoveryResponses"]
+    n_map = len(nd) - 1  # the last printed response is the filtering test's test I
+    names = ["mapping test I", "mapping test II (alternate IP)", "mapping test III (alternate IP and port)"]
+    for i, r in enumerate(nd[:n_map]):
+        ex.append({"tool": "turnutils_natdiscovery", "test": names[i], "from": r["reflexive"],
+                   "to": r["responseOrigin"], "changeRequest": None, "responsePort": None,
+                   "answerFrom": r["responseOrigin"], "answerTo": r["reflexive"], "answerReachedClient": True})
+    # natdiscovery -f: test I, then CHANGE-REQUEST ip+port, then port only,
+    # all to the primary address from one socket; the two timeouts it prints
+    # are these answers
+    f = nd[-1]
+    ex.append({"tool": "turnutils_natdiscovery", "test": "filtering test I", "from": f["reflexive"],
+               "to": f["responseOrigin"], "changeRequest": None, "responsePort": None,
+               "answerFrom": f["responseOrigin"], "answerTo": f["reflexive"], "answerReachedClient": True})
+    for test, key in (("filtering test II (CHANGE-REQUEST change IP and port)", (True, True)),
+                      ("filtering test III (CHANGE-REQUEST change port)", (False, True))):
+        ex.append({"tool": "turnutils_natdiscovery", "test": test, "from": f["reflexive"], "to": server,
+                   "changeRequest": {"changeIp": key[0], "changePort": key[1]}, "responsePort": None,
+                   "answerFrom": other[key], "answerTo": f["reflexive"],
+                   "answerReachedClient": c["natdiscoveryTimeouts"] < 2})
+    return ex
+
+
 def stun_truths(args):
     work = args.work
     kinds = {"a": "pp", "b": "sym"}
     hosts = {"a": "10.0.1.10", "b": "10.0.2.10"}
     ct = {s: parse_conntrack(os.path.join(work, f"conntrack.nat-{s}.txt")) for s in "ab"}
     mappings = {s: nat_mappings(ct[s], f"nat-{s}") for s in "ab"}
+    server_side = "server" in (args.vantages or "").split(",")
+    if server_side:
+        server_ct = parse_conntrack_counted(os.path.join(work, "conntrack.server.txt"))
+        if not server_ct:
+            sys.exit("no conntrack entries from the STUN server's host")
+        if args.kind == "classic":
+            stund_ex = stund_exchanges(os.path.join(work, "stund.log"), args.server, args.server_alt)
     clients = {}
     for s in "ab":
         c = {"side": s, "natType": NAT_NAMES[kinds[s]], "natPublicAddress": NAT_PUBLIC[s],
@@ -693,6 +985,26 @@ def stun_truths(args):
                         and m["destination"] == args.server:
                     c["inside"] = m["inside"]
         c["natMappings"] = mappings[s]
+        if server_side:
+            if args.kind == "classic":
+                mine = [e for e in stund_ex if ip_of(e["from"]) == NAT_PUBLIC[s]]
+                reached = {"I": True, "I(2) (to the CHANGED-ADDRESS IP)": len(c["responses"]) > 1,
+                           "II (change IP)": c["tests"]["test II"] == 1,
+                           "III (change port)": c["tests"]["test III"] == 1}
+                for e in mine:
+                    e["test"] = classic_test_name(e, args.server)
+                    e["answerReachedClient"] = reached[e["test"]]
+                ex = group_exchanges(mine)
+            else:
+                ex = rfc5780_exchanges(c, args.server, args.server_alt, mappings[s])
+            for e in ex:
+                # the server host's own conntrack: the answers left from answerFrom
+                n = sent_by_server(server_ct, e["answerFrom"], e["answerTo"])
+                if n < e.get("count", 1):
+                    sys.exit(f"{s}: server conntrack shows {n} packets {e['answerFrom']} -> {e['answerTo']}, "
+                             f"expected {e.get('count', 1)} ({e['test']})")
+                e["answerFromAlternate"] = e["answerFrom"] != e["to"]
+            c["serverExchanges"] = ex
         sym = symmetric_check(mappings[s])
         if kinds[s] == "sym" and not sym:
             sys.exit("NAT B should be symmetric but conntrack shows no address-dependent mapping")
@@ -700,12 +1012,17 @@ def stun_truths(args):
             c["addressDependentMappings"] = sym
         clients[s] = c
 
-    vmap = {"lan-port-preserving": "a", "lan-symmetric": "b", "public": None}
-    for v, s in vmap.items():
+    vmap = {"lan-port-preserving": "a", "lan-symmetric": "b", "public": None, "server": None}
+    wanted = [v for v in (args.vantages or "lan-port-preserving,lan-symmetric,public").split(",") if v]
+    for v in wanted:
+        s = vmap[v]
         descr = {
             "lan-port-preserving": "inside LAN A behind the port-preserving NAT, on the client's interface",
             "lan-symmetric": "inside LAN B behind the symmetric NAT, on the client's interface",
             "public": "the public segment (NAT WAN sides and the STUN server): both clients, post-NAT",
+            "server": ("the STUN server's own interface (" + ("stund" if args.kind == "classic" else "coturn")
+                       + f", {ip_of(args.server)} and {args.server_alt}): both clients' requests post-NAT and "
+                       "every answer, including those sent from the alternate address/port"),
         }[v]
         t = base_truth(args.scenario, v, work, descr)
         if args.kind == "rfc5780":
@@ -728,8 +1045,19 @@ def stun_truths(args):
             stun["clients"] = [clients["a"], clients["b"]]
             t["nat"] = {"type": "nat-a: port-preserving, nat-b: symmetric",
                         "mappings": mappings["a"] + mappings["b"]}
+        if server_side:
+            stun["serverConntrack"] = server_ct
+            stun["serverExchangesSource"] = (
+                ("stund -v log (socket each request arrived on, CHANGE-REQUEST flags, respond-to address; "
+                 "stund answers from the socket with IP/port changed as requested)"
+                 if args.kind == "classic" else
+                 "the tools' printed results and their request sequence (turnutils_stunclient -f, "
+                 "turnutils_natdiscovery -m -f of coturn 4.6.1) with coturn's RFC 5780 answer rule")
+                + "; every answer checked against the server host's own conntrack table (serverConntrack, "
+                "with packet counts)")
         t["stun"] = stun
         t["notes"] = stun_notes(args, v)
+        t["expectedFindings"] = expected_findings(args.scenario, v, t)
         write_truth(args.out, t)
 
 
@@ -762,6 +1090,15 @@ def stun_notes(args, v):
              "behaviour (endpoint-independent for A; address-and-port-dependent for B: a different port for "
              "each server address and port) and the filtering behaviour (address-and-port-dependent for both). "
              "Sources: the tools' printed results, conntrack, tcpdump counts.")
+    if args.scenario.endswith("-at-server"):
+        n += (" This run is captured at the server (vantage server: the STUN server's own interface, which "
+              "carries both of its addresses) and on the public segment, not on the clients' LANs: every "
+              "request arrives post-NAT and every answer is visible, including the answers to CHANGE-REQUEST "
+              "(and RESPONSE-PORT) sent from the alternate address/port that the NATs then drop. "
+              "stun.clients[].serverExchanges lists per client each exchange: test, public source, server "
+              "address it went to, CHANGE-REQUEST flags, RESPONSE-PORT, the server address/port the answer "
+              "left from (answerFromAlternate), where it went and whether it reached the client; the server "
+              "host's conntrack (serverConntrack, with packet counts) confirms each answer.")
     return n
 
 
@@ -776,8 +1113,10 @@ def main():
     i.add_argument("--nat-b", required=True, choices=["pp", "sym", "none"])
     i.add_argument("--signal", required=True)
     i.add_argument("--nomination", required=True)
-    i.add_argument("--expect", default="any", choices=["direct", "relay", "prflx", "any"])
+    i.add_argument("--expect", default="any", choices=["direct", "relay", "relay-only", "prflx", "any"])
     i.add_argument("--turn", default="yes", choices=["yes", "no"])
+    i.add_argument("--policy", default="all", choices=["all", "relay"])
+    i.add_argument("--vantages", default="", help="comma-separated vantages to write (default: all four)")
     s = sub.add_parser("stun")
     s.add_argument("--scenario", required=True)
     s.add_argument("--kind", required=True, choices=["classic", "rfc5780"])
@@ -785,6 +1124,8 @@ def main():
     s.add_argument("--out", required=True)
     s.add_argument("--server", required=True)
     s.add_argument("--server-alt", required=True)
+    s.add_argument("--vantages", default="", help="comma-separated vantages to write "
+                   "(default: lan-port-preserving,lan-symmetric,public)")
     args = ap.parse_args()
     if args.cmd == "ice":
         ice_truths(args)

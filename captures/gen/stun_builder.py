@@ -8,9 +8,12 @@ peers share this one builder and parser, so every generated message is
 framed, padded, XOR-encoded and fingerprinted the same way:
 captures/gen/xss_software.py, terminal_escapes.py and foundation_traffic.py.
 
-Only what those peers send is here: no MESSAGE-INTEGRITY (none of them
-authenticates), IPv4 and IPv6 XOR addresses, FINGERPRINT always last.
+Only what those peers send is here: IPv4 and IPv6 XOR addresses,
+FINGERPRINT always last, and MESSAGE-INTEGRITY under a long-term key for the
+TURN client of our own (turn_client.py, RFC 8489 section 9.2).
 """
+import hashlib
+import hmac
 import ipaddress
 import struct
 import zlib
@@ -28,10 +31,21 @@ ALLOCATE_REQUEST = 0x0003
 ALLOCATE_SUCCESS = 0x0103
 ALLOCATE_ERROR = 0x0113
 
+# TURN methods (RFC 8656): requests; success = | 0x0100, error = | 0x0110.
+REFRESH_REQUEST = 0x0004
+SEND_INDICATION = 0x0016
+DATA_INDICATION = 0x0017
+CREATE_PERMISSION_REQUEST = 0x0008
+CHANNEL_BIND_REQUEST = 0x0009
+
 # Attribute types.
 USERNAME = 0x0006
+MESSAGE_INTEGRITY = 0x0008
 ERROR_CODE = 0x0009
+CHANNEL_NUMBER = 0x000C
 LIFETIME = 0x000D
+XOR_PEER_ADDRESS = 0x0012
+DATA = 0x0013
 REALM = 0x0014
 NONCE = 0x0015
 XOR_RELAYED_ADDRESS = 0x0016
@@ -50,12 +64,23 @@ def fingerprint_value(head_and_body):
     return (zlib.crc32(head_and_body) & 0xFFFFFFFF) ^ FINGERPRINT_XOR
 
 
-def message(msg_type, txid, attributes):
+def long_term_key(username, realm, password):
+    """RFC 8489 section 9.2.2: MD5(username ":" realm ":" password)."""
+    return hashlib.md5(f"{username}:{realm}:{password}".encode()).digest()
+
+
+def message(msg_type, txid, attributes, key=None):
     """A STUN message of the given attributes with FINGERPRINT last.
 
-    The header's length already counts the 8-byte FINGERPRINT attribute when
-    the CRC is taken over it (RFC 8489 section 14.7)."""
+    With key: MESSAGE-INTEGRITY (HMAC-SHA1) before FINGERPRINT, taken over
+    the message with a header length that counts MESSAGE-INTEGRITY but not
+    yet FINGERPRINT (RFC 8489 section 14.5). The header's length already
+    counts the 8-byte FINGERPRINT attribute when the CRC is taken over it
+    (RFC 8489 section 14.7)."""
     body = b"".join(attributes)
+    if key is not None:
+        head = struct.pack("!HHI", msg_type, len(body) + 24, MAGIC_COOKIE) + txid
+        body += attribute(MESSAGE_INTEGRITY, hmac.new(key, head + body, hashlib.sha1).digest())
     head = struct.pack("!HHI", msg_type, len(body) + 8, MAGIC_COOKIE) + txid
     return head + body + attribute(FINGERPRINT, struct.pack("!I", fingerprint_value(head + body)))
 
@@ -87,9 +112,10 @@ def error_code(code, reason):
     return attribute(ERROR_CODE, struct.pack("!HBB", 0, code // 100, code % 100) + reason)
 
 
-def parse(data):
+def parse(data, require_fingerprint=True):
     """(type, cookie, transaction ID, {attribute type: first value}) of one
-    message that ends with FINGERPRINT; a wrong or missing FINGERPRINT raises.
+    message that ends with FINGERPRINT; a wrong or missing FINGERPRINT raises
+    (a missing one only with require_fingerprint).
 
     The first occurrence of an attribute wins (RFC 8489 section 14: later
     duplicates are ignored by a receiver)."""
@@ -99,6 +125,8 @@ def parse(data):
         kind, alen = struct.unpack("!HH", data[off:off + 4])
         attrs.setdefault(kind, data[off + 4:off + 4 + alen])
         off += 4 + alen + (-alen % 4)
+    if FINGERPRINT not in attrs and not require_fingerprint:
+        return msg_type, cookie, data[8:20], attrs
     if FINGERPRINT not in attrs or struct.unpack("!I", attrs[FINGERPRINT])[0] != fingerprint_value(data[:-8]):
         raise ValueError("bad or missing FINGERPRINT")
     return msg_type, cookie, data[8:20], attrs

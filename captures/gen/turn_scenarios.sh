@@ -7,9 +7,12 @@
 #
 # Real traffic only: coturn (turnserver), turnutils_uclient and turnutils_peer
 # run in network namespaces (see turn_net.sh); tcpdump/dumpcap capture at
-# several vantage points of the same run. Truth files are written by
-# coturn_truth.py from coturn's verbose log, the client's -v output, the NAT's
-# conntrack table and the scenario configuration -- never from the captures.
+# several vantage points of the same run. Where uclient cannot be told to
+# misbehave (late Refresh, stale nonce re-used, relay to relay), a TURN
+# client of our own (turn_client.py) plays the client and keeps its own
+# record of what it sent. Truth files are written by coturn_truth.py from
+# coturn's verbose log, the client's -v output or record, the NAT's conntrack
+# table and the scenario configuration -- never from the captures.
 #
 # Needs root, coturn, tcpdump, tshark (dumpcap, capinfos), nftables, iproute2,
 # conntrack, python3. Work files go to captures/gen/work/turn (gitignored);
@@ -27,9 +30,12 @@ OUT=$(captures_out "$REPO/captures")
 
 ALL_SCENARIOS=(turn-udp-channels turn-udp-send turn-tcp turn-tcp-relay
     turn-wrong-password turn-expiry turn-stale-nonce turn-quota
-    turn-forbidden-peer turn-ipv6 turn-xss-strings)
+    turn-forbidden-peer turn-ipv6 turn-xss-strings
+    turn-refresh-late turn-stale-nonce-loop turn-permission-drop turn-relay-chained)
 
 PEER_PORT=3480
+UNPERMITTED4=198.51.100.21   # turn-permission-drop: a peer without permission
+UNPERMITTED_PORT=4000
 USER_NAME=alice
 USER_PASS=secret
 DEFAULT_REALM=example.org
@@ -172,6 +178,20 @@ start_client_bg() {
     ip netns exec stcli turnutils_uclient -v "$@" >"$D/client-$label.out" 2>&1 &
     CL_PID=$!; BG_PIDS+=("$CL_PID")
     printf '%s\t%s\t%s\n' "$label" "bg" "$*" >>"$D/clients.tsv"
+}
+
+# run_own_client LABEL TIMEOUT MODE ARGS...: our TURN client (turn_client.py)
+# in the client namespace, foreground, bounded; its record goes to
+# client-LABEL.json (read by coturn_truth.py).
+run_own_client() {
+    local label=$1 tmo=$2 rc=0; shift 2
+    log "  client $label: turn_client.py $*"
+    timeout "$tmo" ip netns exec stcli python3 "$GEN/turn_client.py" "$@" --server $S4 \
+        --user $USER_NAME --password $USER_PASS --record "$D/client-$label.json" \
+        >"$D/client-$label.out" 2>&1 || rc=$?
+    printf '%s\t%s\t%s\n' "$label" "$rc" "turn_client.py $*" >>"$D/clients.tsv"
+    log "  client $label exited rc=$rc"
+    return "$rc"
 }
 
 # wait_sessions_settled SECONDS: wait until every allocation whose client sent
@@ -356,6 +376,68 @@ sc_turn-xss-strings() {
     run_client main 40 -n 3 -m 1 -c -u $USER_NAME -w $USER_PASS \
         -o '<script>alert(2)</script>' -e $PEER4 -r $PEER_PORT $SRV4
     echo "client_origin=<script>alert(2)</script>" >>"$D/run.txt"
+    wait_sessions_settled 10
+    scenario_end "$S4" udp
+}
+
+sc_turn-refresh-late() {
+    scenario_begin turn-refresh-late "server client-lan" --max-allocate-lifetime=8
+    # our client allocates (lifetime granted 8 s), sends its Refresh 4 s after
+    # the lifetime ran out (coturn expired the allocation meanwhile), retries
+    # once if coturn asks for a new nonce (438), and stops after the answer.
+    run_own_client main 40 refresh-late --late 4
+    sleep 1
+    scenario_end "$S4" udp
+}
+
+sc_turn-stale-nonce-loop() {
+    scenario_begin turn-stale-nonce-loop "server client-lan" --stale-nonce=3
+    # nonce valid 3 s; the client's Refresh 5 s after the Allocate gets 438 with
+    # a new NONCE, which the client ignores: 5 more Refreshes, 1 s apart, all
+    # with the old nonce, all 438; then it gives up (allocation left active).
+    run_own_client main 40 stale-nonce-loop --wait 5 --repeats 5 --interval 1
+    sleep 1
+    scenario_end "$S4" udp
+}
+
+sc_turn-permission-drop() {
+    scenario_begin turn-permission-drop "server client-lan"
+    # a second peer host on the public segment, without a permission
+    nsx stpeer ip addr add $UNPERMITTED4/24 dev st-peer0
+    echo "unpermitted_peer=$UNPERMITTED4:$UNPERMITTED_PORT" >>"$D/run.txt"
+    log "  client main (background): turn_client.py permission-drop"
+    ip netns exec stcli python3 "$GEN/turn_client.py" permission-drop --server $S4 \
+        --user $USER_NAME --password $USER_PASS --peer $PEER4:$PEER_PORT --messages 5 \
+        --ready-file "$D/relay-ready" --go-file "$D/relay-go" --go-timeout 20 \
+        --record "$D/client-main.json" >"$D/client-main.out" 2>&1 &
+    CL_PID=$!; BG_PIDS+=("$CL_PID")
+    wait_for 15 test -s "$D/relay-ready" || die "client did not allocate"
+    # the unpermitted peer sends to the relayed address: coturn drops it all
+    log "  unpermitted peer $UNPERMITTED4:$UNPERMITTED_PORT -> $(cat "$D/relay-ready")"
+    timeout 20 ip netns exec stpeer python3 "$GEN/udp_sender.py" \
+        --bind $UNPERMITTED4:$UNPERMITTED_PORT --to "$(cat "$D/relay-ready")" --count 6 \
+        --record "$D/unpermitted.json" >"$D/unpermitted.out" 2>&1 || die "unpermitted sender failed"
+    touch "$D/relay-go"
+    local rc=0
+    timeout 20 tail --pid="$CL_PID" -f /dev/null || rc=124
+    wait "$CL_PID" || rc=$?
+    CL_PID=
+    printf '%s\t%s\t%s\n' main "$rc" "turn_client.py permission-drop --peer $PEER4:$PEER_PORT --messages 5" \
+        >>"$D/clients.tsv"
+    log "  client main exited rc=$rc"
+    ((rc == 0)) || die "permission-drop client failed"
+    wait_sessions_settled 10
+    scenario_end "$S4" udp
+}
+
+sc_turn-relay-chained() {
+    scenario_begin turn-relay-chained "server client-lan"
+    # two allocations of our client on the same coturn, each the other's peer:
+    # A binds a channel to B's relayed address, B creates a permission for A's;
+    # 5 ChannelData A -> B (B gets Data indications), 5 Send indications
+    # B -> A (A gets ChannelData); coturn relays between its own relayed
+    # addresses inside the server host. No extra coturn option is needed.
+    run_own_client main 30 chained --messages 5
     wait_sessions_settled 10
     scenario_end "$S4" udp
 }

@@ -21,7 +21,10 @@ extension IceSessionContext {
         if !unanswered.isEmpty {
             let frames = unanswered.compactMap { firstCheckFrame(pairs[$0.offset]) }
             let list = unanswered.prefix(4).map { "\($0.element.local) -> \($0.element.remote)" }.joined(separator: ", ")
-            findings.add(succeeded.isEmpty ? .warning : .info, .iceChecksUnanswered,
+            // A warning only when this vantage point shows both agents trying one pair and no pair
+            // answered; checks that lost the race on another path (a TURN server's view) are information.
+            let bothOnOnePair = pairs.contains { $0.checks(from: .first).requests > 0 && $0.checks(from: .second).requests > 0 }
+            findings.add(succeeded.isEmpty && (bothOnOnePair || !session.hasTwoAgents) ? .warning : .info, .iceChecksUnanswered,
                          "\(session: ref): checks on \(unanswered.count) of \(summary.pairs.count) candidate pair(s) got no response here (\(list)\(unanswered.count > 4 ? ", ..." : "")): unreachable candidates (private addresses across NATs, filtered ports) or answers that took another path.",
                          frames: frames, session: ref)
         }
@@ -112,6 +115,55 @@ extension IceSessionContext {
                     frames: nat.observations.map(\.frame))
             }
         }
+        for agent in [roles.remote, roles.local] {
+            if let e = symmetricNatByElimination(suspect: agent, summary) { return e }
+        }
+        return nil
+    }
+
+    /// A peer whose NAT keeps one mapping per socket (its public address seen the same toward two
+    /// destinations), and direct checks between that address and the suspect that never got an
+    /// answer while the suspect's checks never came from its srflx: under RFC 4787's behaviours
+    /// only a suspect NAT that maps each destination to a new port explains it (seen from either
+    /// agent's own LAN, where the second mapping itself never shows).
+    private func symmetricNatByElimination(suspect x: AgentSide, _ summary: IceSessionSummary) -> SymmetricNatEvidence? {
+        let y = x.other
+        guard let xu = session.ufrag(of: x), let yu = session.ufrag(of: y) else { return nil }
+        func answered(_ p: IcePairState) -> Bool { p.successes > 0 }
+        // y's public addresses that keep one mapping, and how that shows.
+        func keepsMapping(_ ys: Endpoint) -> String? {
+            if let nat = facts.natMappings.first(where: { $0.mappingBehavior == .endpointIndependent && $0.observations.contains { $0.reflexive == ys.description } }) {
+                return "\(yu)'s NAT keeps one mapping for its socket (\(nat.local) seen as \(ys) by \(Set(nat.observations.map(\.server)).sorted().joined(separator: " and ")))"
+            }
+            if let via = pairs.first(where: { $0.key.address(of: y) == ys && $0.isRelayed(x) && $0.checks(from: y).requests > 0 }) {
+                return "\(yu)'s NAT keeps one mapping (its checks reached \(xu)'s relay from the same \(ys), frame \(via.checks(from: y).firstRequestFrame.map(String.init) ?? "?"))"
+            }
+            return nil
+        }
+        let xSrflx = Set(summary.candidates.filter { $0.agent == xu && $0.type == .srflx }.compactMap { Endpoint($0.address) })
+        // Seen on the suspect's side: its direct checks to y's public address got no answer.
+        for p in pairs where !p.isRelayed(x) && !p.isRelayed(y) && !answered(p) && p.checks(from: x).requests > 0 {
+            let ys = p.key.address(of: y)
+            guard !ys.address.isPrivate, !facts.relays.looksRelayed(ys), let why = keepsMapping(ys) else { continue }
+            let frames = p.checks(from: x).requestFrames.prefix(4)
+            return SymmetricNatEvidence(
+                agent: xu,
+                sentence: "agent \(xu) is behind a symmetric NAT (by elimination): its checks to \(yu)'s \(ys) (frames \(frames.map(String.init).joined(separator: ", "))) got no answer although \(why), so \(xu)'s NAT must map its socket to another port toward \(yu) than toward the STUN server",
+                frames: Array(frames))
+        }
+        // Seen on the peer's side: y's checks to x's srflx got no answer, and no check of x came from it.
+        for p in pairs where !p.isRelayed(x) && !p.isRelayed(y) && !answered(p) && p.checks(from: y).requests > 0 {
+            let xs = p.key.address(of: x)
+            guard xSrflx.contains(xs), !pairs.contains(where: { $0.key.address(of: x) == xs && $0.checks(from: x).requests > 0 }) else { continue }
+            guard let yBase = Optional(p.key.address(of: y)),
+                  let ys = facts.natMappings.first(where: { $0.local == yBase.description })?.observations.first.flatMap({ Endpoint($0.reflexive) }) ?? Optional(yBase),
+                  let why = keepsMapping(ys) else { continue }
+            let frames = p.checks(from: y).requestFrames.prefix(4)
+            return SymmetricNatEvidence(
+                agent: xu,
+                sentence: "agent \(xu) is behind a symmetric NAT (by elimination): \(yu)'s checks to \(xu)'s srflx \(xs) (frames \(frames.map(String.init).joined(separator: ", "))) got no answer and no check of \(xu) ever came from it, although \(why), so \(xu)'s NAT maps its socket to another port toward \(yu)",
+                frames: Array(frames))
+        }
         return nil
     }
 
@@ -125,6 +177,18 @@ extension IceSessionContext {
             findings.add(.warning, .iceRelayOverDirect,
                          "\(session: ref): the selected pair goes through TURN (\(pairText)) although the direct pair \(direct.local) <-> \(direct.remote) succeeded (frame \(direct.handshakeFrames.compactMap { $0 }.first.map(String.init) ?? "?")): priorities or policy preferred the relay; extra latency and relay cost.",
                          frames: selectedFrames + direct.handshakeFrames.compactMap { $0 }.prefix(2), session: ref)
+            return
+        }
+        // Agents whose every check, sent or received, used their TURN relayed address: no host or
+        // srflx address of theirs was ever checked (no SDP needed; RFC 8445 section 5.1.1, relay-only gathering).
+        let relayOnly = session.agentSides.filter { agent in
+            !pairs.isEmpty && pairs.contains { $0.checks(from: agent).requests > 0 } && pairs.allSatisfy { ownType($0, owner: agent) == .relay }
+        }.compactMap { session.ufrag(of: $0) }
+        if session.hasTwoAgents, !relayOnly.isEmpty {
+            let who = relayOnly.count == 2 ? "agents \(relayOnly[0]) and \(relayOnly[1]) offered" : "agent \(relayOnly[0]) offered"
+            findings.add(.info, .iceRelayedRelayOnly,
+                         "\(session: ref): the selected pair is relayed (\(pairText)) because \(who) only relay candidates: every check \(relayOnly.count == 2 ? "they" : "it") sent or received here went through \(relayOnly.count == 2 ? "their" : "its") TURN allocation and no host or server-reflexive address of \(relayOnly.count == 2 ? "theirs" : "its") was ever checked (a relay-only policy, e.g. iceTransportPolicy \"relay\"), so no direct pair was possible.",
+                         frames: selectedFrames, session: ref)
             return
         }
         // An agent that signalled only relay candidates (a relay-only policy, e.g. iceTransportPolicy "relay").

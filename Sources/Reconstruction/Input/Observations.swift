@@ -28,6 +28,8 @@ public struct ObservedStunMessage {
     /// Hash of the whole UDP payload / framed message, to pair relay legs.
     public var payloadHash: UInt64
     public var payloadLength: Int
+    /// MS-TURN (MS-TURN's own numbering; no permissions: its Send requests name the peer).
+    public var msTurn = false
     /// Set when this message travelled inside a ChannelData frame or a DATA attribute.
     public var carrier: MessageCarrier?
 
@@ -64,6 +66,8 @@ public struct ObservedStunMessage {
     public var changeIP = false
     public var changePort = false
     public var hasChangeRequest = false
+    /// RFC 5780 RESPONSE-PORT: the answer goes to this port of the client, not the request's source port.
+    public var responsePort: UInt16?
     public var connectionId: UInt32?
     public var hasIntegrity = false
     /// `valid`, `invalid`, `unchecked`, or nil when the message has no integrity attribute.
@@ -81,6 +85,12 @@ public struct ObservedStunMessage {
         self.classic = classic
         self.payloadHash = payloadHash
         self.payloadLength = payloadLength
+    }
+
+    /// A request whose answer comes from another server address or port (CHANGE-REQUEST with a
+    /// flag set) or goes to another client port (RESPONSE-PORT): an RFC 3489 / 5780 NAT test.
+    public var isRedirectedRequest: Bool {
+        messageClass == .request && (changeIP || changePort || responsePort != nil)
     }
 
     /// A Binding request that carries ICE attributes (RFC 8445 section 7.1.1).

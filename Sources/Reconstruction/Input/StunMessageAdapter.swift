@@ -31,6 +31,7 @@ extension ObservedStunMessage {
         var haveErrorCode = false
         var haveData = false
         let dialect = message.dialect
+        msTurn = dialect == .msTurn
         let attributes = message.attributes
         for index in attributes.indices {
             // Values are read in place (`attributes[index].value`): an element bound to a name
@@ -52,7 +53,7 @@ extension ObservedStunMessage {
                 if !haveErrorCode, case let .errorCode(code, reason) = attributes[index].value {
                     haveErrorCode = true
                     errorCode = code
-                    errorReason = reason
+                    errorReason = reason.last == "\0" ? ObservedStunMessage.trimmingNULs(reason) : reason
                 }
             case .requestedTransport: if once(1 << 8) { requestedTransport = ObservedStunMessage.unsigned(attributes[index].value).map { UInt8(truncatingIfNeeded: $0) } }
             case .priority: if once(1 << 9) { priority = ObservedStunMessage.unsigned(attributes[index].value).map { UInt32(truncatingIfNeeded: $0) } }
@@ -84,6 +85,7 @@ extension ObservedStunMessage {
                     changeIP = ip
                     changePort = port
                 }
+            case .responsePort: responsePort = ObservedStunMessage.unsigned(attributes[index].value).map { UInt16(truncatingIfNeeded: $0) }
             case .connectionID: connectionId = ObservedStunMessage.unsigned(attributes[index].value).map { UInt32(truncatingIfNeeded: $0) }
             default:
                 break
@@ -99,8 +101,17 @@ extension ObservedStunMessage {
         if case let .unsigned(x) = v { return x } else { return nil }
     }
 
+    /// Trailing NULs (C strings copied with their terminator: some SOFTWARE and reason phrases)
+    /// are not part of the text.
     @inline(never) static func string(_ v: StunAttributeValue) -> String? {
-        if case let .string(x) = v { return x } else { return nil }
+        guard case let .string(x) = v else { return nil }
+        return x.last == "\0" ? trimmingNULs(x) : x
+    }
+
+    static func trimmingNULs(_ s: String) -> String {
+        var t = Substring(s)
+        while t.last == "\0" { t.removeLast() }
+        return String(t)
     }
 
     @inline(never) static func address(_ v: StunAttributeValue) -> Endpoint? {

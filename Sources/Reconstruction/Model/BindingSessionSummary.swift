@@ -32,9 +32,27 @@ public struct NatTest: Encodable, Sendable {
     public var frame: Int
     public var changeIP: Bool
     public var changePort: Bool
+    /// RFC 5780 RESPONSE-PORT: the client port the answer was asked to go to.
+    public var responsePort: UInt16?
     public var answered: Bool
+    /// The answer's frame and source: the alternate address/port when CHANGE-REQUEST asked for it.
+    public var answerFrame: Int?
+    public var answeredFrom: String?
     public var responseOrigin: String?
     public var mapped: String?
+
+    public init(frame: Int, changeIP: Bool, changePort: Bool, responsePort: UInt16? = nil, answered: Bool,
+                answerFrame: Int? = nil, answeredFrom: String? = nil, responseOrigin: String?, mapped: String?) {
+        self.frame = frame
+        self.changeIP = changeIP
+        self.changePort = changePort
+        self.responsePort = responsePort
+        self.answered = answered
+        self.answerFrame = answerFrame
+        self.answeredFrom = answeredFrom
+        self.responseOrigin = responseOrigin
+        self.mapped = mapped
+    }
 }
 
 /// Per local endpoint, what different servers said about its public mapping.

@@ -39,20 +39,9 @@ public enum SessionRef: Hashable, Sendable, ContractText {
 
     /// `allocation:3`.
     public var description: String { "\(kind.rawValue):\(id)" }
-
-    /// The same session after merging documents whose ids were offset.
-    public func offset(by base: SessionIdOffsets) -> SessionRef {
-        switch self {
-        case let .allocation(n): return .allocation(n + base.allocation)
-        case let .binding(n): return .binding(n + base.binding)
-        case let .ice(n): return .ice(n + base.ice)
-        case .sip: return self
-        }
-    }
 }
 
-/// A finding's sentence. Sessions named in it stay values until output, so a
-/// merge that renumbers sessions renumbers the sentence too.
+/// A finding's sentence. Sessions named in it stay values until output.
 public struct FindingMessage: Sendable, Equatable, CustomStringConvertible, ExpressibleByStringInterpolation {
     public enum Part: Sendable, Equatable {
         case text(String)
@@ -112,13 +101,6 @@ public struct FindingMessage: Sendable, Equatable, CustomStringConvertible, Expr
         case let .ice(n): return "ICE session \(n)"
         case let .sip(n): return "SIP call \(n)"
         }
-    }
-
-    public func offset(by base: SessionIdOffsets) -> FindingMessage {
-        FindingMessage(parts: parts.map {
-            if case let .session(s, capitalized) = $0 { return .session(s.offset(by: base), capitalized: capitalized) }
-            return $0
-        })
     }
 }
 

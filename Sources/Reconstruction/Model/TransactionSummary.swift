@@ -18,6 +18,10 @@ public struct TransactionSummary: Encodable, Sendable {
     public var responseFrame: Int?
     public var responseTime: Double?
     public var errorCode: Int?
+    /// Where the answer came from when not the request's destination, or went to when not its
+    /// source: an RFC 3489 / 5780 NAT test answered from the alternate address or port, or to
+    /// RESPONSE-PORT (`203.0.113.21:3479 -> 203.0.113.2:40001`). Absent for ordinary answers.
+    public var responseFlow: String?
     /// From the request to the response; nil when the request was retransmitted (Karn's rule,
     /// RFC 6298 section 3: the response cannot be told to answer one send or another).
     public var rtt: Double?
@@ -50,13 +54,5 @@ public struct Finding: Encodable, Sendable {
         self.message = message
         self.frames = frames
         self.session = session
-    }
-
-    /// The same finding in a merged document whose session ids were offset.
-    public func renumbered(by base: SessionIdOffsets) -> Finding {
-        var f = self
-        f.session = session?.offset(by: base)
-        f.message = message.offset(by: base)
-        return f
     }
 }

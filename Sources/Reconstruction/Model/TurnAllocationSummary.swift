@@ -28,6 +28,10 @@ public struct TurnAllocationSummary: Encodable, Sendable {
     public var finalError: ErrorCount?
     /// Last granted lifetime (seconds).
     public var lifetime: Int?
+    /// The lifetime the (last successful) Allocate granted.
+    public var allocateLifetime: Int?
+    /// Seconds of lifetime left at the end of the capture, for allocations still active then.
+    public var remainingAtCaptureEnd: Double?
     /// Lifetimes granted by successful Refresh responses, in order (0 = deleted).
     public var refreshes: [Int] = []
     public var expiresAt: Double?
@@ -126,6 +130,15 @@ public struct PeerSummary: Encodable, Sendable {
     /// Datagrams seen arriving on one leg with no matching datagram on the other.
     public var neverForwardedToPeer = 0
     public var neverForwardedFromPeer = 0
+    /// Datagrams from this peer that reached the relayed address while it had no permission:
+    /// the server drops them (RFC 8656 section 9).
+    public var droppedNoPermission = 0
+    /// Of those, ICE connectivity checks: the owner of the relay candidate never paired it with
+    /// this peer, so that candidate pair fails by design (RFC 8445 leaves it to other pairs).
+    public var droppedChecksNoPermission = 0
+    /// The peer is another allocation's relayed address on the same server: the hop between
+    /// the two allocations happens inside the server and is on no wire.
+    public var chainedAllocation: Int?
 }
 
 public struct TcpRelayConnection: Encodable, Sendable {

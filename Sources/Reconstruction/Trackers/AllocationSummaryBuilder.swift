@@ -1,7 +1,35 @@
+import NetworkVocabulary
+
 /// Turns a finished `TurnAllocation` into its summary, adding the findings
 /// only visible at the end (never-forwarded data, expiry while in use).
 enum AllocationSummaryBuilder {
-    static func summary(of a: TurnAllocation, findings: inout FindingCollector) -> TurnAllocationSummary {
+    /// Findings that already say why an allocation failed: `turn.allocation.failed` would repeat them.
+    static let failureCauses: Set<FindingCode> = [
+        .turnAuthWrongCredentials, .turnQuotaReached, .turnPeerForbidden, .turnServerCapacity, .turnUnsupported,
+        .turnAuthStaleNonceLoop, .turnBadRequest,
+    ]
+
+    /// Peers of each allocation that are another allocation's relayed address (chained relays):
+    /// by allocation id, peer -> the other allocation's id.
+    static func chainedPeers(_ allocations: [TurnAllocation]) -> [Int: [Endpoint: Int]] {
+        var owner: [Endpoint: TurnAllocation] = [:]
+        for a in allocations { for r in a.relayed { owner[r] = a } }
+        guard !owner.isEmpty else { return [:] }
+        var out: [Int: [Endpoint: Int]] = [:]
+        for a in allocations {
+            var peers = Array(a.peers.keys) + a.channels.values.map(\.peer)
+            peers += a.tcpConnections.compactMap { Endpoint($0.peer) }
+            for p in peers {
+                if let b = owner[p], b !== a, b.flow.destination.address == a.flow.destination.address { out[a.id, default: [:]][p] = b.id }
+            }
+        }
+        return out
+    }
+
+    /// `clientServedElsewhere`: the same client socket holds another allocation that succeeded
+    /// (MS-TURN takes the challenge from one server address and allocates on a sibling).
+    static func summary(of a: TurnAllocation, chained: [Endpoint: Int] = [:], captureEnd: CaptureTime? = nil,
+                        clientServedElsewhere: Bool = false, findings: inout FindingCollector) -> TurnAllocationSummary {
         a.finalizeTimeline()
         let end = a.endTime ?? a.last
         let outcome: TurnAllocationSummary.Outcome
@@ -13,14 +41,16 @@ enum AllocationSummaryBuilder {
         case .failed, .pending: outcome = .failed
         }
         let lastTime = a.last
+        // Permissions and channels live inside the allocation: when it ended, they ended with it.
+        let allocationGone = outcome != .active
         let permissions = a.permissions.map { ip, p in
             PermissionSummary(peer: ip.description, created: p.created.epochSeconds, refreshes: p.refreshes,
                               lastRefreshed: p.lastRefreshed.epochSeconds, expiresAt: p.expiresAt.epochSeconds,
-                              expired: p.expiresAt < lastTime, implicit: p.implicit)
+                              expired: allocationGone || p.expiresAt < lastTime, implicit: p.implicit)
         }
         let channels = a.channels.map { n, c in
             ChannelSummary(number: Int(n), peer: c.peer.description, bound: c.bound.epochSeconds, refreshes: c.refreshes,
-                           expiresAt: c.expiresAt.epochSeconds, expired: c.expiresAt < lastTime,
+                           expiresAt: c.expiresAt.epochSeconds, expired: allocationGone || c.expiresAt < lastTime,
                            framesToServer: c.framesToServer, framesFromServer: c.framesFromServer,
                            bytesToServer: c.bytesToServer, bytesFromServer: c.bytesFromServer)
         }
@@ -29,19 +59,40 @@ enum AllocationSummaryBuilder {
             var p = peer
             p.forwardingDelayToPeer = a.toPeer.delays[e]?.statistics
             p.forwardingDelayFromPeer = a.fromPeer.delays[e]?.statistics
-            if a.peerLegSeen {
+            p.chainedAllocation = chained[e]
+            // A chained peer's data leaves through the other allocation's client leg, on no peer leg.
+            if chained[e] == nil, a.peerLegSeen {
                 p.neverForwardedToPeer = a.toPeer.neverForwarded[e] ?? 0
                 p.neverForwardedFromPeer = a.fromPeer.neverForwarded[e] ?? 0
                 if p.neverForwardedToPeer + p.neverForwardedFromPeer > 0 {
                     findings.add(.warning, .turnRelayNotForwarded,
-                                 "\(session: .allocation(a.id)), peer \(e): \(p.neverForwardedToPeer) datagram(s) from the client and \(p.neverForwardedFromPeer) from the peer were never seen leaving the server (missing permission, expired channel, or capture loss).",
+                                 "\(session: .allocation(a.id)), peer \(e): \(p.neverForwardedToPeer) datagram(s) from the client and \(p.neverForwardedFromPeer) from the peer were never seen leaving the server (expired channel or permission, or capture loss).",
                                  frames: [], session: .allocation(a.id))
                 }
+            }
+            if p.droppedNoPermission > 0 {
+                // Checks that reach a relayed address just before the permission is installed are an
+                // ordinary ICE race; a peer that never gets a permission is never heard.
+                // Only ICE checks dropped: the relay candidate's owner never paired it with that peer.
+                let permittedAtSomePoint = a.permissions[e.address] != nil
+                let onlyChecks = p.droppedChecksNoPermission == p.droppedNoPermission
+                let why = permittedAtSomePoint
+                    ? "; a permission for it existed at another time (they arrived before it was installed or after it expired)"
+                    : onlyChecks
+                        ? "; they are ICE checks to a relay candidate its agent never paired with that peer, so that pair fails by design and ICE uses another"
+                        : "; the client never created a permission for that peer, so nothing it sends is heard"
+                findings.add(permittedAtSomePoint || onlyChecks ? .info : .warning, .turnRelayNotForwarded,
+                             "\(session: .allocation(a.id)): \(p.droppedNoPermission) datagram(s) from peer \(e) reached the relayed address while it had no permission for \(e.address), so the server dropped them (RFC 8656 section 9)\(why).",
+                             frames: a.noPermissionFrames, session: .allocation(a.id), subject: e.description)
             }
             peers.append(p)
         }
         var errors = a.errorCounts.map { code, e in
-            ErrorCount(code: code, count: e.count, reason: e.reason, meaning: StunErrorMeaning.explain(code))
+            // Once the authenticated retry succeeded, the 401s were the challenge, not a wrong password.
+            let meaning = code == 401 && outcome != .failed && a.authRoundTrips > 0
+                ? "Unauthorized: the normal challenge (REALM and NONCE); the authenticated retry succeeded"
+                : StunErrorMeaning.explain(code)
+            return ErrorCount(code: code, count: e.count, reason: e.reason, meaning: meaning)
         }
         errors.sort { $0.code < $1.code }
         var finalError: ErrorCount?
@@ -49,7 +100,34 @@ enum AllocationSummaryBuilder {
             finalError = ErrorCount(code: e.code, count: a.errorCounts[e.code]?.count ?? 1, reason: e.reason,
                                     meaning: StunErrorMeaning.explain(e.code))
         }
-        if outcome == .failed {
+        if outcome == .expired, !a.relayed.isEmpty, (a.lifetime ?? 0) > 0, !findings.has([.turnRefreshLate], session: .allocation(a.id)) {
+            let granted = a.lifetime.map { "\($0) s" } ?? "?"
+            findings.add(.warning, .turnAllocationExpired,
+                         "\(session: .allocation(a.id)) from \(a.flow.source) expired (lifetime \(granted), the client's last packet at \(a.lastClientPacket.map { String(format: "%.1f s", $0.seconds(since: a.start)) } ?? "?") into it) without a Refresh 0: the client stopped refreshing (it exited, crashed or lost its network) and traffic through \(a.relayed.map(\.description).joined(separator: ", ")) stopped without a clean close.",
+                         frames: a.timeline.suffix(1).map(\.frame).filter { $0 > 0 }, session: .allocation(a.id))
+        }
+        let chainedIds = Set(chained.values).sorted()
+        if !chainedIds.isEmpty {
+            let pairs = chained.sorted { $0.value < $1.value }.map { "\($0.key) (allocation \($0.value)'s relayed address)" }
+            findings.add(.info, .turnRelayChained,
+                         "\(session: .allocation(a.id)) relays to \(pairs.joined(separator: ", ")) on the same server: the two allocations are chained and the hop between them happens inside the server, on no wire. Its data leaves as the other allocation's Data / ChannelData to its client.",
+                         frames: a.timeline.prefix(1).map(\.frame), session: .allocation(a.id))
+        }
+        if !a.forbiddenPrivatePeers.isEmpty {
+            let refused = Set(a.forbiddenPrivatePeers.map(\.address)).map(\.description).sorted().joined(separator: ", ")
+            let permitted = a.permissions.keys.filter { !$0.isPrivate }.map(\.description)
+            if permitted.isEmpty {
+                findings.add(.error, .turnPeerForbidden,
+                             "\(session: .allocation(a.id)): 403 Forbidden for the private peer(s) \(refused) and no other peer was permitted: the server's policy refuses private and loopback peers, so this allocation could reach nobody.",
+                             frames: a.forbiddenPrivatePeers.map(\.frame), session: .allocation(a.id))
+            } else {
+                findings.add(.info, .turnPeerForbidden,
+                             "\(session: .allocation(a.id)): 403 Forbidden for the private peer(s) \(refused) (ICE tries host candidates through the relay too; the server refuses private peers by policy) while \(permitted.joined(separator: ", ")) was permitted: normal.",
+                             frames: a.forbiddenPrivatePeers.map(\.frame), session: .allocation(a.id))
+            }
+        }
+        // Never answered at all: the unanswered-request findings judge it (ICMP, races, capture end).
+        if outcome == .failed, finalError != nil, !clientServedElsewhere, !findings.has(failureCauses, session: .allocation(a.id)) {
             let why = finalError.map { "last answer \($0.code) \($0.reason ?? "") — \($0.meaning)" } ?? "no answer from the server"
             findings.add(.error, .turnAllocationFailed,
                          "\(session: .allocation(a.id)) from \(a.flow.source) to \(a.flow.destination) never succeeded: \(why).",
@@ -60,6 +138,8 @@ enum AllocationSummaryBuilder {
             timeline.append(TimelineEntry(time: end.epochSeconds, frame: 0, direction: .state, kind: .timelineTruncated,
                                           detail: "\(a.timelineDropped) further entries not kept"))
         }
+        var remaining: Double?
+        if outcome == .active, let exp = a.expiresAt, let e = captureEnd { remaining = max(0, exp.seconds(since: e)) }
         func family(_ f: UInt8?) -> String? { f.map { $0 == 2 ? "IPv6" : $0 == 1 ? "IPv4" : "family \($0)" } }
         return TurnAllocationSummary(
             id: a.id, client: a.flow.source.description, server: a.flow.destination.description,
@@ -69,7 +149,9 @@ enum AllocationSummaryBuilder {
             requestedAddressFamily: family(a.requestedAddressFamily), additionalAddressFamily: family(a.additionalAddressFamily),
             evenPort: a.evenPort, reservationToken: a.reservationToken, dontFragment: a.dontFragment,
             start: a.start.epochSeconds, end: end.epochSeconds, outcome: outcome, finalError: finalError,
-            lifetime: a.lifetime.map(Int.init), refreshes: a.refreshes, expiresAt: a.expiresAt?.epochSeconds,
+            lifetime: a.lifetime.map(Int.init), allocateLifetime: a.allocateLifetime.map(Int.init),
+            remainingAtCaptureEnd: remaining,
+            refreshes: a.refreshes, expiresAt: a.expiresAt?.epochSeconds,
             authRoundTrips: a.authRoundTrips, errors: errors, permissions: permissions, channels: channels,
             traffic: a.traffic, peers: peers, tcpConnections: a.tcpConnections, timeline: timeline)
     }

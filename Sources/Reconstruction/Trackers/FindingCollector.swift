@@ -6,6 +6,9 @@ struct FindingCollector {
     private struct Key: Hashable {
         var code: FindingCode
         var session: SessionRef?
+        var severity: Finding.Severity
+        /// Keeps capture-wide findings about different things apart (e.g. one per flow).
+        var subject: String?
     }
     /// In the order first raised.
     private var findings: OrderedDictionary<Key, (finding: Finding, count: Int)> = [:]
@@ -15,8 +18,9 @@ struct FindingCollector {
     /// Capture time of the latest packet: when a finding is raised.
     var clock: Double = 0
 
-    mutating func add(_ severity: Finding.Severity, _ code: FindingCode, _ message: FindingMessage, frames: [Int], session: SessionRef? = nil) {
-        let key = Key(code: code, session: session)
+    mutating func add(_ severity: Finding.Severity, _ code: FindingCode, _ message: FindingMessage, frames: [Int],
+                      session: SessionRef? = nil, subject: String? = nil) {
+        let key = Key(code: code, session: session, severity: severity, subject: subject)
         if var existing = findings[key] {
             for f in frames where existing.finding.frames.count < FindingCollector.maxFramesPerFinding
                 && !existing.finding.frames.contains(f) {
@@ -34,14 +38,25 @@ struct FindingCollector {
 
     /// Replaces the message of an existing finding (e.g. to state a final count).
     mutating func update(_ code: FindingCode, session: SessionRef?, message: (Int) -> FindingMessage) {
-        let key = Key(code: code, session: session)
-        guard var existing = findings[key] else { return }
-        existing.finding.message = message(existing.count)
-        findings[key] = existing
+        for key in findings.keys where key.code == code && key.session == session {
+            findings[key]!.finding.message = message(findings[key]!.count)
+        }
     }
 
     func count(_ code: FindingCode, session: SessionRef?) -> Int {
-        findings[Key(code: code, session: session)]?.count ?? 0
+        findings.reduce(0) { $0 + ($1.key.code == code && $1.key.session == session ? $1.value.count : 0) }
+    }
+
+    /// Whether a finding with one of these codes was raised on this session.
+    func has(_ codes: Set<FindingCode>, session: SessionRef?) -> Bool {
+        findings.keys.contains { codes.contains($0.code) && $0.session == session }
+    }
+
+    /// Drops a finding raised earlier (a later, more specific one explains the same problem).
+    mutating func remove(_ code: FindingCode, session: SessionRef?) {
+        for key in findings.keys where key.code == code && key.session == session {
+            findings.removeValue(forKey: key)
+        }
     }
 
     var all: [Finding] {

@@ -78,12 +78,13 @@ final class IcePairState {
     var initiator: Int?
     /// Frames of: A's check, B's response, B's (triggered) check, A's response.
     var handshakeFrames: [Int?] = [nil, nil, nil, nil]
-    /// Media per sending agent and leg (0: as is, 1: inside ChannelData): a relay
-    /// capture shows one packet twice, so the larger leg counts.
-    var mediaLegPackets = [[0, 0], [0, 0]]
-    var mediaLegBytes = [[0, 0], [0, 0]]
-    var mediaPackets: [Int] { [max(mediaLegPackets[0][0], mediaLegPackets[0][1]), max(mediaLegPackets[1][0], mediaLegPackets[1][1])] }
-    var mediaBytes: [Int] { [max(mediaLegBytes[0][0], mediaLegBytes[0][1]), max(mediaLegBytes[1][0], mediaLegBytes[1][1])] }
+    /// Media per sending agent and leg (0: as is, 1: inside ChannelData to the TURN
+    /// server, 2: inside ChannelData from it): a relay capture shows one packet on two
+    /// legs (relay to relay: ChannelData in and out), so the largest leg counts.
+    var mediaLegPackets = [[0, 0, 0], [0, 0, 0]]
+    var mediaLegBytes = [[0, 0, 0], [0, 0, 0]]
+    var mediaPackets: [Int] { mediaLegPackets.map { $0.max() ?? 0 } }
+    var mediaBytes: [Int] { mediaLegBytes.map { $0.max() ?? 0 } }
     var firstMedia: (time: CaptureTime, frame: Int)?
     var indicationTimes: [CaptureTime] = []
     var indications = 0
@@ -203,7 +204,7 @@ struct IceSessionTracker {
         var frame: Int
         var useCandidate: Bool
         var nomination: UInt32?
-        /// Bit 0: seen directly, bit 1: seen inside TURN (the two legs of one relayed send).
+        /// Bit 0: seen directly, bit 1: inside TURN toward the server, bit 2: inside TURN from it (the legs of one relayed send).
         var legs: UInt8
         /// The leg the check was first seen on: a relayed retransmission shows on both legs, and counts once.
         var firstLeg: UInt8 = 0
@@ -394,7 +395,8 @@ struct IceSessionTracker {
             flows[flowKey] = (s.id, key, sender)
             flows[FlowKey(src: ep.dst, dst: ep.src, transport: m.flow.transport)] = (s.id, key, receiver)
         }
-        let leg: UInt8 = m.carrier == nil ? 1 : 2
+        // Legs: plain, inside TURN toward the server, inside TURN from it (relay to relay shows both).
+        let leg: UInt8 = m.carrier == nil ? 1 : (ep.srcRelay ? 2 : 4)
         if var o = open[m.transactionKey], o.session == s.id {
             if o.legs & leg != 0 {
                 o.retransmitted = true
@@ -617,7 +619,7 @@ struct IceSessionTracker {
             s.last = max(s.last, c.context.time)
             return
         }
-        countMedia(p, s, sender: f.sender, leg: 1, bytes: c.length, ctx: c.context)
+        countMedia(p, s, sender: f.sender, leg: toServer ? 1 : 2, bytes: c.length, ctx: c.context)
     }
 
     private func countMedia(_ p: IcePairState, _ s: IceSessionState, sender: Int, leg: Int, bytes: Int, ctx: FrameContext) {

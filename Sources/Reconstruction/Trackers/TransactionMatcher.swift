@@ -5,8 +5,20 @@ import StunWire
 /// id, method). tshark matches by id alone; requiring the method too keeps a
 /// Refresh from answering an Allocate that reused an id.
 ///
+/// Answers do not always come back on the request's 5-tuple: RFC 3489
+/// CHANGE-REQUEST and RFC 5780 RESPONSE-PORT tests are answered from the
+/// server's other address or port, or to another client port; a TURN server
+/// may answer from a sibling address; two capture points merged see the
+/// answer after a NAT. Pending requests are also indexed by transaction id,
+/// and an answer with that id and method matches them wherever it travels
+/// (96 random bits: a collision is not a concern). Some applications
+/// (WhatsApp 0x0801 / 0x0802, Zoom's Binding answered by 0x0002) answer with
+/// a message of their own type: a request on the reversed 5-tuple carrying a
+/// pending request's id is its answer, not a new request.
+///
 /// Pending transactions are bounded: one unanswered past RFC 8489's
-/// Rc/Rm timeout (39.5 s for UDP with RTO 500 ms, 39.5 s for TCP's Ti) is
+/// Rc/Rm timeout (39.5 s after the first send for UDP with RTO 500 ms, and
+/// TCP's Ti) is
 /// finalised as timed out, and when the table is full the oldest is
 /// finalised early and counted as evicted.
 struct TransactionMatcher {
@@ -56,6 +68,10 @@ struct TransactionMatcher {
         /// Nil when the request was retransmitted before the response (Karn's rule: the
         /// response cannot be told to answer the first send or a later one).
         var rtt: Double?
+        /// The request's 5-tuple (client -> server).
+        var requestFlow: FiveTuple
+        /// The answer came from another server address/port or went to another client port.
+        var redirected: Bool
     }
 
     static let timeoutNanoseconds: Int64 = 39_500_000_000
@@ -64,6 +80,8 @@ struct TransactionMatcher {
     var maxKeptSummaries = 50_000
 
     private var pending: [Key: Pending] = [:]
+    /// Pending requests by transaction id (see the type's comment); the latest one per id.
+    private var byId: [TransactionKeyBits: Pending] = [:]
     /// Pending transactions in arrival order (entries already answered are skipped).
     private var order: [Pending] = []
     private var orderHead = 0
@@ -74,38 +92,80 @@ struct TransactionMatcher {
     private(set) var evicted = 0
     private(set) var summariesDropped = 0
 
+    /// What a request turned out to be.
+    enum RequestKind {
+        case new, retransmission
+        /// A proprietary answer to a pending request (same id, reversed 5-tuple, own message type).
+        case answer(Match)
+        /// The same request on another 5-tuple (sent on two paths, or seen again after a NAT).
+        case copy
+    }
+
     /// A request; returns true when it is a retransmission of a pending one.
     mutating func request(_ m: ObservedStunMessage) -> Bool {
+        if case .retransmission = classify(m) { return true }
+        return false
+    }
+
+    mutating func classify(_ m: ObservedStunMessage) -> RequestKind {
         expire(now: m.context.time)
         let key = Key(flow: m.flow, id: m.transactionKey, method: m.method)
         if let p = pending[key] {
             p.moreFrames.append(m.context.frame)
             p.moreTimes.append(m.context.time)
             retransmissions &+= 1
-            return true
+            return .retransmission
+        }
+        if let other = byId[m.transactionKey], !other.done {
+            if other.key.flow == m.flow.reversed {
+                return .answer(complete(other, response: m, state: .success))
+            }
+            if other.key.method == m.method { return .copy }
         }
         if pending.count >= maxPending { evictOldest() }
         let p = Pending(key: key, classic: m.classic, explicitTransactionId: m.explicitTransactionId,
                         nested: m.carrier != nil, frame: m.context.frame, time: m.context.time)
         pending[key] = p
+        byId[key.id] = p
         order.append(p)
         total &+= 1
-        return false
+        return .new
     }
 
     /// A response; returns the match when its request was seen.
     mutating func response(_ m: ObservedStunMessage) -> Match? {
         let key = Key(flow: m.flow.reversed, id: m.transactionKey, method: m.method)
-        guard let p = pending.removeValue(forKey: key) else { return nil }
-        p.done = true
-        // Karn's rule (RFC 6298 section 3): no RTT sample from a retransmitted request.
-        let rtt: Double? = p.moreFrames.isEmpty ? m.context.time.seconds(since: p.firstTime) : nil
-        record(p, state: m.messageClass == .success ? .success : .error, response: m, rtt: rtt)
-        return Match(firstRequest: p.firstTime, lastRequest: p.lastTime, requestFrame: p.firstFrame,
-                     retransmissions: p.moreFrames.count, rtt: rtt)
+        let p: Pending
+        if let exact = pending.removeValue(forKey: key) {
+            p = exact
+        } else if let other = byId[m.transactionKey], !other.done, other.key.method == m.method {
+            p = other
+        } else {
+            return nil
+        }
+        return complete(p, response: m, state: m.messageClass == .success ? .success : .error)
     }
 
-    private mutating func record(_ p: Pending, state: TransactionState, response: ObservedStunMessage?, rtt: Double?) {
+    private mutating func complete(_ p: Pending, response m: ObservedStunMessage, state: TransactionState) -> Match {
+        retire(p)
+        // Karn's rule (RFC 6298 section 3): no RTT sample from a retransmitted request.
+        let rtt: Double? = p.moreFrames.isEmpty ? m.context.time.seconds(since: p.firstTime) : nil
+        let elsewhere = m.flow.reversed != p.key.flow
+        record(p, state: state, response: m, rtt: rtt,
+               responseFlow: elsewhere ? "\(m.flow.source) -> \(m.flow.destination)" : nil)
+        return Match(firstRequest: p.firstTime, lastRequest: p.lastTime, requestFrame: p.firstFrame,
+                     retransmissions: p.moreFrames.count, rtt: rtt, requestFlow: p.key.flow, redirected: elsewhere)
+    }
+
+    /// No longer pending (answered, timed out, evicted): drops its id index entry too.
+    private mutating func retire(_ p: Pending) {
+        pending.removeValue(forKey: p.key)
+        if byId[p.key.id] === p { byId.removeValue(forKey: p.key.id) }
+        p.done = true
+    }
+
+    private mutating func record(_ p: Pending, state: TransactionState, response: ObservedStunMessage?, rtt: Double?,
+                                 responseFlow: String? = nil) {
         if state == .unanswered || state == .timedOut { unanswered &+= 1 }
         guard summaries.count < maxKeptSummaries else {
             summariesDropped &+= 1
@@ -123,7 +183,7 @@ struct TransactionMatcher {
             firstRequest: p.firstTime.epochSeconds, lastRequest: p.lastTime.epochSeconds,
             requestFrames: p.frames, retransmissions: p.moreFrames.count, retransmissionSpacing: spacing,
             state: state, responseFrame: response?.context.frame, responseTime: response?.context.time.epochSeconds,
-            errorCode: response?.errorCode, rtt: rtt, nested: p.nested))
+            errorCode: response?.errorCode, responseFlow: responseFlow, rtt: rtt, nested: p.nested))
     }
 
     private mutating func expire(now: CaptureTime) {
@@ -133,9 +193,8 @@ struct TransactionMatcher {
                 orderHead &+= 1
                 continue
             }
-            guard now.nanoseconds &- p.lastTime.nanoseconds > TransactionMatcher.timeoutNanoseconds else { break }
-            pending.removeValue(forKey: p.key)
-            p.done = true
+            guard now.nanoseconds &- p.firstTime.nanoseconds > TransactionMatcher.timeoutNanoseconds else { break }
+            retire(p)
             record(p, state: .timedOut, response: nil, rtt: nil)
             orderHead &+= 1
         }
@@ -147,8 +206,7 @@ struct TransactionMatcher {
             let p = order[orderHead]
             orderHead &+= 1
             if !p.done {
-                pending.removeValue(forKey: p.key)
-                p.done = true
+                retire(p)
                 evicted &+= 1
                 record(p, state: .unanswered, response: nil, rtt: nil)
                 break
@@ -174,10 +232,11 @@ struct TransactionMatcher {
     mutating func finish(at end: CaptureTime) {
         let rest = order[orderHead...].filter { !$0.done }
         pending.removeAll()
+        byId.removeAll()
         order.removeAll()
         orderHead = 0
         for p in rest {
-            let timedOut = end.nanoseconds &- p.lastTime.nanoseconds > TransactionMatcher.timeoutNanoseconds
+            let timedOut = end.nanoseconds &- p.firstTime.nanoseconds > TransactionMatcher.timeoutNanoseconds
             record(p, state: timedOut ? .timedOut : .unanswered, response: nil, rtt: nil)
         }
         summaries.sort { $0.firstRequest < $1.firstRequest }

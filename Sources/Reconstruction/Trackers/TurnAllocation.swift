@@ -49,6 +49,9 @@ final class TurnAllocation {
     var reservationToken: String?
     var dontFragment = false
     var lifetime: UInt32?
+    var allocateLifetime: UInt32?
+    /// Speaks MS-TURN (no permissions).
+    var msTurn = false
     var refreshes: [Int] = []
     var authRoundTrips = 0
     /// Error responses per code, in the order first seen.
@@ -78,6 +81,16 @@ final class TurnAllocation {
     /// Requests waiting for their answer, by transaction, with what they asked for.
     var openRequests: [TransactionKeyBits: ObservedStunMessage] = [:]
     var lastClientPacket: CaptureTime?
+    /// NONCEs the server answered 438 to, with when it first did; requests that carry one
+    /// again well after that (frames) make a stale-nonce loop.
+    var staleNonces: [String: CaptureTime] = [:]
+    var staleNonceReuses: [Int] = []
+    /// A request sent within this many seconds of the 438 was already in flight.
+    static let staleNonceGrace = 1.0
+    /// Private / loopback peers the server refused with 403, with the answer's frame.
+    var forbiddenPrivatePeers: [(address: IPAddress, frame: Int)] = []
+    /// Peer datagrams that arrived without a permission (dropped by the server), first frames.
+    var noPermissionFrames: [Int] = []
     /// Receives state changes as they happen (live capture).
     weak var observer: LiveEventObserver?
     var longestClientGap: (seconds: Double, frame: Int)?

@@ -48,6 +48,7 @@ struct TurnAllocationTracker {
 
     mutating func handle(_ m: ObservedStunMessage, rtt: Double?, findings: inout FindingCollector) {
         sweep(now: m.context.time, findings: &findings)
+        if m.msTurn, let a = byFlow[m.flow] ?? byFlow[m.flow.reversed] { a.msTurn = true }
         switch m.method {
         case .allocate: handleAllocate(m, rtt: rtt, findings: &findings)
         case .refresh, .createPermission, .channelBind, .connect:
@@ -135,14 +136,15 @@ struct TurnAllocationTracker {
             if let s = m.software { alloc.software = s }
             let lifetime = m.lifetime ?? 600
             alloc.lifetime = lifetime
+            alloc.allocateLifetime = lifetime
             let wasActive = alloc.state == .active
             alloc.state = .active
             alloc.expiresAt = t.adding(nanoseconds: Int64(lifetime) * 1_000_000_000)
             expiries.push(alloc.expiresAt!, alloc)
             if request?.hasIntegrity ?? false, alloc.errorCounts[401] != nil { alloc.authRoundTrips = max(alloc.authRoundTrips, 1) }
-            let relayedText = m.xorRelayed.map(\.description).joined(separator: ", ")
+            let relayedText = m.xorRelayed.isEmpty ? "no XOR-RELAYED-ADDRESS" : m.xorRelayed.map(\.description).joined(separator: ", ")
             alloc.log(m.context, .serverToClient, .success(method: "Allocate"),
-                      "relayed \(relayedText), mapped \(alloc.mapped?.description ?? "?"), lifetime \(lifetime) s", rtt: rtt)
+                      (m.xorRelayed.isEmpty ? relayedText : "relayed " + relayedText) + ", mapped \(alloc.mapped?.description ?? "?"), lifetime \(lifetime) s", rtt: rtt)
             if !wasActive {
                 alloc.log(m.context, .state, .allocation(.created),
                           "allocation \(relayedText) created, lifetime \(lifetime) s")
@@ -181,9 +183,10 @@ struct TurnAllocationTracker {
             var detail: [String] = []
             if m.method == .refresh {
                 detail.append("lifetime \(m.lifetime.map(String.init) ?? "default")")
-                if let exp = a.expiresAt, a.state == .active, t > exp {
-                    findings.add(.warning, .turnRefreshLate,
-                                 "\(session: .allocation(a.id)) was refreshed \(String(format: "%.1f", t.seconds(since: exp))) s after its lifetime ran out; the server had already released it.",
+                let expiredByLifetime = a.state == .expired && a.endTime == a.expiresAt
+                if let exp = a.expiresAt, a.state == .active || expiredByLifetime, t > exp {
+                    findings.add(.error, .turnRefreshLate,
+                                 "\(session: .allocation(a.id)) was refreshed \(String(format: "%.1f", t.seconds(since: exp))) s after its lifetime (\(a.lifetime.map { "\($0) s" } ?? "?") granted) ran out: the server had already released it, so the client lost its relayed address. Refresh at about half the lifetime.",
                                  frames: [m.context.frame], session: .allocation(a.id))
                 }
             }
@@ -242,8 +245,9 @@ struct TurnAllocationTracker {
             a.noteError(code, m.errorReason)
             a.log(m.context, .serverToClient, .errorResponse(method: name, code: code), "\(code) \(m.errorReason ?? "")", rtt: rtt)
             if m.method == .refresh && code == 437, a.state == .active {
+                // The server no longer has it: gone at the lifetime's end, or now if that is later.
                 a.state = .expired
-                a.endTime = a.expiresAt ?? t
+                a.endTime = min(a.expiresAt ?? t, t)
             }
             if m.method == .connect {
                 let peer = request?.xorPeers.first?.description ?? "?"
@@ -393,7 +397,7 @@ struct TurnAllocationTracker {
 
     /// A datagram that is not client<->server TURN traffic: peer leg when it touches a relayed address.
     @discardableResult
-    mutating func handlePeerLeg(context: FrameContext, flow: FiveTuple, length: Int, hash: UInt64) -> Bool {
+    mutating func handlePeerLeg(context: FrameContext, flow: FiveTuple, length: Int, hash: UInt64, iceCheck: Bool = false) -> Bool {
         if let a = byRelayed[flow.source] { // relay -> peer
             let peer = flow.destination
             a.peerLegSeen = true
@@ -414,6 +418,13 @@ struct TurnAllocationTracker {
             a.updatePeer(peer) { $0.peerLegFromPeer &+= 1 }
             if a.hasLivePermission(for: peer.address, at: context.time) {
                 a.fromPeer.arrived(.init(hash: hash, time: context.time, frame: context.frame, peer: peer))
+            } else {
+                // RFC 8656 section 9: the server drops what a peer without a permission sends.
+                a.updatePeer(peer) {
+                    $0.droppedNoPermission &+= 1
+                    if iceCheck { $0.droppedChecksNoPermission &+= 1 }
+                }
+                if a.noPermissionFrames.count < 20 { a.noPermissionFrames.append(context.frame) }
             }
             a.logRelay(context, .peerToRelay, flow.transport == .udp ? .udp : .tcp, peer: peer, bytes: length)
             return true
@@ -434,7 +445,8 @@ struct TurnAllocationTracker {
     // MARK: Checks
 
     private func checkPermission(_ a: TurnAllocation, peer: Endpoint, ctx: FrameContext, what: String, findings: inout FindingCollector) {
-        guard a.state == .active, !a.hasLivePermission(for: peer.address, at: ctx.time) else { return }
+        // MS-TURN has no permissions: its Send requests and SetActiveDestination name the peer.
+        guard a.state == .active, !a.msTurn, !a.hasLivePermission(for: peer.address, at: ctx.time) else { return }
         // The server handles requests in arrival order: a CreatePermission / ChannelBind sent
         // before this data and still awaiting its answer has already installed the permission.
         let pending = a.openRequests.values.contains { r in
@@ -480,14 +492,31 @@ struct TurnAllocationTracker {
                              frames: frame, session: session)
             }
         case 438:
-            findings.add(.info, .turnAuthStaleNonce,
-                         "\(session: .allocation(a.id)): the server answered 438 Stale Nonce and sent a new NONCE; the client must retry with it.",
-                         frames: frame, session: session)
-            if (a.errorCounts[438]?.count ?? 0) >= 3 {
-                findings.add(.warning, .turnAuthStaleNonceLoop,
-                             "\(session: .allocation(a.id)): \(a.errorCounts[438]!.count) Stale Nonce errors; the client keeps retrying with an old NONCE or the server's nonce lifetime is too short.",
+            // A loop is a client that sends a NONCE again after the server declared it stale and
+            // gave a new one (well after: requests already in flight carry it too). A 438 burst
+            // followed by a retry with the new NONCE is normal nonce rotation.
+            let t = m.context.time
+            if let stale = request?.nonce, let req = request {
+                if let since = a.staleNonces[stale], req.context.time.seconds(since: since) > TurnAllocation.staleNonceGrace {
+                    a.staleNonceReuses.append(req.context.frame)
+                } else if a.staleNonces[stale] == nil, a.staleNonces.count < 16 {
+                    a.staleNonces[stale] = t
+                }
+            }
+            if a.staleNonceReuses.count >= 2 {
+                findings.remove(.turnAuthStaleNonce, session: session)
+                findings.add(.error, .turnAuthStaleNonceLoop,
+                             "\(session: .allocation(a.id)): the client sent a NONCE the server had already declared stale \(a.staleNonceReuses.count) times after being given a new one (each answered 438 Stale Nonce): it does not take the new NONCE, so its requests keep failing.",
+                             frames: a.staleNonceReuses + frame, session: session)
+            } else if !findings.has([.turnAuthStaleNonceLoop], session: session) {
+                findings.add(.info, .turnAuthStaleNonce,
+                             "\(session: .allocation(a.id)): the server answered 438 Stale Nonce with a new NONCE (normal nonce rotation); the client must retry with it.",
                              frames: frame, session: session)
             }
+        case 403 where !(request?.xorPeers.isEmpty ?? true) && request!.xorPeers.allSatisfy({ $0.address.isPrivate }):
+            // ICE offers private host candidates too; servers refuse them as peers by policy. Whether
+            // that hurt depends on whether another peer was permitted (AllocationSummaryBuilder).
+            for p in request!.xorPeers where a.forbiddenPrivatePeers.count < 16 { a.forbiddenPrivatePeers.append((p.address, m.context.frame)) }
         case 403:
             findings.add(.error, .turnPeerForbidden,
                          "\(session: .allocation(a.id)): \(m.methodName) got 403 Forbidden for \(peers.isEmpty ? "the requested peer" : peers); the server's policy refuses this peer (e.g. denied-peer-ip, private or loopback ranges).",
@@ -496,6 +525,8 @@ struct TurnAllocationTracker {
             findings.add(.error, .turnQuotaReached,
                          "\(session: .allocation(a.id)): 486 Allocation Quota Reached for user \(a.username ?? "?"); the user already holds the maximum number of allocations on this server.",
                          frames: frame, session: session)
+        case 437 where findings.has([.turnRefreshLate], session: session):
+            break   // the late refresh is the cause; 437 is how the server says it released the allocation
         case 437:
             findings.add(.warning, .turnAllocationMismatch,
                          "\(session: .allocation(a.id)): 437 Allocation Mismatch on \(m.methodName); the server has no allocation for this 5-tuple (expired or never created) or one already exists.",
