@@ -104,11 +104,15 @@ struct IceFactsTests {
         if s.selectedPair?.viaRelay == true {
             #expect(raised.count == 1, "\(capture): \(raised.map(\.code))")
             #expect(raised.allSatisfy { $0.severity == ($0.code == .iceRelayOverDirect ? .warning : .info) })
-            // aioice: b's NAT is symmetric in ice-relay-symmetric; where b's checks pass (public
-            // segment, TURN server) the evidence is there.
-            if capture.hasPrefix("ice-relay-symmetric"), capture.contains("public") || capture.contains("turn-server") {
-                #expect(raised.first?.code == .iceRelayedSymmetricNat)
-                #expect(raised.first?.message.description.contains(IceCorpus.agent(truth, "b")["ufrag"].string ?? "-") == true)
+            // The scenario's root cause (truth `expectedFindings`, written from what the generator
+            // ran): symmetric NAT B in ice-relay-symmetric, relay-only policy in ice-relay-only, at
+            // every vantage point, on the agents' LANs too (there by elimination).
+            let required = truth["expectedFindings"]["required"].array.compactMap { $0["code"].string.flatMap(FindingCode.init(rawValue:)) }
+            let want = required.filter(causes.contains)
+            #expect(want.count == 1, "\(capture): the truth names one root cause, \(want)")
+            #expect(raised.first?.code == want.first, "\(capture): raised \(raised.map(\.code)), scenario \(want)")
+            if want.first == .iceRelayedSymmetricNat {
+                #expect(raised.first?.message.description.contains("agent " + (IceCorpus.agent(truth, "b")["ufrag"].string ?? "-")) == true)
             }
         } else {
             #expect(raised.isEmpty, "\(capture): \(raised.map(\.code))")
