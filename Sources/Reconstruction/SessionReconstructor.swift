@@ -103,9 +103,9 @@ public final class SessionReconstructor {
             rtt = match?.rtt
             requestFlow = match?.requestFlow
             if match?.redirected == true, redirectedAnswerFlows.count < 10_000 { redirectedAnswerFlows.insert(m.flow) }
-            if let o = observer, let r = rtt {
+            if let o = observer, match != nil {
                 o.liveEvent(LiveEvent(time: m.context.time.epochSeconds, frame: m.context.frame, kind: .transactionCompleted,
-                                      session: nil, message: "\(m.methodName) \(m.messageClass.rawValue)", value: r))
+                                      session: nil, message: "\(m.methodName) \(m.messageClass.rawValue)", value: rtt))
             }
         case .indication: break
         }
@@ -221,10 +221,12 @@ public final class SessionReconstructor {
         ev.iceSessions = ice.evicted
         stats.evicted = ev
         doc.bindings = bindings.summaries(findings: &findings)
-        doc.natMappings = bindings.natMappings(findings: &findings)
+        doc.natMappings = bindings.natMappings(fromPeers: ice.reflexiveObservations(), findings: &findings)
         let iceBuilder = IceSessionSummaryBuilder(reflexiveByLocal: bindings.reflexiveByLocal, allocations: allocations.allocations,
                                                   signalled: sip.signalled, natMappings: doc.natMappings, end: end)
         doc.iceSessions = ice.sessions.map { iceBuilder.summary(of: $0, findings: &findings) }
+        // Symmetric NATs only the ICE checks show: in the NAT view too (the ICE findings explain them).
+        doc.natMappings += iceBuilder.natMappings(sessions: ice.sessions, summaries: doc.iceSessions)
         doc.sipCalls = sip.summaries(ice: &doc.iceSessions, findings: &findings)
         doc.transactions = transactions.summaries
         addCaptureWideFindings(doc)

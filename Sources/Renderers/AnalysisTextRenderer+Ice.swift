@@ -41,7 +41,7 @@ extension AnalysisTextRenderer {
             out.append(style.yellow("  \(s.roleConflicts) 487 Role Conflict response(s), no role switch seen"))
         }
         if let p = s.selectedPair {
-            var line = "  selected pair: " + style.green("\(p.localType) \(p.local) -> \(p.remoteType) \(p.remote)")
+            var line = "  selected pair: " + style.green("\(p.localLabel) -> \(p.remoteLabel)")
             if p.viaRelay { line += " (via TURN)" }
             if let a = p.controlledLocalType, let b = p.controlledRemoteType { line += "; the controlled agent sees \(a) -> \(b)" }
             out.append(line)
@@ -91,6 +91,7 @@ extension AnalysisTextRenderer {
                 if p.viaRelay { line += " via TURN" }
                 if p.mediaPackets > 0 { line += " media \(p.mediaPackets)" }
                 out.append(line)
+                for r in p.refusals ?? [] { out.append(style.yellow("        refused: \(clean(r.explanation))")) }
             }
             if s.pairsDropped > 0 { out.append("    ... \(s.pairsDropped) check(s) on further pairs not tracked") }
         }
@@ -155,7 +156,7 @@ extension AnalysisTextRenderer {
         }
         if let i = c.iceSession {
             var line = "  ICE session \(i): \(c.signalledCandidates) candidate(s) signalled, \(c.checkedCandidates) seen in checks"
-            if let p = c.selectedPair { line += "; selected \(p.localType) \(p.local) -> \(p.remoteType) \(p.remote)" }
+            if let p = c.selectedPair { line += "; selected \(p.localLabel) -> \(p.remoteLabel)" }
             out.append(line)
         } else if c.offer?.iceUfrag != nil || c.answer?.iceUfrag != nil {
             out.append(style.yellow("  no ICE session with these ufrags was seen"))

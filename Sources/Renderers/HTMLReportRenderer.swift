@@ -239,7 +239,7 @@ public struct HTMLReportRenderer {
     func iceFacts(_ s: IceSessionSummary) -> [(String, String)] {
         var f: [(String, String)] = [("ufrags", s.ufrags.joined(separator: ", ")), ("controlling", s.controlling ?? "–"),
                                      ("controlled", s.controlled ?? "–"), ("nomination", s.nomination.rawValue)]
-        if let p = s.selectedPair { f.append(("selected pair", "\(p.localType) \(p.local) ↔ \(p.remoteType) \(p.remote)")) }
+        if let p = s.selectedPair { f.append(("selected pair", "\(p.localLabel) ↔ \(p.remoteLabel)")) }
         if let c = s.connectTime { f.append(("connect time", ExportSupport.seconds(c))) }
         if s.roleConflicts > 0 { f.append(("role conflicts", "\(s.roleConflicts)")) }
         if let i = s.integrity { f.append(("integrity", i.rawValue)) }

@@ -243,17 +243,21 @@ public enum LadderBuilder {
                 if isLocalAgent { if !locals.contains(c.address) { locals.append(c.address) } } else if !remotes.contains(c.address) { remotes.append(c.address) }
             }
         }
-        func type(of address: String) -> String {
-            s.candidates.first { $0.address == address }?.type.rawValue
+        // A lane is one agent's wire address: its type is the candidate list's for that agent and
+        // address (the JSON's one classification), else what the pairs say of it.
+        // Pairs' `local` is the controlling agent's side; with roles unknown, any agent's entry.
+        let localAgent = s.controllingUfrag, remoteAgent = s.controlledUfrag
+        func type(of address: String, agent: String?) -> String {
+            s.candidates.first { $0.address == address && ($0.agent == agent || agent == nil) }?.type.rawValue
                 ?? s.pairs.first { $0.local == address }?.localType.rawValue ?? s.pairs.first { $0.remote == address }?.remoteType.rawValue ?? "?"
         }
         let maxPerSide = 4
         var lanes: [Ladder.Lane] = []
         var laneOf: [String: Int] = [:]
-        func addSide(_ list: [String], _ side: String) {
+        func addSide(_ list: [String], _ side: String, agent: String?) {
             for a in list.prefix(maxPerSide) {
                 laneOf[a] = lanes.count
-                lanes.append(.init(role: "\(side) \(type(of: a))", address: a, kind: .agent))
+                lanes.append(.init(role: "\(side) \(type(of: a, agent: agent))", address: a, kind: .agent))
             }
             if list.count > maxPerSide {
                 let other = lanes.count
@@ -262,8 +266,10 @@ public enum LadderBuilder {
             }
         }
         let localControls = s.controlling.map { c in locals.contains(c) || locals.contains { host($0) == host(c) } } ?? true
-        addSide(locals, localControls && s.controlling != nil ? "controlling" : (s.controlled != nil && !localControls ? "controlled" : "local"))
-        addSide(remotes, !localControls ? "controlling" : (s.controlled != nil ? "controlled" : "remote"))
+        addSide(locals, localControls && s.controlling != nil ? "controlling" : (s.controlled != nil && !localControls ? "controlled" : "local"),
+                agent: s.pairs.isEmpty ? nil : localAgent)
+        addSide(remotes, !localControls ? "controlling" : (s.controlled != nil ? "controlled" : "remote"),
+                agent: s.pairs.isEmpty ? nil : remoteAgent)
         if lanes.isEmpty { lanes = [.init(role: "agent", address: s.controlling ?? "?", kind: .agent), .init(role: "agent", address: s.controlled ?? "?", kind: .agent)] }
 
         var rows: [Ladder.Row] = []
@@ -317,7 +323,7 @@ public enum LadderBuilder {
                 guard let l = laneOf[p.local], let r = laneOf[p.remote], l != r else { continue }
                 let selected = s.selectedPair.map { $0.local == p.local && $0.remote == p.remote } ?? false
                 var head = Ladder.Row(kind: .note, time: p.firstRequest, frame: nil, from: min(l, r), to: max(l, r),
-                                      label: "pair \(n + 1): \(p.localType) \(p.local) <-> \(p.remoteType) \(p.remote)",
+                                      label: "pair \(n + 1): \(p.localLabel) <-> \(p.remoteLabel)",
                                       detail: "\(p.state), \(p.requestsSent) check(s), \(p.responsesReceived) response(s)" + (p.retransmissions > 0 ? ", \(p.retransmissions) retransmission(s)" : "") + (p.viaRelay ? ", via TURN" : ""),
                                       style: [.handshake, .state])
                 if selected { head.style.insert(.selected) }
@@ -359,7 +365,7 @@ public enum LadderBuilder {
         }
         if let sp = s.selectedPair {
             var row = Ladder.Row(kind: .note, time: s.connectTime.map { s.start + $0 }, frame: nil, from: 0, to: lanes.count - 1,
-                                 label: "selected pair: \(sp.localType) \(sp.local) <-> \(sp.remoteType) \(sp.remote)",
+                                 label: "selected pair: \(sp.localLabel) <-> \(sp.remoteLabel)",
                                  detail: "nomination \(s.nomination)" + (s.connectTime.map { ", connect time " + ExportSupport.seconds($0) } ?? ""),
                                  style: [.selected, .state])
             if let l = laneOf[sp.local], let r = laneOf[sp.remote] { row.from = min(l, r); row.to = max(l, r) }

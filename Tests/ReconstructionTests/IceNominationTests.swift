@@ -134,6 +134,9 @@ struct IceNominationTests {
     /// "host"): a has no NAT, so its srflx equals its host candidate (RFC 8445 section 5.1.3 drops
     /// such a redundant srflx) and b saw a's address as host; on the public segment and on host a
     /// we report `controlledRemoteType` "srflx" (the session's visibility says "srflx or host cannot
-    /// be told apart here for 203.0.113.50:49903 ... (reported as srflx)").
+    /// be told apart here for 203.0.113.50:49903 ... (reported as srflx)"). Still open (issue 14
+    /// item 4): after the NAT, a NATed agent's mapping looks exactly like a NAT-less agent's host
+    /// (a STUN server sees it unchanged, no private address of the owner passes); taking it for a
+    /// host makes ice-direct.public / turn-server call b's srflx 203.0.113.3:56929 a host instead.
     static let typesKnownWrong: Set<String> = ["ice-prflx-public.public.pcap", "ice-prflx-public.host-a.pcap"]
 }

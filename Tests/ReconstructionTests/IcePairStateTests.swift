@@ -98,7 +98,7 @@ struct IcePairStateTests {
         let truth = try Corpus.truth(capture)
         #expect(truth["ice"]["agents"].array.allSatisfy { $0["natType"].string == "port-preserving" })
         let doc = try Corpus.analyze(capture)
-        #expect(!doc.findingCodes.contains(.iceSrflxSymmetricNat))
+        #expect(!doc.findingCodes.contains(.iceRelayedSymmetricNat))
         #expect(!doc.findingCodes.contains(.natSymmetric))
     }
 

@@ -112,7 +112,7 @@ MODEL_TO_DEF = {
     "IceSelectedPair": "selectedPair", "ConsentSummary": "consent", "SipCallSummary": "sipCall",
     "SipMessageSummary": "sipMessage", "SdpSummary": "sdp", "TransactionSummary": "transaction",
     "Finding": "finding", "IceAgentSummary": "iceAgent", "IceRoleSwitch": "iceRoleSwitch",
-    "SipCandidateCheck": "sipCandidateCheck",
+    "SipCandidateCheck": "sipCandidateCheck", "IceCheckRefusal": "iceCheckRefusal",
 }
 
 

@@ -340,6 +340,51 @@ def test_sdp_file_signals_candidates_and_passwords(truth_path, tmp_path):
             if c["address"] in signalled and signalled[c["address"]]["agent"] == a["ufrag"]:
                 assert signalled[c["address"]]["type"] in {x["type"] for x in a["candidates"] if x["address"] == c["address"]}
     assert signalled, "no candidate came from --sdp"
+    # With every agent's SDP known, an address no SDP signalled is never srflx (RFC 8445 7.2.5.3.1 /
+    # 7.3.1.3: it is peer-reflexive, or a host address), in the candidate list and in the pairs.
+    sdp_addresses = {c["address"] for a in t["ice"]["agents"] for c in a["candidates"]}
+    for c in s["candidates"]:
+        if c["type"] == "srflx":
+            assert c["address"] in sdp_addresses, c
+    for p in s["pairs"]:
+        for field, addr in (("remoteType", p.get("remoteCandidate")), ("controlledRemoteType", p.get("controlledRemoteCandidate"))):
+            if p.get(field) == "srflx":
+                assert addr in sdp_addresses, (field, p)
+
+
+@need_bin
+@pytest.mark.parametrize("truth_path", ICE_TRUTHS, ids=_id)
+def test_one_classification_per_agent_and_address(truth_path):
+    """Item 3 of issue 14: a pair's types are the candidate list's for the same
+    agent and address (`localCandidate` etc. name the address each type is about)."""
+    t = _truth(truth_path)
+    s = session_for(analyze(_capture(truth_path, t)), t)
+    listed = {(c["agent"], c["address"]): c["type"] for c in s["candidates"]}
+    ctl, ctd = s["controllingUfrag"], s["controlledUfrag"]
+    for p in s["pairs"]:
+        for agent, addr_field, type_field in ((ctl, "localCandidate", "localType"), (ctd, "remoteCandidate", "remoteType"),
+                                              (ctd, "controlledLocalCandidate", "controlledLocalType"),
+                                              (ctl, "controlledRemoteCandidate", "controlledRemoteType")):
+            addr, typ = p.get(addr_field), p.get(type_field)
+            if addr is None or typ in (None, "unknown"):
+                continue
+            assert listed.get((agent, addr)) == typ, (p["local"], p["remote"], agent, addr, typ, listed.get((agent, addr)))
+
+
+@need_bin
+@pytest.mark.parametrize("truth_path", ICE_TRUTHS, ids=_id)
+def test_pair_rtt_without_retransmission_artefacts(truth_path):
+    """Item 2: the namespaces add no delay; a response to a retransmitted check
+    gives no RTT sample (Karn's rule), so no pair reports the 0.5 s retransmission timer."""
+    t = _truth(truth_path)
+    doc = analyze(_capture(truth_path, t))
+    for s in doc["iceSessions"]:
+        for p in s["pairs"]:
+            if p.get("rtt"):
+                assert p["rtt"]["max"] < 0.05, (p["local"], p["remote"], p["rtt"])
+    for tx in doc["transactions"]:
+        if tx["retransmissions"]:
+            assert "rtt" not in tx, tx
 
 
 # ---------------------------------------------------------------- 3. public captures
@@ -436,3 +481,51 @@ def test_public_capture_shape(rel):
     assert [s["nomination"] for s in doc["iceSessions"]] == shape["nomination"]
     for s in doc["iceSessions"]:
         assert s["selectedPair"] is not None and s["controllingUfrag"] is not None
+
+
+# ---------------------------------------------------------------- 4. error answers and NAT view (issue 14, items 12 and 14)
+
+
+def tshark_check_errors(path):
+    """Error responses (class 0x0110) to ICE checks, by transaction: what tshark sees on the wire."""
+    cmd = ["tshark", "-r", path, "-Y", "stun", "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f",
+           "-e", "frame.number", "-e", "stun.type", "-e", "stun.id", "-e", "stun.att.username",
+           "-e", "stun.att.error.class", "-e", "stun.att.error"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    checks, errors = set(), []
+    for line in r.stdout.splitlines():
+        c = (line.split("\t") + [""] * 6)[:6]
+        if c[1] == "0x0001" and ":" in c[3]:
+            checks.add(c[2])
+        elif c[1] == "0x0111" and c[2] in checks:
+            errors.append((int(c[0]), int(c[4] or 0) * 100 + int(c[5] or 0)))
+    return errors
+
+
+@need_bin
+@need_tshark
+def test_testcall_error_answers_and_nat_mappings():
+    path = public_capture("zeek-spicy-stun/stun-ice-testcall.pcap")
+    doc = analyze(path)
+    (s,) = doc["iceSessions"]
+    wire = tshark_check_errors(path)
+    assert {code for _, code in wire} == {500, 401}
+    assert sum(p["errorResponses"] for p in s["pairs"]) == len(wire)
+    refusals = [r for p in s["pairs"] for r in p.get("refusals", [])]
+    assert sorted(f for r in refusals for f in r["frames"]) == sorted(f for f, _ in wire)
+    # The controlling agent refused the SBC's checks: 500 right after its own success, 401 to the retransmissions.
+    assert {r["refusedBy"] for r in refusals} == {s["controllingUfrag"]}
+    assert {r["checksFrom"] for r in refusals} == {s["controlledUfrag"]}
+    by_code = {r["code"]: r for r in refusals}
+    assert by_code[500]["cause"] == "server-error" and by_code[401]["cause"] == "integrity"
+    assert sum(r["toRetransmissions"] for r in refusals if r["code"] == 401) == sum(r["count"] for r in refusals if r["code"] == 401)
+    for p in s["pairs"]:
+        assert sorted(p["errorCodes"]) == sorted({r["code"] for r in p.get("refusals", [])})
+    f = [x for x in doc["findings"] if x["code"] == "ice.check.refused"]
+    assert len(f) == 1 and f[0]["severity"] == "info"  # every refused pair succeeded all the same
+    assert s["controllingUfrag"] in f[0]["message"] and "500" in f[0]["message"] and "401" in f[0]["message"]
+    # Zeek's baseline: both sockets' mappings, the second one only from check responses.
+    seen = {(n["local"], o["reflexive"]) for n in doc["natMappings"] for o in n["observations"]}
+    assert ("192.168.43.155:60020", "70.199.128.46:4604") in seen
+    assert ("192.168.43.155:59977", "70.199.128.46:4587") in seen

@@ -52,6 +52,40 @@ extension IceSessionContext {
         return .host
     }
 
+    /// Whether `e`, one of the owner's wire addresses, is its base (its own
+    /// host or relayed address) rather than a NAT's mapping of it: relayed,
+    /// private, seen before the NAT (a STUN server saw it as another address),
+    /// or public with nothing showing a NAT in front of the owner (RFC 8445
+    /// section 5.1.3: a srflx candidate equal to its base is redundant, so
+    /// the address is the host candidate).
+    func isOwnBase(_ e: Endpoint, owner: AgentSide) -> Bool {
+        if facts.relays.isRelayed(e) || facts.relays.looksRelayed(e) { return true }
+        if let signalled = facts.signalling[e], signalled.mayBelong(to: session.ufrag(of: owner)) {
+            return signalled.candidate.type == .host || signalled.candidate.type == .relay
+        }
+        if facts.mappings.isMappedByNat(e) == true || e.address.isPrivate { return true }
+        // A STUN server saw it unchanged: the host of an agent without NAT, or its NAT's mapping seen
+        // after the NAT; nothing here tells them apart, and most agents that ask a STUN server sit
+        // behind a NAT, so it is taken for the mapping (reported as srflx, with a visibility note).
+        if facts.mappings.base(of: e) != nil || facts.mappings.sawUnchanged(e) { return false }
+        return !ownerHasPrivateAddress(owner)
+    }
+
+    /// The owner's candidate behind its side of a pair (the base its checks
+    /// are sent from): the wire address when it is the base, the host address
+    /// behind the NAT's mapping when a STUN server or the SDP (raddr) shows
+    /// it, nil when this vantage point does not.
+    func ownCandidate(_ p: IcePairState, owner: AgentSide) -> Endpoint? {
+        let wire = p.key.address(of: owner)
+        if p.isRelayed(owner) || isOwnBase(wire, owner: owner) { return wire }
+        if let base = facts.mappings.base(of: wire) { return base }
+        if let signalled = facts.signalling[wire], signalled.mayBelong(to: session.ufrag(of: owner)),
+           let related = signalled.candidate.related.flatMap(Endpoint.init) {
+            return related
+        }
+        return nil
+    }
+
     /// The owner's address as its peer (the viewer) addressed it, and that address's candidate type.
     func viewType(_ p: IcePairState, owner: AgentSide, viewer: AgentSide) -> Classified {
         let wire = p.key.address(of: owner)
@@ -108,13 +142,18 @@ extension IceSessionContext {
            session.transports.contains(.tcp) {
             return Classified(type: active.candidate.type, explanation: "an ICE-TCP active candidate signalled in \(active.source) (port 9: it connects from an ephemeral port)", address: x)
         }
-        if let base = facts.mappings.base(of: x) {
+        // With the owner's SDP known, an address it did not signal was not a srflx candidate of it.
+        let ownerSignalled = ownerUfrag.map { !facts.signalling.descriptions(of: $0).isEmpty } ?? false
+        if let base = facts.mappings.base(of: x), !ownerSignalled {
             return Classified(type: .srflx, explanation: "a STUN server returned it to \(base) (server-reflexive)", address: x)
         }
-        if x == wire, x.address.isPrivate, !facts.mappings.sawUnchanged(x) {
-            return Classified(type: .host, explanation: "the owner's own (private) address, reached directly", address: x)
+        if x == wire || addresses[owner].contains(x), facts.mappings.base(of: x) == nil, isOwnBase(x, owner: owner) {
+            if x.address.isPrivate {
+                return Classified(type: .host, explanation: "the owner's own (private) address, reached directly", address: x)
+            }
+            return Classified(type: .host, explanation: "the owner's own public address (nothing shows a NAT in front of it), reached directly", address: x)
         }
-        if facts.mappings.sawUnchanged(x) {
+        if facts.mappings.sawUnchanged(x), !ownerSignalled {
             if ownerHasPrivateAddress(owner) {
                 return Classified(type: .srflx, explanation: "a STUN server returned this address as its own mapping; the owner also has private addresses, so it is behind a NAT and this is its server-reflexive address", address: x)
             }
@@ -128,6 +167,8 @@ extension IceSessionContext {
                 (type, why) = (.relay, "on a TURN server's address")
             } else if x.address.isPrivate {
                 (type, why) = (.host, "a private address")
+            } else if ownerSignalled {
+                (type, why) = (.unknown, "a public address the owner's SDP did not signal (trickled later?)")
             } else if ownerHasPrivateAddress(owner) {
                 (type, why) = (.srflx, "a public address of an agent that also has private addresses (behind NAT)")
             } else {

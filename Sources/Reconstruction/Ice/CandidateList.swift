@@ -58,11 +58,14 @@ extension IceSessionContext {
         let transport = p.key.transport.description
         let own = ownType(p, owner: owner)
         // The wire address is the owner's base unless it is the NAT's mapping of it.
-        let isBase = own == .relay || facts.mappings.isMappedByNat(wire) ?? false || wire.address.isPrivate
-        if isBase {
-            var c = IceCandidateSummary(address: wire.description, type: own, source: .observed, agent: ufrag,
-                                        transport: transport, checked: true)
-            c.explanation = own == .relay ? "the owner's TURN relayed address" : "the address the owner's checks come from (its base)"
+        let base = ownCandidate(p, owner: owner)
+        let isBase = base == wire
+        if let base {
+            var c = IceCandidateSummary(address: base.description, type: own, source: .observed, agent: ufrag,
+                                        transport: transport, checked: list.wasChecked(base.description) || isBase)
+            c.explanation = own == .relay ? "the owner's TURN relayed address"
+                : isBase ? "the address the owner's checks come from (its base)"
+                : "the owner's base behind its NAT's mapping \(wire)"
             list.add(c)
         }
         guard session.hasTwoAgents else { return }

@@ -23,6 +23,17 @@ struct IceSessionSummaryBuilder {
     func summary(of session: IceSessionState, findings: inout FindingCollector) -> IceSessionSummary {
         IceSessionContext(facts: facts, session: session).summary(findings: &findings)
     }
+
+    /// NAT-view entries for symmetric NATs that only the ICE checks show (`summaries` in `sessions`' order).
+    func natMappings(sessions: [IceSessionState], summaries: [IceSessionSummary]) -> [NatMappingSummary] {
+        var out: [NatMappingSummary] = []
+        for (session, summary) in zip(sessions, summaries) {
+            guard let m = IceSessionContext(facts: facts, session: session).natMappingEvidence(summary),
+                  !out.contains(where: { $0.local == m.local }) else { continue }
+            out.append(m)
+        }
+        return out
+    }
 }
 
 /// One ICE session being summarised: its tracker state, its pairs in the
@@ -63,7 +74,9 @@ struct IceSessionContext {
         for agent in session.agents { if let tb = agent.tieBreaker { summary.tieBreakers[agent.ufrag] = String(tb) } }
 
         var notes = ClassificationNotes()
-        var pairSummaries = pairs.map { pairSummary($0, notes: &notes) }
+        summary.candidates = candidateList(notes: &notes)
+        let types = CandidateTypes(summary.candidates, ufrags: session.ufrags)
+        var pairSummaries = pairs.map { pairSummary($0, candidates: types, notes: &notes) }
         summary.nomination = nominationMode()
         let selection = selectedPair()
         if let selection, let i = pairs.firstIndex(where: { $0 === selection.pair }) {
@@ -100,7 +113,6 @@ struct IceSessionContext {
             summary.agents.append(agent)
         }
 
-        summary.candidates = candidateList(notes: &notes)
         summary.integrity = integrity()
         summary.visibility = visibility(of: summary, notes: notes)
         addFindings(for: summary, to: &findings)
@@ -112,6 +124,10 @@ struct IceSessionContext {
         selected.controlledLocalType = pair.controlledLocalType
         selected.controlledRemoteType = pair.controlledRemoteType
         selected.viaRelay = pair.viaRelay
+        selected.localCandidate = pair.localCandidate
+        selected.remoteCandidate = pair.remoteCandidate
+        selected.controlledLocalCandidate = pair.controlledLocalCandidate
+        selected.controlledRemoteCandidate = pair.controlledRemoteCandidate
         selected.basis = basis
         selected.nominationFrame = pair.nominationFrame
         return selected

@@ -160,6 +160,48 @@ public struct IcePairSummary: Encodable, Sendable {
     public var nominationFrame: Int?
     public var mediaPackets = 0
     public var mediaBytes = 0
+    /// Error responses to checks on this pair, per refusing agent and code (nil when none).
+    public var refusals: [IceCheckRefusal]?
+    /// The addresses the four types refer to, when they differ from the wire
+    /// address: an agent's own candidate is its base (`localCandidate`, the host
+    /// address behind its NAT when known), its peer's view is what the peer
+    /// addressed (the XOR-MAPPED-ADDRESS of the responses).
+    public var localCandidate: String?
+    public var remoteCandidate: String?
+    public var controlledLocalCandidate: String?
+    public var controlledRemoteCandidate: String?
+}
+
+/// Why an agent answered checks with an error (RFC 8445 section 7.3.1.1, RFC 8489 section 14.8).
+public enum IceRefusalCause: String, ContractValue {
+    /// 401 Unauthorized / 400 with a bad MESSAGE-INTEGRITY or USERNAME: the check could not be authenticated.
+    case integrity
+    /// 487 Role Conflict.
+    case role
+    /// 500 Server Error: the agent failed to process the check.
+    case serverError = "server-error"
+    /// 400 Bad Request / 420 Unknown Attribute.
+    case badRequest = "bad-request"
+    case other
+}
+
+/// The error responses with one code that one agent sent to the other's checks on a pair.
+public struct IceCheckRefusal: Encodable, Sendable {
+    /// The ufrag of the agent that answered with the error, and of the agent whose checks it refused.
+    public var refusedBy: String
+    public var checksFrom: String
+    /// The address the refused checks came from, as the capture shows it.
+    public var checker: String
+    public var code: Int
+    public var reason: String?
+    public var cause: IceRefusalCause
+    public var count: Int
+    /// Of those, answers to a check that had already got a success response.
+    public var afterSuccess: Int
+    /// Of those, answers that came after the check was retransmitted.
+    public var toRetransmissions: Int
+    public var frames: [Int]
+    public var explanation: String
 }
 
 public struct IceSelectedPair: Encodable, Sendable {
@@ -172,6 +214,33 @@ public struct IceSelectedPair: Encodable, Sendable {
     public var viaRelay: Bool = false
     public var basis: PairSelectionBasis?
     public var nominationFrame: Int?
+    /// As in `IcePairSummary`: the addresses the types refer to.
+    public var localCandidate: String?
+    public var remoteCandidate: String?
+    public var controlledLocalCandidate: String?
+    public var controlledRemoteCandidate: String?
+}
+
+/// How text, HTML and Mermaid write one side of a pair, from the JSON's own
+/// fields (so every output says the same): `host 10.0.1.10:39262`, `host
+/// 10.0.1.10:39262 (as 203.0.113.2:39262)` when the wire shows another address,
+/// `host behind 203.0.113.2:39262` when the candidate behind the wire address is not seen here.
+public enum IcePairLabel {
+    public static func side(_ type: CandidateType, candidate: String?, wire: String, own: Bool) -> String {
+        guard let candidate else { return own ? "\(type) behind \(wire)" : "\(type) \(wire)" }
+        return candidate == wire ? "\(type) \(wire)" : "\(type) \(candidate) (as \(wire))"
+    }
+}
+
+extension IcePairSummary {
+    /// The controlling agent's view: its own candidate, and the peer's as it addressed it.
+    public var localLabel: String { IcePairLabel.side(localType, candidate: localCandidate, wire: local, own: true) }
+    public var remoteLabel: String { IcePairLabel.side(remoteType, candidate: remoteCandidate, wire: remote, own: false) }
+}
+
+extension IceSelectedPair {
+    public var localLabel: String { IcePairLabel.side(localType, candidate: localCandidate, wire: local, own: true) }
+    public var remoteLabel: String { IcePairLabel.side(remoteType, candidate: remoteCandidate, wire: remote, own: false) }
 }
 
 public struct ConsentSummary: Encodable, Sendable {

@@ -72,6 +72,8 @@ public enum TimelineEvent: Sendable, Equatable {
     // ICE (RFC 8445)
     /// `nominating`: USE-CANDIDATE or NOMINATION on the check.
     case iceCheck(nominating: Bool)
+    /// A check sent again with the same transaction ID (RFC 8489 section 6.2.1).
+    case iceRetransmission
     /// `nominates`: the answered check carried USE-CANDIDATE.
     case iceResponse(success: Bool, nominates: Bool)
     case iceRoleSwitch
@@ -92,6 +94,7 @@ public enum TimelineEvent: Sendable, Equatable {
         case let .allocation(change): return "allocation \(change.rawValue)"
         case let .relay(band): return band.kind.title
         case .iceCheck: return "check"
+        case .iceRetransmission: return "retransmission"
         case let .iceResponse(success, _): return success ? "success" : "error response"
         case .iceRoleSwitch: return "role switch"
         case .timelineTruncated: return "timeline truncated"

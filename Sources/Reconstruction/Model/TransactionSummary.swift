@@ -22,7 +22,8 @@ public struct TransactionSummary: Encodable, Sendable {
     /// source: an RFC 3489 / 5780 NAT test answered from the alternate address or port, or to
     /// RESPONSE-PORT (`203.0.113.21:3479 -> 203.0.113.2:40001`). Absent for ordinary answers.
     public var responseFlow: String?
-    /// From the first request to the response (RFC 8489 uses the first send when retransmitted).
+    /// From the request to the response; nil when the request was retransmitted (Karn's rule,
+    /// RFC 6298 section 3: the response cannot be told to answer one send or another).
     public var rtt: Double?
     public var nested: Bool
 }

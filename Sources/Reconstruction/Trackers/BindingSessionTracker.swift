@@ -159,17 +159,26 @@ struct BindingSessionTracker {
     /// servers means the NAT's mapping depends on the destination: symmetric.
     /// RFC 5780 section 4.3: when two ports of one server IP already see
     /// different mappings, it depends on address and port.
-    func natMappings(findings: inout FindingCollector) -> [NatMappingSummary] {
+    ///
+    /// `fromPeers`: what ICE check responses told the checking hosts (the peer
+    /// in `server`); kept where they show a NAT (another address) or add to a
+    /// host the servers answered.
+    func natMappings(fromPeers: OrderedDictionary<Endpoint, [ReflexiveObservation]> = [:],
+                     findings: inout FindingCollector) -> [NatMappingSummary] {
         var described = Set<Endpoint>()
         // Hosts whose mapping behaviour a NAT test shows from outside: their endpoints are described there.
         var out = mappingTestsSeenOutside(described: &described, findings: &findings)
         let hostsSeenOutside = Set(out.compactMap { Endpoint($0.local)?.address })
-        for (local, obs) in reflexiveByLocal where !obs.isEmpty && !hostsSeenOutside.contains(local.address) {
+        var all = reflexiveByLocal
+        for (local, obs) in fromPeers where all[local] != nil || obs.contains(where: { $0.reflexive != local }) {
+            all[local, default: []] += obs
+        }
+        for (local, obs) in all where !obs.isEmpty && !hostsSeenOutside.contains(local.address) {
             described.insert(local)
             let servers = Set(obs.map(\.server))
             let reflexives = Set(obs.map(\.reflexive))
             let behavior: NatBehavior
-            let explanation: String
+            var explanation: String
             if reflexives == [local] {
                 behavior = .none
                 explanation = "\(servers.count == 1 ? "The server" : "\(servers.count) servers") saw \(local) as itself: no NAT between it and \(servers.count == 1 ? "the server" : "them") (or the capture was taken outside the NAT)."
@@ -192,9 +201,18 @@ struct BindingSessionTracker {
                 }
                 behavior = portDependent ? .addressAndPortDependent : .addressDependent
                 explanation = "\(servers.count) servers saw \(local) as \(reflexives.count) different addresses: the NAT's mapping depends on the destination \(portDependent ? "address and port" : "address") (symmetric NAT); server-reflexive candidates from it will fail and ICE needs a relay or peer-reflexive candidates."
+                // Reported when the servers alone show it; ICE peers' views explain prflx and relayed
+                // pairs in the ICE findings (ice.candidate.prflx, ice.relayed.symmetric-nat).
+                let byServers = obs.filter { o in !(fromPeers[local]?.contains { $0.server == o.server } ?? false) }
+                if Set(byServers.map(\.server)).count >= 2 && Set(byServers.map(\.reflexive)).count >= 2 {
                 findings.add(.warning, .natSymmetric,
                              "\(local) is behind a symmetric (\(behavior.rawValue) mapping) NAT: \(obs.map { "\($0.server) saw \($0.reflexive)" }.joined(separator: ", ")). Its srflx candidates will fail; expect relay or prflx pairs.",
                              frames: obs.map(\.frame), session: nil)
+                }
+            }
+            let peers = Set((fromPeers[local] ?? []).map(\.server)).intersection(servers)
+            if !peers.isEmpty {
+                explanation += " (\(peers.count) of them ICE peer(s), by the XOR-MAPPED-ADDRESS of their check responses)"
             }
             let filteringSeen = reflexives != [local]
             out.append(NatMappingSummary(local: local.description,

@@ -18,8 +18,11 @@ struct IceDirectionState {
     var requests = 0
     var retransmissions = 0
     var successes = 0
+    /// Error responses, every one (also a second answer to an answered check, or one to a retransmission).
     var errors = 0
     var errorCodes: [Int] = []
+    /// The error responses per code, in the order first seen (bounded).
+    var errorAnswers: [IceErrorAnswers] = []
     var firstRequest: CaptureTime?
     var lastRequest: CaptureTime?
     var firstResponse: CaptureTime?
@@ -40,12 +43,29 @@ struct IceDirectionState {
     var plainSuccessBeforeUseCandidate = false
     /// XOR-MAPPED-ADDRESS of the success responses: this side as the other agent saw it.
     var mapped: Endpoint?
+    /// The first success response that carried one (its frame), for the NAT view.
+    var mappedFrame: Int?
     /// Request send times (first transmissions), bounded: consent cadence.
     var requestTimes: [CaptureTime] = []
     var requestFrames: [Int] = []
     /// Success response times (bounded): consent responses.
     var successTimes: [CaptureTime] = []
     var integrity: [String: Int] = [:]
+}
+
+/// The error responses with one code to one agent's checks on a pair.
+struct IceErrorAnswers {
+    var code: Int
+    var reason: String?
+    var count = 0
+    /// Answers to a check that had already got a success response.
+    var afterSuccess = 0
+    /// Answers that came after the check was retransmitted.
+    var toRetransmissions = 0
+    var frames: [Int] = []
+
+    static let maxCodes = 16
+    static let maxFrames = 16
 }
 
 final class IcePairState {
@@ -58,12 +78,13 @@ final class IcePairState {
     var initiator: Int?
     /// Frames of: A's check, B's response, B's (triggered) check, A's response.
     var handshakeFrames: [Int?] = [nil, nil, nil, nil]
-    /// Media per sending agent and leg (0: as is, 1: inside ChannelData): a relay
-    /// capture shows one packet twice, so the larger leg counts.
-    var mediaLegPackets = [[0, 0], [0, 0]]
-    var mediaLegBytes = [[0, 0], [0, 0]]
-    var mediaPackets: [Int] { [max(mediaLegPackets[0][0], mediaLegPackets[0][1]), max(mediaLegPackets[1][0], mediaLegPackets[1][1])] }
-    var mediaBytes: [Int] { [max(mediaLegBytes[0][0], mediaLegBytes[0][1]), max(mediaLegBytes[1][0], mediaLegBytes[1][1])] }
+    /// Media per sending agent and leg (0: as is, 1: inside ChannelData to the TURN
+    /// server, 2: inside ChannelData from it): a relay capture shows one packet on two
+    /// legs (relay to relay: ChannelData in and out), so the largest leg counts.
+    var mediaLegPackets = [[0, 0, 0], [0, 0, 0]]
+    var mediaLegBytes = [[0, 0, 0], [0, 0, 0]]
+    var mediaPackets: [Int] { mediaLegPackets.map { $0.max() ?? 0 } }
+    var mediaBytes: [Int] { mediaLegBytes.map { $0.max() ?? 0 } }
     var firstMedia: (time: CaptureTime, frame: Int)?
     var indicationTimes: [CaptureTime] = []
     var indications = 0
@@ -183,9 +204,15 @@ struct IceSessionTracker {
         var frame: Int
         var useCandidate: Bool
         var nomination: UInt32?
-        /// Bit 0: seen directly, bit 1: seen inside TURN (the two legs of one relayed send).
+        /// Bit 0: seen directly, bit 1: inside TURN toward the server, bit 2: inside TURN from it (the legs of one relayed send).
         var legs: UInt8
+        /// The leg the check was first seen on: a relayed retransmission shows on both legs, and counts once.
+        var firstLeg: UInt8 = 0
         var answered: Bool
+        /// The check was sent again before (or after) its answer: which send a response answers is unknown.
+        var retransmitted = false
+        /// It got a success response.
+        var succeeded = false
     }
 
     struct FlowKey: Hashable {
@@ -289,6 +316,25 @@ struct IceSessionTracker {
         return toServer ? (relay, peer, true, false, relayed != nil) : (peer, relay, false, true, relayed != nil)
     }
 
+    /// What the check responses told each checking host about its reflexive
+    /// address (RFC 8445 section 7.2.5.3.1: the XOR-MAPPED-ADDRESS is the
+    /// checker as its peer saw it), for the NAT view: the responding peer is
+    /// the "server". Relayed sides are left out (their address is the relay's).
+    func reflexiveObservations() -> OrderedDictionary<Endpoint, [ReflexiveObservation]> {
+        var out: OrderedDictionary<Endpoint, [ReflexiveObservation]> = [:]
+        for s in sessions {
+            for p in s.pairs.values {
+                for side in 0..<2 where !p.relaySide[side] {
+                    guard let x = p.dir[side].mapped, let frame = p.dir[side].mappedFrame else { continue }
+                    let local = p.key.side(side), peer = p.key.side(s.ufrags.count == 1 ? side : 1 - side)
+                    guard peer != local, !(out[local]?.contains { $0.server == peer && $0.reflexive == x } ?? false) else { continue }
+                    out[local, default: []].append(ReflexiveObservation(server: peer, reflexive: x, frame: frame))
+                }
+            }
+        }
+        return out
+    }
+
     // MARK: Events
 
     /// Returns true when the message was part of an ICE session.
@@ -349,10 +395,17 @@ struct IceSessionTracker {
             flows[flowKey] = (s.id, key, sender)
             flows[FlowKey(src: ep.dst, dst: ep.src, transport: m.flow.transport)] = (s.id, key, receiver)
         }
-        let leg: UInt8 = m.carrier == nil ? 1 : 2
+        // Legs: plain, inside TURN toward the server, inside TURN from it (relay to relay shows both).
+        let leg: UInt8 = m.carrier == nil ? 1 : (ep.srcRelay ? 2 : 4)
         if var o = open[m.transactionKey], o.session == s.id {
             if o.legs & leg != 0 {
+                o.retransmitted = true
+                open[m.transactionKey] = o
+                // The same retransmission on the other leg of the relay is not another one.
+                guard leg == o.firstLeg else { return }
                 pair.dir[sender].retransmissions &+= 1
+                s.log(m.context, from: ep.src, to: ep.dst, .iceRetransmission,
+                      "retransmission of the check of frame \(o.frame) (\(String(format: "%.3f", t.seconds(since: o.time))) s after it)\(o.answered ? ", after its answer" : "")")
             } else {
                 o.legs |= leg
                 open[m.transactionKey] = o
@@ -426,7 +479,7 @@ struct IceSessionTracker {
 
         insertOpen(m.transactionKey, OpenCheck(session: s.id, key: key, sender: sender, time: t, frame: m.context.frame,
                                                useCandidate: m.useCandidate, nomination: m.nomination, legs: leg,
-                                               answered: false))
+                                               firstLeg: leg, answered: false))
     }
 
     private mutating func insertOpen(_ key: TransactionKeyBits, _ o: OpenCheck) {
@@ -444,15 +497,31 @@ struct IceSessionTracker {
         guard var o = open[m.transactionKey], let s = byId[o.session], let pair = s.pairs[o.key] else { return false }
         let t = m.context.time
         s.last = max(s.last, t)
-        guard !o.answered else { return true }
-        o.answered = true
-        open[m.transactionKey] = o
-        s.responses &+= 1
         let sender = o.sender
         let responder = s.ufrags.count == 1 ? 0 : 1 - sender
         let from = o.key.side(responder), to = o.key.side(sender)
+        if o.answered {
+            // A further answer: to a retransmission, or a second answer to the same check
+            // (an error after a success). Errors still count: the responder refused the check.
+            guard m.messageClass == .error else { return true }
+            var d = pair.dir[sender]
+            recordError(m, o, into: &d)
+            pair.dir[sender] = d
+            var detail = ["error \(m.errorCode ?? 0)\(m.errorReason.map { " " + $0 } ?? "")",
+                          o.succeeded ? "a further answer to a check already answered with success" : "a further answer to the check"]
+            if let i = m.integrity { detail.append("integrity \(i)") }
+            s.log(m.context, from: from, to: to, .iceResponse(success: false, nominates: false), detail.joined(separator: ", "))
+            return true
+        }
+        o.answered = true
+        o.succeeded = m.messageClass == .success
+        open[m.transactionKey] = o
+        s.responses &+= 1
         var d = pair.dir[sender]
-        let rtt = Double(t.nanoseconds &- o.time.nanoseconds) / 1e9
+        // Karn's rule (RFC 6298 section 3, RFC 8489 section 6.2.1): a response to a retransmitted
+        // check cannot be told apart from one to the first send, so it gives no RTT sample.
+        let elapsed = Double(t.nanoseconds &- o.time.nanoseconds) / 1e9
+        let rtt = o.retransmitted ? -1 : elapsed
         if d.firstResponse == nil { d.firstResponse = t }
         d.lastResponse = t
         let integrity = m.integrity?.rawValue ?? "none"
@@ -486,15 +555,15 @@ struct IceSessionTracker {
             if !o.useCandidate, d.firstUseCandidateTime == nil { d.plainSuccessBeforeUseCandidate = true }
             if let x = m.xorMapped ?? m.mapped {
                 d.mapped = x
+                if d.mappedFrame == nil { d.mappedFrame = m.context.frame }
                 detail.append("XOR-MAPPED-ADDRESS \(x)")
             }
             let step = pair.initiator == sender ? 1 : 3
             if pair.handshakeFrames[step] == nil { pair.handshakeFrames[step] = m.context.frame }
             if o.useCandidate { detail.append("nominates the pair (USE-CANDIDATE)") }
         } else {
-            d.errors &+= 1
+            recordError(m, o, into: &d)
             let code = m.errorCode ?? 0
-            if d.errorCodes.count < 16, !d.errorCodes.contains(code) { d.errorCodes.append(code) }
             detail.append("error \(code)\(m.errorReason.map { " " + $0 } ?? "")")
             if code == 487 {
                 s.roleConflictFrames.append(m.context.frame)
@@ -502,11 +571,31 @@ struct IceSessionTracker {
                 detail.append("role conflict: \(s.agents[sender].ufrag) must switch role")
             }
         }
+        if o.retransmitted { detail.append("answers a retransmitted check: no RTT sample (Karn's rule)") }
         if let i = m.integrity { detail.append("integrity \(i)") }
         pair.dir[sender] = d
         s.log(m.context, from: from, to: to, .iceResponse(success: m.messageClass == .success, nominates: m.messageClass == .success && o.useCandidate),
               detail.joined(separator: ", "), rtt: m.messageClass == .success && rtt >= 0 ? rtt : nil)
         return true
+    }
+
+    /// One error response to a check from `o.sender`, by code.
+    private func recordError(_ m: ObservedStunMessage, _ o: OpenCheck, into d: inout IceDirectionState) {
+        d.errors &+= 1
+        let code = m.errorCode ?? 0
+        if d.errorCodes.count < IceErrorAnswers.maxCodes, !d.errorCodes.contains(code) { d.errorCodes.append(code) }
+        let i: Int
+        if let found = d.errorAnswers.firstIndex(where: { $0.code == code }) {
+            i = found
+        } else {
+            guard d.errorAnswers.count < IceErrorAnswers.maxCodes else { return }
+            d.errorAnswers.append(IceErrorAnswers(code: code, reason: m.errorReason.map { String($0.prefix(64)) }))
+            i = d.errorAnswers.count - 1
+        }
+        d.errorAnswers[i].count &+= 1
+        if o.succeeded { d.errorAnswers[i].afterSuccess &+= 1 }
+        if o.retransmitted { d.errorAnswers[i].toRetransmissions &+= 1 }
+        if d.errorAnswers[i].frames.count < IceErrorAnswers.maxFrames { d.errorAnswers[i].frames.append(m.context.frame) }
     }
 
     /// A non-STUN datagram (media, DTLS): counted on the pair whose addresses it uses.
@@ -530,7 +619,7 @@ struct IceSessionTracker {
             s.last = max(s.last, c.context.time)
             return
         }
-        countMedia(p, s, sender: f.sender, leg: 1, bytes: c.length, ctx: c.context)
+        countMedia(p, s, sender: f.sender, leg: toServer ? 1 : 2, bytes: c.length, ctx: c.context)
     }
 
     private func countMedia(_ p: IcePairState, _ s: IceSessionState, sender: Int, leg: Int, bytes: Int, ctx: FrameContext) {

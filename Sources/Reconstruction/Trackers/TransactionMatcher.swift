@@ -65,7 +65,9 @@ struct TransactionMatcher {
         var lastRequest: CaptureTime
         var requestFrame: Int
         var retransmissions: Int
-        var rtt: Double
+        /// Nil when the request was retransmitted before the response (Karn's rule: the
+        /// response cannot be told to answer the first send or a later one).
+        var rtt: Double?
         /// The request's 5-tuple (client -> server).
         var requestFlow: FiveTuple
         /// The answer came from another server address/port or went to another client port.
@@ -146,7 +148,8 @@ struct TransactionMatcher {
 
     private mutating func complete(_ p: Pending, response m: ObservedStunMessage, state: TransactionState) -> Match {
         retire(p)
-        let rtt = m.context.time.seconds(since: p.firstTime)
+        // Karn's rule (RFC 6298 section 3): no RTT sample from a retransmitted request.
+        let rtt: Double? = p.moreFrames.isEmpty ? m.context.time.seconds(since: p.firstTime) : nil
         let elsewhere = m.flow.reversed != p.key.flow
         record(p, state: state, response: m, rtt: rtt,
                responseFlow: elsewhere ? "\(m.flow.source) -> \(m.flow.destination)" : nil)
