@@ -37,6 +37,10 @@ public final class SessionReconstructor {
     private(set) var firstTime: CaptureTime?
     /// Counters the lower stages evicted (TCP streams, IP fragments, TURN 5-tuples), filled in by the caller.
     public var lowerStageEvictions = EvictionCounters()
+    /// Stretches of more than 5 minutes without a single packet: the capture was not recording
+    /// (spliced or merged files), so what happened then (an allocation's expiry) is not seen.
+    private(set) var silences: [ClosedRange<CaptureTime>] = []
+    static let silenceNanoseconds: Int64 = 300_000_000_000
     /// Set for runs over several capture files: copies of one packet seen in two files
     /// (two capture points) are left out (`CaptureCopyFilter`). Off for one file: nothing to compare.
     public var dropsCopiesAcrossFiles = false
@@ -65,6 +69,9 @@ public final class SessionReconstructor {
     public var activeAllocations: Int { allocations.activeCount }
 
     private func tick(_ t: CaptureTime) {
+        if let last = lastTime, t.nanoseconds &- last.nanoseconds > SessionReconstructor.silenceNanoseconds, silences.count < 100 {
+            silences.append(last...t)
+        }
         if firstTime == nil || t < firstTime! { firstTime = t }
         if lastTime == nil || t > lastTime! { lastTime = t }
         findings.clock = lastTime!.epochSeconds
@@ -213,7 +220,7 @@ public final class SessionReconstructor {
         let chained = AllocationSummaryBuilder.chainedPeers(allocations.allocations)
         let allocated = Set(allocations.allocations.filter { $0.state != .failed && $0.state != .pending }.map(\.flow.source))
         doc.allocations = allocations.allocations.map {
-            AllocationSummaryBuilder.summary(of: $0, chained: chained[$0.id] ?? [:], captureEnd: end,
+            AllocationSummaryBuilder.summary(of: $0, chained: chained[$0.id] ?? [:], captureEnd: end, silences: silences,
                                              clientServedElsewhere: allocated.contains($0.flow.source), findings: &findings)
         }
         ev.peerLegDatagrams = allocations.allocations.reduce(0) { $0 + $1.toPeer.evicted + $1.fromPeer.evicted }

@@ -9,8 +9,10 @@ extension IceSessionContext {
         // RFC 8445 7.3.1.1: both agents claimed the same role; the one told 487 must switch.
         if !session.roleConflictFrames.isEmpty {
             let switches = session.agents.flatMap { a in a.roleSwitches.map { "\(a.ufrag) \($0.from) -> \($0.to) at frame \($0.frame)" } }
-            findings.add(.warning, .iceRoleConflict,
-                         "\(session: ref): \(session.roleConflictFrames.count) 487 Role Conflict response(s): both agents claimed the same role\(switches.isEmpty ? "; no role switch was seen afterwards." : "; then " + switches.joined(separator: ", ") + ".")",
+            // The switch is RFC 8445's own repair: a conflict it resolved is normal operation.
+            let resolved = !switches.isEmpty
+            findings.add(resolved ? .info : .warning, .iceRoleConflict,
+                         "\(session: ref): \(session.roleConflictFrames.count) 487 Role Conflict response(s): both agents claimed the same role\(resolved ? "; then " + switches.joined(separator: ", ") + ": resolved as RFC 8445 section 7.3.1.1 prescribes." : "; no role switch was seen afterwards, so the conflict may persist.")",
                          frames: session.roleConflictFrames, session: ref)
         }
         let succeeded = summary.pairs.filter { $0.state == .succeeded }

@@ -29,6 +29,7 @@ enum AllocationSummaryBuilder {
     /// `clientServedElsewhere`: the same client socket holds another allocation that succeeded
     /// (MS-TURN takes the challenge from one server address and allocates on a sibling).
     static func summary(of a: TurnAllocation, chained: [Endpoint: Int] = [:], captureEnd: CaptureTime? = nil,
+                        silences: [ClosedRange<CaptureTime>] = [],
                         clientServedElsewhere: Bool = false, findings: inout FindingCollector) -> TurnAllocationSummary {
         a.finalizeTimeline()
         let end = a.endTime ?? a.last
@@ -100,11 +101,12 @@ enum AllocationSummaryBuilder {
             finalError = ErrorCount(code: e.code, count: a.errorCounts[e.code]?.count ?? 1, reason: e.reason,
                                     meaning: StunErrorMeaning.explain(e.code))
         }
-        if outcome == .expired, !a.relayed.isEmpty, (a.lifetime ?? 0) > 0, !findings.has([.turnRefreshLate], session: .allocation(a.id)) {
+        let expirySeen = !silences.contains { r in a.endTime.map { r.contains($0) } ?? false }
+        if outcome == .expired, expirySeen, !a.relayed.isEmpty, (a.lifetime ?? 0) > 0, !findings.has([.turnRefreshLate], session: .allocation(a.id)) {
             let granted = a.lifetime.map { "\($0) s" } ?? "?"
             findings.add(.warning, .turnAllocationExpired,
                          "\(session: .allocation(a.id)) from \(a.flow.source) expired (lifetime \(granted), the client's last packet at \(a.lastClientPacket.map { String(format: "%.1f s", $0.seconds(since: a.start)) } ?? "?") into it) without a Refresh 0: the client stopped refreshing (it exited, crashed or lost its network) and traffic through \(a.relayed.map(\.description).joined(separator: ", ")) stopped without a clean close.",
-                         frames: a.timeline.suffix(1).map(\.frame).filter { $0 > 0 }, session: .allocation(a.id))
+                         frames: a.timeline.last(where: { $0.frame > 0 }).map { [$0.frame] } ?? [], session: .allocation(a.id))
         }
         let chainedIds = Set(chained.values).sorted()
         if !chainedIds.isEmpty {

@@ -32,8 +32,9 @@ struct FindingCollector {
         }
         observer?.liveEvent(LiveEvent(time: clock, frame: frames.first ?? 0, kind: .finding, session: session,
                                       message: "\(severity.rawValue) \(code.rawValue): \(message)", findingCode: code))
-        findings[key] = (Finding(severity: severity, code: code, message: message,
-                                 frames: Array(frames.prefix(FindingCollector.maxFramesPerFinding)), session: session), 1)
+        var distinct: [Int] = []
+        for f in frames where distinct.count < FindingCollector.maxFramesPerFinding && !distinct.contains(f) { distinct.append(f) }
+        findings[key] = (Finding(severity: severity, code: code, message: message, frames: distinct, session: session), 1)
     }
 
     /// Replaces the message of an existing finding (e.g. to state a final count).
