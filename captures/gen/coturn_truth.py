@@ -34,6 +34,8 @@ GENERATOR = "captures/gen/turn_scenarios.sh"
 # scenario whose run does not show what it is meant to show).
 SCENARIOS = {
     "turn-udp-channels": dict(
+        # Written from the scenario (captures/README.md, Expected findings), the same at every vantage.
+        findings=lambda v: {'why': "Healthy TURN/UDP run: Allocate (the first 401 is the normal challenge), Refresh, ChannelBind, CreatePermission, ChannelData both ways, Refresh 0; the probe allocation left active at capture end is uclient's normal behaviour. Nothing failed.", 'required': [], 'allowed': []},
         summary="TURN over UDP, ChannelBind + ChannelData to a UDP peer; same run in 6 files "
                 "(server pcap/pcapng/SLL2/nanosecond, client LAN, public side of the NAT)",
         notes="turnutils_uclient behind a masquerading NAT allocates twice on two sockets: a "
@@ -49,6 +51,8 @@ SCENARIOS = {
                     peer_packets=5),
     ),
     "turn-udp-send": dict(
+        # Written from the scenario (captures/README.md, Expected findings), the same at every vantage.
+        findings=lambda v: {'why': 'Healthy TURN/UDP run with Send/Data indications and a final Refresh 0. uclient closes its socket right after deallocating, so a late server packet may be answered by ICMP port unreachable: harmless.', 'required': [], 'allowed': [{'code': 'icmp.unreachable', 'severity': 'info'}]},
         summary="TURN over UDP with CreatePermission + Send/Data indications only (no channels)",
         notes="Like turn-udp-channels but uclient -s: the real allocation creates permissions for "
               "the peer (ports 3480 and 3481, one peer IP) and relays 5 messages with Send "
@@ -59,6 +63,8 @@ SCENARIOS = {
                     permissions=True, peer_packets=5),
     ),
     "turn-tcp": dict(
+        # Written from the scenario (captures/README.md, Expected findings), the same at every vantage.
+        findings=lambda v: {'why': 'Healthy TURN over TCP: allocations, channels, ChannelData with padding, deletion; the probe allocation closes with its TCP connection by design.', 'required': [], 'allowed': []},
         summary="TURN over TCP: framed STUN + padded ChannelData (998-byte payloads), several "
                 "messages per segment, messages split across segments",
         notes="uclient -t: client-server transport is TCP (relay still UDP). Payloads are 998 "
@@ -73,6 +79,8 @@ SCENARIOS = {
                     peer_packets=10),
     ),
     "turn-tcp-relay": dict(
+        # Written from the scenario (captures/README.md, Expected findings), the same at every vantage.
+        findings=lambda v: {'why': "RFC 6062 client-to-client: one allocation sends Connect to another allocation's relayed address on the same coturn, so the two allocations are chained inside the server (the hop is on no wire). Everything succeeded.", 'required': [{'code': 'turn.relay.chained', 'severity': 'info'}], 'allowed': []},
         summary="RFC 6062 TCP relay: Allocate(TCP), Connect, ConnectionAttempt, ConnectionBind "
                 "on separate data connections",
         notes="uclient -T: client-to-client over two TCP allocations of the same user (plus the "
@@ -86,6 +94,8 @@ SCENARIOS = {
         expect=dict(min_allocations=3, channels=False, permissions=True, data_connections=2),
     ),
     "turn-wrong-password": dict(
+        # Written from the scenario (captures/README.md, Expected findings), the same at every vantage.
+        findings=lambda v: {'why': 'The client uses a wrong password: every authenticated Allocate is answered 401 and no allocation is ever created. One problem: wrong credentials (the failed allocation is its consequence).', 'required': [{'code': 'turn.auth.wrong-credentials', 'severity': 'error'}], 'allowed': []},
         summary="Wrong password: Allocate answered with 401 again and again until the client "
                 "gives up",
         notes="The client uses password 'wrong-password' (server knows alice:secret). Every "
@@ -96,6 +106,8 @@ SCENARIOS = {
         expect=dict(min_allocations=1, outcomes={"failed": 1}, errors={401: 2}),
     ),
     "turn-expiry": dict(
+        # Written from the scenario (captures/README.md, Expected findings), the same at every vantage.
+        findings=lambda v: {'why': "The client is SIGKILLed after relaying 5 messages and never refreshes or deletes: coturn expires both allocations silently. The allocations ended because the client disappeared (a warning: traffic through them stopped without a clean close). Packets coturn still sends to the dead client's ports may be answered by ICMP port unreachable; the final Binding with RESPONSE-PORT is a NAT test whose answer to an unopened port is refused by the NAT: neither is a failure.", 'required': [{'code': 'turn.allocation.expired', 'severity': 'warning'}], 'allowed': [{'code': 'icmp.unreachable', 'severity': 'info'}]},
         summary="Allocation expiry: server caps lifetime at 12 s, client killed (SIGKILL) "
                 "without deallocating",
         notes="coturn runs with --max-allocate-lifetime=12, so every LIFETIME granted is 12. uclient "
@@ -109,6 +121,8 @@ SCENARIOS = {
         expect=dict(min_allocations=2, outcomes={"expired": 2}, channels=True, peer_packets=5),
     ),
     "turn-stale-nonce": dict(
+        # Written from the scenario (captures/README.md, Expected findings), the same at every vantage.
+        findings=lambda v: {'why': 'coturn rotates its nonce every 20 s: three requests get 438 Stale Nonce with a new NONCE and the client retries successfully with it (normal nonce rotation), then deallocates. The client closes its socket after Refresh 0, so a late server packet may be answered by ICMP port unreachable.', 'required': [{'code': 'turn.auth.stale-nonce', 'severity': 'info'}], 'allowed': [{'code': 'icmp.unreachable', 'severity': 'info'}]},
         summary="Stale nonce: 438 on Refresh/CreatePermission/ChannelBind after the nonce "
                 "expired (--stale-nonce=20), Refresh retried with the new nonce",
         notes="coturn runs with --stale-nonce=20. uclient sends one ChannelData message per "
@@ -121,6 +135,8 @@ SCENARIOS = {
                     channels=True),
     ),
     "turn-quota": dict(
+        # Written from the scenario (captures/README.md, Expected findings), the same at every vantage.
+        findings=lambda v: {'why': "--user-quota=1: the probe allocation takes alice's only slot and the second Allocate is refused with 486 Allocation Quota Reached: the user could not get the allocation.", 'required': [{'code': 'turn.quota.reached', 'severity': 'error'}], 'allowed': []},
         summary="Allocation quota: --user-quota=1, second concurrent allocation of alice gets 486",
         notes="coturn runs with --user-quota=1. uclient's probe allocation takes alice's only "
               "allocation; the allocation on the second socket is rejected with 486 Allocation "
@@ -129,6 +145,8 @@ SCENARIOS = {
         expect=dict(min_allocations=2, outcomes={"active": 1, "failed": 1}, errors={486: 1}),
     ),
     "turn-forbidden-peer": dict(
+        # Written from the scenario (captures/README.md, Expected findings), the same at every vantage.
+        findings=lambda v: {'why': '--denied-peer-ip: ChannelBind to 198.51.100.20 is refused with 403 Forbidden; the client cannot reach its peer.', 'required': [{'code': 'turn.peer.forbidden', 'severity': 'error'}], 'allowed': []},
         summary="Forbidden peer: ChannelBind to a denied peer IP answered with 403",
         notes="coturn runs with --denied-peer-ip=198.51.100.20. The allocations succeed; the "
               "first ChannelBind to the peer gets 403 Forbidden IP and uclient exits without "
@@ -137,6 +155,8 @@ SCENARIOS = {
         expect=dict(min_allocations=2, outcomes={"active": 2}, errors={403: 1}),
     ),
     "turn-ipv6": dict(
+        # Written from the scenario (captures/README.md, Expected findings), the same at every vantage.
+        findings=lambda v: {'why': 'Healthy TURN/UDP over IPv6 (NAT66 at the client), as turn-udp-channels.', 'required': [], 'allowed': []},
         summary="TURN over IPv6 (client behind NAT66, IPv6 relayed address, IPv6 peer)",
         notes="Same flow as turn-udp-channels with IPv6 everywhere: the client (fd00:77::10) is "
               "masqueraded to 2001:db8:51::2, the server is [2001:db8:51::10]:3478, relayed "
@@ -147,6 +167,8 @@ SCENARIOS = {
                     ipv6=True, peer_packets=5),
     ),
     "turn-xss-strings": dict(
+        # Written from the scenario (captures/README.md, Expected findings), the same at every vantage.
+        findings=lambda v: {'why': 'Healthy TURN/UDP run whose REALM and ORIGIN carry HTML; nothing failed.', 'required': [], 'allowed': []},
         summary="HTML/script payloads in real STUN strings: REALM <script>alert(1)</script>, "
                 "ORIGIN <script>alert(2)</script>",
         notes="coturn cannot change its SOFTWARE attribute (only --no-software-attribute), so "

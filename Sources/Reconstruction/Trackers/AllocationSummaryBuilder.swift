@@ -110,7 +110,10 @@ enum AllocationSummaryBuilder {
         }
         let chainedIds = Set(chained.values).sorted()
         if !chainedIds.isEmpty {
-            let pairs = chained.sorted { $0.value < $1.value }.map { "\($0.key) (allocation \($0.value)'s relayed address)" }
+            let pairs = chained.sorted { $0.value < $1.value }.map { peer, other in
+                let transit = a.toPeer.delays[peer]?.statistics.map { "; transit through the server from this client leg to allocation \(other)'s: median \(String(format: "%.2f", $0.median * 1000)) ms over \($0.samples) message(s)" } ?? ""
+                return "\(peer) (allocation \(other)'s relayed address\(transit))"
+            }
             findings.add(.info, .turnRelayChained,
                          "\(session: .allocation(a.id)) relays to \(pairs.joined(separator: ", ")) on the same server: the two allocations are chained and the hop between them happens inside the server, on no wire. Its data leaves as the other allocation's Data / ChannelData to its client.",
                          frames: a.timeline.prefix(1).map(\.frame), session: .allocation(a.id))

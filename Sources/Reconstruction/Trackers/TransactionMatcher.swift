@@ -134,6 +134,8 @@ struct TransactionMatcher {
 
     /// A response; returns the match when its request was seen.
     mutating func response(_ m: ObservedStunMessage) -> Match? {
+        // A request past its 39.5 s has timed out: a later answer does not revive it.
+        expire(now: m.context.time)
         let key = Key(flow: m.flow.reversed, id: m.transactionKey, method: m.method)
         let p: Pending
         if let exact = pending.removeValue(forKey: key) {

@@ -304,7 +304,7 @@ struct TurnAllocationTracker {
             a.traffic.dataIndications &+= 1
             a.traffic.dataIndicationBytes &+= bytes
             a.updatePeer(peer) { $0.dataIndications &+= 1; $0.bytesFromPeer &+= bytes }
-            let delay = m.dataHash.flatMap { a.fromPeer.departed(hash: $0, time: t, peer: peer) }
+            let delay = m.dataHash.flatMap { a.fromPeer.departed(hash: $0, time: t, peer: peer) ?? chainedTransit(into: a, from: peer, hash: $0, at: t) }
             a.logRelay(m.context, .serverToClient, .data, peer: peer, bytes: bytes, forwardedAfter: delay)
         }
     }
@@ -386,6 +386,7 @@ struct TurnAllocationTracker {
                 let ch = a.channels.values[chIndex]
                 a.updatePeer(ch.peer) { $0.channelDataFromServer &+= 1; $0.bytesFromPeer &+= c.length }
                 let delay = a.fromPeer.departed(hash: c.payloadHash, time: c.context.time, peer: ch.peer)
+                    ?? chainedTransit(into: a, from: ch.peer, hash: c.payloadHash, at: c.context.time)
                 a.logRelay(c.context, .serverToClient, .channelData(c.channel), peer: ch.peer, bytes: c.length, forwardedAfter: delay)
             } else {
                 a.logRelay(c.context, .serverToClient, .channelData(c.channel), peer: nil, bytes: c.length)
@@ -439,6 +440,22 @@ struct TurnAllocationTracker {
             a.state = .closed
             a.endTime = ctx.time
             a.log(ctx, .state, .allocation(.closed), "the client's TCP connection to the server closed")
+        }
+    }
+
+    /// Data leaving allocation `a` towards its client from `peer`, when `peer` is another allocation's
+    /// relayed address on this server (chained relays): it entered on that allocation's client leg and
+    /// crossed the server without touching a wire. The delay is that allocation's forwarding delay to
+    /// its peer, i.e. the server's transit from one client leg to the other.
+    private func chainedTransit(into a: TurnAllocation, from peer: Endpoint, hash: UInt64, at t: CaptureTime) -> Double? {
+        guard let other = byRelayed[peer], other !== a, let target = a.relayed.first(where: { Self.sameFamily($0.address, peer.address) }) else { return nil }
+        return other.toPeer.departed(hash: hash, time: t, peer: target)
+    }
+
+    private static func sameFamily(_ x: IPAddress, _ y: IPAddress) -> Bool {
+        switch (x, y) {
+        case (.v4, .v4), (.v6, .v6): return true
+        default: return false
         }
     }
 
