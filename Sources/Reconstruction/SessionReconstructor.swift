@@ -69,7 +69,8 @@ public final class SessionReconstructor {
     public var activeAllocations: Int { allocations.activeCount }
 
     private func tick(_ t: CaptureTime) {
-        if let last = lastTime, t.nanoseconds &- last.nanoseconds > SessionReconstructor.silenceNanoseconds, silences.count < 100 {
+        // Hostile timestamps jump anywhere: the range is only formed when t is really later.
+        if let last = lastTime, t > last, t.nanoseconds &- last.nanoseconds > SessionReconstructor.silenceNanoseconds, silences.count < 100 {
             silences.append(last...t)
         }
         if firstTime == nil || t < firstTime! { firstTime = t }
