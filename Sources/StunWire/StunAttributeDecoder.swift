@@ -15,7 +15,10 @@ enum StunAttributeDecoder {
         case .xorAddress:
             return address(v, name: name, xorWith: header)
         case .string:
-            return .string(String(decoding: v, as: UTF8.self))
+            // Not UTF-8 (MS-TURN's USERNAME is a binary token): kept as bytes, so nothing is lost
+            // and it re-encodes exactly.
+            if let text = String(validating: v, as: UTF8.self) { return .string(text) }
+            return .bytes(Array(v))
         case .unsigned8:
             guard v.count >= 1 else { return tooShort(name, v.count, 1) }
             return .unsigned(UInt64(v[0]))

@@ -74,11 +74,20 @@ struct AttributeDecodingTests {
         #expect(m.first(.unknownAttributes)?.value == .unsigned16List([0x001a, 0x802f]))
     }
 
-    @Test func invalidUTF8IsReplacedNotFatal() throws {
+    /// Not UTF-8 (MS-TURN's binary USERNAME): kept as the bytes, not a lossy string.
+    @Test func invalidUTF8IsKeptAsBytesNotFatal() throws {
         var b = builder(.binding, .request)
         b.add(.username, [0x61, 0xff, 0x1b, 0x5b, 0x33, 0x31, 0x6d])
         let a = try only(b)
-        #expect(a.string == "a\u{FFFD}\u{1b}[31m")
+        #expect(a.value == .bytes([0x61, 0xff, 0x1b, 0x5b, 0x33, 0x31, 0x6d]))
+        #expect(a.string == nil)
+    }
+
+    @Test func validUTF8WithControlsStaysText() throws {
+        var b = builder(.binding, .request)
+        b.add(.username, [0x61, 0x1b, 0x5b, 0x33, 0x31, 0x6d])
+        let a = try only(b)
+        #expect(a.string == "a\u{1b}[31m")
     }
 
     @Test func flagsAndStructuredValues() throws {

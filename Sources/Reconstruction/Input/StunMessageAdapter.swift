@@ -38,7 +38,7 @@ extension ObservedStunMessage {
             // would be copied for each attribute around the calls below.
             guard let type = attributes[index].type.standard(in: dialect) else { continue }
             switch type {
-            case .username: if once(1 << 0) { username = ObservedStunMessage.string(attributes[index].value) }
+            case .username: if once(1 << 0) { username = ObservedStunMessage.identifier(attributes[index].value) }
             case .realm: if once(1 << 1) { realm = ObservedStunMessage.string(attributes[index].value) }
             case .nonce: if once(1 << 2) { nonce = ObservedStunMessage.string(attributes[index].value) }
             case .software: if once(1 << 3) { software = ObservedStunMessage.string(attributes[index].value) }
@@ -104,8 +104,29 @@ extension ObservedStunMessage {
     /// Trailing NULs (C strings copied with their terminator: some SOFTWARE and reason phrases)
     /// are not part of the text.
     @inline(never) static func string(_ v: StunAttributeValue) -> String? {
-        guard case let .string(x) = v else { return nil }
-        return x.last == "\0" ? trimmingNULs(x) : x
+        switch v {
+        case let .string(x): return x.last == "\0" ? trimmingNULs(x) : x
+        case let .bytes(b): return String(decoding: b, as: UTF8.self)
+        default: return nil
+        }
+    }
+
+    /// A USERNAME: its text, or `0x` and hex when it is a binary token that is not UTF-8 (MS-TURN).
+    /// Text with control characters stays text: every renderer escapes it.
+    @inline(never) static func identifier(_ v: StunAttributeValue) -> String? {
+        if case let .bytes(b) = v { return hex(b) }
+        return string(v)
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = [UInt8(ascii: "0"), UInt8(ascii: "x")]
+        out.reserveCapacity(2 + bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     static func trimmingNULs(_ s: String) -> String {
