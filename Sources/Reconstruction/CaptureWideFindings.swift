@@ -81,13 +81,30 @@ extension SessionReconstructor {
         }
     }
 
+    /// A request whose answer arrived too damaged to use: the client got nothing it can read.
+    /// Said once, instead of "no answer" (or "no response here" for a check).
+    func addMalformedAnswerFindings(_ doc: AnalysisDocument) -> Set<String> {
+        var explained = Set<String>()
+        guard !malformedAnswers.isEmpty else { return explained }
+        for t in doc.transactions where t.state == .unanswered || t.state == .timedOut {
+            guard let m = malformedAnswers[t.transactionId], m.flow.destination.description == t.client else { continue }
+            explained.insert(t.transactionId)
+            findings.add(.warning, .stunResponseMalformed,
+                         "\(t.method) request from \(t.client) to \(t.server) (frame \(t.requestFrames[0])) was answered at frame \(m.frame) by a response too damaged to use (\(m.reason)): the client got no answer it can read.",
+                         frames: [t.requestFrames[0], m.frame], subject: t.transactionId)
+        }
+        return explained
+    }
+
     func addUnansweredFindings(_ doc: AnalysisDocument) {
+        let malformed = addMalformedAnswerFindings(doc)
         let refused = Set(icmpByFlow.keys)
         // Relayed checks (nested in ChannelData / DATA) are the ICE reconstructor's to judge: their
         // carrier flow names the TURN server, not the peer that did not answer.
         let unanswered = doc.transactions.filter {
             !$0.nested && !iceCheckIds.contains($0.transactionId) && !natTestIds.contains($0.transactionId)
-                && !proprietaryIds.contains($0.transactionId) && ($0.state == .unanswered || $0.state == .timedOut)
+                && !proprietaryIds.contains($0.transactionId) && !malformed.contains($0.transactionId)
+                && ($0.state == .unanswered || $0.state == .timedOut)
         }
         guard !unanswered.isEmpty else { return }
         // A client that asked several servers at once and was served by one has not failed.

@@ -28,6 +28,8 @@ public final class SessionReconstructor {
     /// Sockets an ICMP error refused, with the refused address; and those of them that later
     /// received traffic from another address (a call that went on over another path).
     var icmpRefused: [Endpoint: IPAddress] = [:]
+    /// Responses too damaged to decode, by the transaction id their header names.
+    var malformedAnswers: [String: (frame: Int, reason: String, flow: FiveTuple)] = [:]
     var servedAfterIcmp = Set<Endpoint>()
     /// Requests of methods no RFC defines (WhatsApp 0x0801, ...): whether they expect an answer is
     /// the application's business, so their silence is not reported as a failure.
@@ -168,9 +170,13 @@ public final class SessionReconstructor {
         allocations.handlePeerLeg(context: d.context, flow: d.flow, length: d.length, hash: d.payloadHash)
     }
 
-    public func malformed(_ context: FrameContext, reason: String) {
+    /// `answersTransaction`: the id (hex) of the request a malformed success/error response answers.
+    public func malformed(_ context: FrameContext, reason: String, flow: FiveTuple? = nil, answersTransaction: String? = nil) {
         tick(context.time)
         stats.malformed &+= 1
+        if let id = answersTransaction, let flow, malformedAnswers.count < 1_000, malformedAnswers[id] == nil {
+            malformedAnswers[id] = (context.frame, reason, flow)
+        }
     }
 
     public func fingerprintInvalid(_ context: FrameContext) {

@@ -16,7 +16,12 @@ extension SessionReconstructor: WireEventConsumer {
                                             length: e.payload.length, payloadHash: e.payload.hash,
                                             carriesStun: e.carriesStunMessage))
         case let .malformed(e):
-            malformed(e.context, reason: e.reason)
+            // A damaged answer still names the transaction it answers (the header was readable).
+            var answers: String?
+            if let p = e.partial, p.messageClass == .success || p.messageClass == .error {
+                answers = p.transactionID.hex
+            }
+            malformed(e.context, reason: e.reason, flow: e.flow, answersTransaction: answers)
         case let .otherPayload(e):
             datagram(ObservedDatagram(context: e.context, flow: e.flow, length: e.payload.length,
                                       payloadHash: e.payload.hash, kind: e.payload.payloadClass.rawValue))

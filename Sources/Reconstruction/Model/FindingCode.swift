@@ -21,6 +21,7 @@ public enum FindingCode: String, ContractValue, CaseIterable, Comparable {
     case stunIntegrityInvalid = "stun.integrity.invalid"
     case stunKeepaliveGap = "stun.keepalive.gap"
     case stunRequestUnanswered = "stun.request.unanswered"
+    case stunResponseMalformed = "stun.response.malformed"
     case stunServerUnreachable = "stun.server.unreachable"
     case turnAllocationFailed = "turn.allocation.failed"
     case turnAllocationExpired = "turn.allocation.expired"
