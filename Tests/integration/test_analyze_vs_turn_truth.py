@@ -72,6 +72,12 @@ def test_allocations_match_coturn(truth_path: Path):
             # expired reached a later coturn session (laterSessions, counted by the
             # client); an analyzer may count them with the allocation or not.
             later = [ls["counters"]["clientLeg"] for ls in t.get("laterSessions", [])]
+            # turn-client-misuse: the Send indication / ChannelData the client sent
+            # after coturn had freed the deleted allocation are not in coturn's
+            # counters; an analyzer may count them with the allocation or not.
+            after = truth["turn"].get("misuse", {}).get("afterDeletion", [])
+            if after and t["client"] == truth["turn"]["misuse"]["deletion"]["client"]:
+                later.append(dict(rp=len(after), rb=sum(x["udpPayloadBytes"] for x in after), sp=0, sb=0))
             plus = {k: c[k] + sum(x[k] for x in later) for k in c}
             packets = (a["traffic"]["clientToServer"], a["traffic"]["serverToClient"])
             assert packets in {(c["rp"], c["sp"]), (plus["rp"], plus["sp"])}, where

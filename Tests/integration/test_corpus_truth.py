@@ -400,12 +400,14 @@ def check_client_transactions(truth, cap):
     server = t["server"]
     clients = {x["client"] for x in txs}
     reqs = [m for m in cap.msgs if m.src in clients and m.dst == server and m.cls == ts.CLASS_REQUEST]
-    assert sorted(m.txid for m in reqs) == sorted(x["txid"] for x in txs), \
+    # "sends": a retransmitted request (same transaction ID), else sent once
+    assert sorted(m.txid for m in reqs) == sorted(x["txid"] for x in txs for _ in range(x.get("sends", 1))), \
         f"requests in capture {len(reqs)} != client's record {len(txs)}"
     for x in txs:
         msgs = _by_txid(cap, x["txid"])
         req = [m for m in msgs if m.cls == ts.CLASS_REQUEST]
-        assert len(req) == 1 and req[0].src == x["client"], f"{x['txid']}: request not once from {x['client']}"
+        assert len(req) == x.get("sends", 1) and all(m.src == x["client"] for m in req), \
+            f"{x['txid']}: request not {x.get('sends', 1)} time(s) from {x['client']}"
         req = req[0]
         assert ts.METHODS[req.method] == x["method"], f"{x['txid']}: {req.method_name} != {x['method']}"
         assert _nonce(req) == x["nonce"], f"{x['txid']}: NONCE {_nonce(req)} != {x['nonce']}"
@@ -608,6 +610,8 @@ def check_misuse(truth, cap):
         else:
             assert y.is_channel_data and y.channel == x["channel"]
         assert abs((y.time - ok.time) - x["secondsAfterDeletion"]) < 0.2
+        (d,) = [d for d in cap.udp if d[0] == y.frame]
+        assert d[3] == x["udpPayloadBytes"], f"frame {y.frame}: {d[3]} bytes, truth {x['udpPayloadBytes']}"
     assert not [y for y in cap.udp if y[1] == server and y[2] == client and y[0] > ok.frame], \
         "the server answered after the deletion"
     if "peer" in t["legsVisible"]:
@@ -689,6 +693,11 @@ def check_unanswered_binding(truth, cap):
     assert not icmp, f"ICMP in the capture: {icmp}"
     last = float(ts.fields(cap.path, ["frame.time_epoch"])[-1][0])
     assert last - t0 > b["gaveUpAfter"] >= 39.5, f"capture ends {last - t0:.3f} s after the first send"
+    mk = t["markerBinding"]     # the answered Binding after the give-up, from another socket
+    (req,) = [m for m in _by_txid(cap, mk["txid"]) if m.cls == ts.CLASS_REQUEST]
+    (ok,) = [m for m in _by_txid(cap, mk["txid"]) if m.cls == ts.CLASS_SUCCESS]
+    assert req.src == mk["client"] != b["client"] and req.dst == mk["server"] and ok.src == mk["server"]
+    assert req.time - t0 > b["gaveUpAfter"] and abs(req.time - t0 - mk["secondsAfterFirstSend"]) < 0.2
 
 
 SEVERITIES = ("info", "warning", "error")
@@ -819,6 +828,27 @@ OWN_MUTATIONS = {
     "relay-to-relay address": ("turn-relay-chained.server", check_relay_to_relay,
                                lambda t: t["turn"]["relayToRelay"][0].update(
                                    toRelayed=t["turn"]["relayToRelay"][0]["fromRelayed"])),
+    "misuse conflict code": ("turn-client-misuse.server", check_misuse,
+                             lambda t: t["turn"]["misuse"]["channelConflict"]["answer"].update(code=403)),
+    "misuse conflict peer": ("turn-client-misuse.client-lan", check_misuse,
+                             lambda t: t["turn"]["misuse"]["channelConflict"].update(
+                                 secondPeer=t["turn"]["misuse"]["channelConflict"]["firstPeer"])),
+    "misuse unbound channel": ("turn-client-misuse.server", check_misuse,
+                               lambda t: t["turn"]["misuse"]["channelDataUnbound"][0].update(channel=0x4001)),
+    "misuse after deletion": ("turn-client-misuse.client-lan", check_misuse,
+                              lambda t: t["turn"]["misuse"]["afterDeletion"].pop()),
+    "keepalive silence": ("turn-keepalive-gap.server", check_keepalive_gap,
+                          lambda t: t["turn"]["keepaliveGap"].update(silentSeconds=25.0)),
+    "refusal code": ("turn-server-refusals.server", check_refusals,
+                     lambda t: t["turn"]["refusals"][0].update(answer=440)),
+    "refusal request": ("turn-server-refusals.client-lan", check_refusals,
+                        lambda t: t["turn"]["refusals"][1].update(requested="REQUESTED-TRANSPORT TCP (6)")),
+    "binding sends": ("stun-server-down.server", check_unanswered_binding,
+                      lambda t: t["turn"]["unansweredBinding"].update(sends=6)),
+    "binding schedule": ("stun-server-down.client-lan", check_unanswered_binding,
+                         lambda t: t["turn"]["unansweredBinding"]["sendOffsets"].__setitem__(3, 2.5)),
+    "binding retransmissions": ("stun-server-down.server", check_client_transactions,
+                                lambda t: t["turn"]["clientTransactions"][0].update(sends=1)),
     "findings severity": ("turn-permission-drop.server", check_expected_findings,
                           lambda t: t["expectedFindings"]["required"][0].update(severity="critical")),
     "findings shape": ("turn-relay-chained.server", check_expected_findings,
@@ -858,6 +888,18 @@ def test_own_client_scenarios_show_their_point():
     assert t["allocations"][0]["permissions"] == ["198.51.100.20"]
     t = tr("turn-relay-chained.server")
     assert len(t["allocations"]) == 2 and all(r["delivered"] == r["messages"] > 0 for r in t["relayToRelay"])
+    t = tr("turn-client-misuse.server")
+    m = t["misuse"]
+    assert m["channelConflict"]["answer"]["code"] == 400 and m["channelConflict"]["channel"] == 0x4001
+    assert len(m["sendWithoutPermission"]) == len(m["channelDataUnbound"]) == 1 and len(m["afterDeletion"]) == 2
+    assert t["allocations"][0]["outcome"] == "deleted" and m["receivedAfterDeletion"] == 0
+    t = tr("turn-keepalive-gap.server")
+    assert t["keepaliveGap"]["silentSeconds"] > 30 and t["allocations"][0]["outcome"] == "deleted"
+    t = tr("turn-server-refusals.server")
+    assert [r["answer"] for r in t["refusals"]] == [442, 440, "success", 508]
+    t = tr("stun-server-down.server")
+    b = t["unansweredBinding"]
+    assert b["sends"] == 7 and not b["answered"] and b["gaveUpAfter"] >= 39.5 and not t["allocations"]
 
 
 @pytest.mark.parametrize("name", list(MUTATIONS))

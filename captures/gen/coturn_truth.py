@@ -365,8 +365,11 @@ SCENARIOS = {
               "(captures/gen/turn_client.py binding-unanswered, stun_builder.py) sends one Binding "
               "request (no credentials, FINGERPRINT) to 198.51.100.12:3478 and retransmits it per RFC "
               "8489 section 6.2.1: 7 sends at 0, 0.5, 1.5, 3.5, 7.5, 15.5 and 31.5 s, then waits Rm x "
-              "RTO = 8 s and gives up 39.5 s after the first send; the capture continues about 1.5 s "
-              "more. turn.unansweredBinding is the client's own record (send times). No allocation.",
+              "RTO = 8 s and gives up 39.5 s after the first send. Then, from another socket, it sends "
+              "one Binding to coturn (198.51.100.10:3478), answered: a capture file ends with its last "
+              "packet, and this exchange shows the capture runs past the give-up. "
+              "turn.unansweredBinding is the client's own record (send times), turn.markerBinding the "
+              "answered one. No allocation.",
         expect=dict(min_allocations=0, own_client=True, binding_sends=7),
         findings=lambda v: dict(
             why="The client's Binding request was sent 7 times over 31.5 s and never answered, and no "
@@ -708,6 +711,8 @@ def own_client_facts(d, run, rec, sockets, allocs, problems):
         e["nonce"] = t["nonce"]
         if "lifetime" in t:
             e["lifetime"] = t["lifetime"]
+        if "sends" in t:        # retransmitted (binding-unanswered): same transaction ID each time
+            e["sends"] = t["sends"]
         r = t.get("response")
         if r is None:
             e["answer"] = None
@@ -777,6 +782,7 @@ def own_client_facts(d, run, rec, sockets, allocs, problems):
             else:
                 e["channel"] = x["channel"]
             e["payloadBytes"] = x["bytes"]
+            e["udpPayloadBytes"] = x["wire"]    # the whole Send indication / ChannelData message
             return e
         notes = {n: [x for x in sent if x.get("note") == n] for n in
                  ("no-permission", "unbound-channel", "bound", "after-deletion")}
@@ -824,6 +830,10 @@ def own_client_facts(d, run, rec, sockets, allocs, problems):
             sendOffsets=[round(x - t0, 3) for x in t["sendTimes"]],
             rtoSeconds=rec["rto"], gaveUpAfter=round(rec["gaveUp"] - t0, 3), answered=False,
             icmp="none: nftables drops every packet to the address on the server host")
+        mk = rec["marker"]
+        facts["markerBinding"] = OrderedDict(client=norm_ap(mk["local"]), server=norm_ap(mk["server"]),
+                                             txid=mk["txid"], answered=mk["answered"],
+                                             secondsAfterFirstSend=round(mk["t"] - t0, 3))
     return facts
 
 

@@ -42,7 +42,9 @@ Modes (one per scenario):
   binding-unanswered  one STUN Binding request (no credentials) to --server,
                     retransmitted per RFC 8489 section 6.2.1 (RTO 500 ms,
                     Rc 7 sends at 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s), then
-                    Rm x RTO = 8 s more of waiting: gives up at 39.5 s.
+                    Rm x RTO = 8 s more of waiting: gives up at 39.5 s;
+                    then one Binding to --marker (a working server, another
+                    socket), answered, so the capture runs past the give-up.
 
 Every request, its answer (class, code, NONCE received), every indication
 and ChannelData sent and received go to --record (JSON). The record is the
@@ -201,16 +203,20 @@ class Client:
 
     def send_indication(self, peer, payload, note=None):
         txid = os.urandom(12)
-        self.sock.send(stun.message(stun.SEND_INDICATION, txid,
-                                    [self._peer_attr(peer, txid), stun.attribute(stun.DATA, payload)]))
-        e = dict(socket=self.label, t=time.time(), kind="Send", txid=txid.hex(), peer=peer, bytes=len(payload))
+        msg = stun.message(stun.SEND_INDICATION, txid,
+                           [self._peer_attr(peer, txid), stun.attribute(stun.DATA, payload)])
+        self.sock.send(msg)
+        e = dict(socket=self.label, t=time.time(), kind="Send", txid=txid.hex(), peer=peer, bytes=len(payload),
+                 wire=len(msg))
         if note:
             e["note"] = note
         self.rec["sent"].append(e)
 
     def channel_data(self, channel, payload, note=None):
-        self.sock.send(struct.pack("!HH", channel, len(payload)) + payload)
-        e = dict(socket=self.label, t=time.time(), kind="ChannelData", channel=channel, bytes=len(payload))
+        msg = struct.pack("!HH", channel, len(payload)) + payload
+        self.sock.send(msg)
+        e = dict(socket=self.label, t=time.time(), kind="ChannelData", channel=channel, bytes=len(payload),
+                 wire=len(msg))
         if note:
             e["note"] = note
         self.rec["sent"].append(e)
@@ -458,6 +464,25 @@ def mode_binding_unanswered(rec, a, mk):
     if entry["response"] is not None:
         raise Failure("the Binding request was answered")
     c.close()
+    if a.marker:
+        time.sleep(1.0)
+        # a capture file ends with its last packet: one answered Binding to a
+        # working server (another socket) shows that the capture runs past the give-up
+        m = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        m.connect(parse_ap(a.marker))
+        mtx = os.urandom(12)
+        m.send(stun.message(stun.BINDING_REQUEST, mtx, []))
+        m.settimeout(3.0)
+        try:
+            mtype, _, rtx, _ = stun.parse(m.recv(65536), require_fingerprint=False)
+            answered = mtype == stun.BINDING_SUCCESS and rtx == mtx
+        except socket.timeout:
+            answered = False
+        rec["marker"] = dict(local=ap(m.getsockname()), server=a.marker, txid=mtx.hex(), t=time.time(),
+                             answered=answered)
+        m.close()
+        if not answered:
+            raise Failure("marker Binding not answered")
 
 
 MODES = {"misuse": mode_misuse, "keepalive-gap": mode_keepalive_gap, "refusals": mode_refusals,
@@ -481,6 +506,7 @@ def main():
     p.add_argument("--peer2", help="misuse: the second peer the bound channel is re-bound to")
     p.add_argument("--after-delete", type=float, default=3.0,
                    help="misuse: seconds between Refresh 0 and the use after it")
+    p.add_argument("--marker", help="binding-unanswered: ip:port of a working STUN server, asked after the give-up")
     p.add_argument("--gap", type=float, default=35.0, help="keepalive-gap: seconds of silence")
     p.add_argument("--messages", type=int, default=5)
     p.add_argument("--ready-file")
