@@ -673,6 +673,31 @@ def check_refusals(truth, cap):
                         and m.cls == ts.CLASS_SUCCESS]
 
 
+def check_redirect(truth, cap):
+    """turn-alternate-server: the client's first Allocate went to the
+    redirecting server and was answered 300 with ALTERNATE-SERVER = the server
+    the allocation lives on; the following socket's first request comes after."""
+    t = truth["turn"]
+    red = t.get("redirect")
+    if red is None:
+        return
+    (req,) = [m for m in _by_txid(cap, red["txid"]) if m.cls == ts.CLASS_REQUEST]
+    (resp,) = [m for m in _by_txid(cap, red["txid"]) if m.cls == ts.CLASS_ERROR]
+    assert req.src == red["client"] and req.dst == red["server"] and req.method == ALLOCATE
+    assert _nonce(req) == red["nonce"] and req.attr(ts.ATTR["MESSAGE_INTEGRITY"]) is None
+    assert resp.src == red["server"] and resp.error_code == red["answer"]["code"] == 300
+    alt = resp.attr(0x8023)
+    assert alt is not None and alt.address == red["answer"]["alternateServer"] == t["server"], \
+        f"ALTERNATE-SERVER {alt.address if alt else None}"
+    reason = resp.string(ts.ATTR["ERROR_CODE"], "stun.att.error.reason") or ""
+    assert reason.rstrip("\x00") == red["answer"]["reason"]
+    assert not [m for m in cap.msgs if m.src == red["server"] and m.txid != red["txid"]], \
+        "the redirecting server answered anything else"
+    follow = [m for m in cap.msgs if m.src == red["followedBy"] and m.dst == t["server"]]
+    assert follow and follow[0].time > resp.time and follow[0].method == ALLOCATE
+    assert red["followedBy"] in {a["client"] for a in t["allocations"]}
+
+
 def check_unanswered_binding(truth, cap):
     """stun-server-down: the Binding request is sent as many times as the
     client says, at its RTO schedule, never answered, no ICMP at all, and the
@@ -723,7 +748,7 @@ CHECKS = [check_capture_file, check_allocate_successes, check_relayed_addresses,
           check_lifetimes, check_channels, check_permissions, check_outcomes, check_counters,
           check_addresses_and_vantage, check_tcp_data_connections, check_client_transactions,
           check_refresh_late, check_stale_nonce_loop, check_unpermitted_peer, check_relay_to_relay,
-          check_misuse, check_keepalive_gap, check_refusals, check_unanswered_binding,
+          check_misuse, check_keepalive_gap, check_refusals, check_unanswered_binding, check_redirect,
           check_expected_findings]
 
 
@@ -849,6 +874,8 @@ OWN_MUTATIONS = {
                          lambda t: t["turn"]["unansweredBinding"]["sendOffsets"].__setitem__(3, 2.5)),
     "binding retransmissions": ("stun-server-down.server", check_client_transactions,
                                 lambda t: t["turn"]["clientTransactions"][0].update(sends=1)),
+    "redirect target": ("turn-alternate-server.server", check_redirect,
+                        lambda t: t["turn"]["redirect"]["answer"].update(alternateServer="198.51.100.10:3478")),
     "findings severity": ("turn-permission-drop.server", check_expected_findings,
                           lambda t: t["expectedFindings"]["required"][0].update(severity="critical")),
     "findings shape": ("turn-relay-chained.server", check_expected_findings,
@@ -897,6 +924,8 @@ def test_own_client_scenarios_show_their_point():
     assert t["keepaliveGap"]["silentSeconds"] > 30 and t["allocations"][0]["outcome"] == "deleted"
     t = tr("turn-server-refusals.server")
     assert [r["answer"] for r in t["refusals"]] == [442, 440, "success", 508]
+    t = tr("turn-alternate-server.server")
+    assert t["redirect"]["answer"]["code"] == 300 and t["allocations"][0]["outcome"] == "deleted"
     t = tr("stun-server-down.server")
     b = t["unansweredBinding"]
     assert b["sends"] == 7 and not b["answered"] and b["gaveUpAfter"] >= 39.5 and not t["allocations"]

@@ -356,6 +356,26 @@ SCENARIOS = {
                       dict(code="turn.server.capacity", severity="error")],
             allowed=[]),
     ),
+    "turn-alternate-server": dict(
+        summary="Redirect: coturn --alternate-server answers the Allocate at 198.51.100.10 with 300 Try "
+                "Alternate (ALTERNATE-SERVER 198.51.100.13:3478); the client follows and allocates there",
+        notes="coturn listens on 198.51.100.10 and 198.51.100.13 with --alternate-server=198.51.100.13:3478. "
+              "It redirects Allocates arriving at .10 and serves those arriving at .13 (its own alternate "
+              "address). A TURN client of our own (captures/gen/turn_client.py alternate) sends its first, "
+              "unauthenticated Allocate to 198.51.100.10:3478: coturn answers 300 Try Alternate with "
+              "ALTERNATE-SERVER 198.51.100.13:3478 at once (before any 401 challenge); the client follows "
+              "from a new socket: Allocate at 198.51.100.13:3478 (401, retry, success), then Refresh 0. "
+              "turn.server is where the allocation lives (.13); turn.redirect is the client's record of the "
+              "redirected request (coturn logs it as error 300 on a session of its own, which is not an "
+              "allocation).",
+        expect=dict(min_allocations=1, outcomes={"deleted": 1}, own_client=True, redirect=True),
+        findings=lambda v: dict(
+            why="The first server redirected the Allocate with 300 Try Alternate (ALTERNATE-SERVER "
+                "198.51.100.13:3478) and the client followed it and got its allocation there, then "
+                "deleted it: a redirect, normal behaviour, info only.",
+            required=[dict(code="turn.server.alternate", severity="info")],
+            allowed=[]),
+    ),
     "stun-server-down": dict(
         summary="STUN server down: a Binding request retransmitted per RFC 8489 (RTO 500 ms, 7 sends) "
                 "to an address that silently drops everything (no answer, no ICMP); capture > 39.5 s",
@@ -681,7 +701,7 @@ def own_arg(rec, name):
     return args[args.index(name) + 1] if name in args else None
 
 
-CLIENT_KEYS = ("client", "fromClient", "toClient")
+CLIENT_KEYS = ("client", "fromClient", "toClient", "followedBy")
 
 
 def at_vantage(v, vantage, fwd):
@@ -706,7 +726,11 @@ def own_client_facts(d, run, rec, sockets, allocs, problems):
     relayed = {k["label"]: k["relayed"] for k in sockets if k.get("own")}
     facts = OrderedDict()
     txs = []
+    redirected = []
     for t in rec["transactions"]:
+        if t.get("server") and norm_ap(t["server"]) != norm_ap(run["server"]):
+            redirected.append(t)        # sent to another server (the one that redirected)
+            continue
         e = OrderedDict(socket=t["socket"], client=local[t["socket"]], method=t["method"], txid=t["txid"])
         e["nonce"] = t["nonce"]
         if "lifetime" in t:
@@ -727,6 +751,15 @@ def own_client_facts(d, run, rec, sockets, allocs, problems):
             e["afterLifetime"] = t["t"] > rec["allocationExpiry"]
         txs.append(e)
     facts["clientTransactions"] = txs
+    if rec["mode"] == "alternate":
+        (t,) = redirected
+        r = t["response"]
+        facts["redirect"] = OrderedDict(
+            client=local[t["socket"]], server=norm_ap(t["server"]), method=t["method"], txid=t["txid"],
+            nonce=t["nonce"], answer=OrderedDict([("class", r["cls"]), ("code", r.get("code")),
+                                                  ("reason", (r.get("reason") or "").rstrip("\0")),
+                                                  ("alternateServer", norm_ap(r["alternate"]))]),
+            followedBy=local["B"])
     if rec["mode"] == "refresh-late":
         facts["refresh"] = OrderedDict(
             lifetimeGranted=rec["granted"],
@@ -846,7 +879,8 @@ def check_own(exp, rec, facts, allocs, errs, problems):
     if rec.get("failure"):
         problems.append(f"client failed: {rec['failure']}")
     answered = Counter(t["response"]["code"] for t in rec["transactions"]
-                       if t.get("response") and t["response"].get("code"))
+                       if t.get("response") and t["response"].get("code")
+                       and not (exp.get("redirect") and t["response"]["code"] == 300))
     if answered != errs:
         problems.append(f"client's error answers {dict(answered)} != coturn's {dict(errs)}")
     txs = facts["clientTransactions"]
@@ -894,6 +928,10 @@ def check_own(exp, rec, facts, allocs, errs, problems):
         got = {r["socket"]: r["answer"] for r in facts["refusals"] if r["answer"] != "success"}
         if got != exp["refusals"]:
             problems.append(f"refusals {got} != {exp['refusals']}")
+    if exp.get("redirect"):
+        r = facts["redirect"]
+        if r["answer"]["code"] != 300 or r["answer"]["alternateServer"] == r["server"]:
+            problems.append(f"redirect: {json.dumps(r)}")
     if exp.get("binding_sends"):
         b = facts["unansweredBinding"]
         if b["sends"] != exp["binding_sends"] or b["gaveUpAfter"] < 39.5:
@@ -948,10 +986,14 @@ def build(d, check):
     allocations, data_conns = [], []
     failed_sessions = []
     later = []          # (session, transactions) answered after an allocation of ours expired
+    redirects = []      # coturn sessions that only answered 300 Try Alternate (turn-alternate-server)
     own_socks = [k for k in sockets if k.get("own")]
     for sid, s in sessions.items():
         is_alloc = s["new"]
         is_failed = (not s["new"]) and sum(s["errors"].values()) > 0
+        if is_failed and own is not None and own["mode"] == "alternate" and set(s["errors"]) == {300}:
+            redirects.append(s)     # 300 Try Alternate: a redirect, not an allocation attempt here
+            continue
         if is_failed and own is not None and own["mode"] == "refresh-late" and len(own_socks) == 1 \
                 and not own_socks[0]["failed"]:
             # the late Refresh reaches coturn on a new session of the same 5-tuple
@@ -1068,6 +1110,10 @@ def build(d, check):
 
     # ------------------------------------------------------------ own client
     own_facts = own_client_facts(d, run, own, sockets, out_allocs, problems) if own is not None else {}
+    if own is not None and own["mode"] == "alternate":
+        own_facts["redirect"]["session"] = redirects[0]["id"] if len(redirects) == 1 else None
+        if len(redirects) != 1:
+            problems.append(f"{len(redirects)} redirect sessions in coturn's log")
 
     # ------------------------------------------------------------ checks
     exp = meta["expect"]

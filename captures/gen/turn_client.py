@@ -39,6 +39,9 @@ Modes (one per scenario):
                     IPv6 (no IPv6 relay address), C a plain UDP Allocate (takes
                     the only relay port), D a plain Allocate while C holds it;
                     then C Refresh 0. Refusals are recorded, not fatal.
+  alternate         A Allocates at --server, which answers 300 Try Alternate
+                    with ALTERNATE-SERVER; the client follows it: B Allocates
+                    at the alternate address (401, retry, success), Refresh 0.
   binding-unanswered  one STUN Binding request (no credentials) to --server,
                     retransmitted per RFC 8489 section 6.2.1 (RTO 500 ms,
                     Rc 7 sends at 0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5 s), then
@@ -115,7 +118,7 @@ class Client:
         msg = stun.message(method, txid, attrs + (self._attrs_auth(nonce) if auth else []),
                            key=self.key if auth else None)
         entry = dict(socket=self.label, t=time.time(), method=METHOD_NAMES[method], txid=txid.hex(),
-                     nonce=used_nonce, authenticated=auth, bytes=len(msg))
+                     nonce=used_nonce, authenticated=auth, bytes=len(msg), server=ap(self.server))
         if method in (stun.REFRESH_REQUEST, stun.ALLOCATE_REQUEST):
             for a in attrs:
                 if struct.unpack("!H", a[:2])[0] == stun.LIFETIME:
@@ -154,6 +157,9 @@ class Client:
                 resp["lifetime"] = struct.unpack("!I", ra[stun.LIFETIME])[0]
             if stun.XOR_RELAYED_ADDRESS in ra:
                 resp["relayed"] = "%s:%d" % stun.decode_xor_address(ra[stun.XOR_RELAYED_ADDRESS], rtxid)
+            if 0x8023 in ra:        # ALTERNATE-SERVER (plain address, not XOR'ed)
+                v = ra[0x8023]
+                resp["alternate"] = "%s:%d" % (socket.inet_ntoa(v[4:8]), struct.unpack("!H", v[2:4])[0])
             if stun.XOR_MAPPED_ADDRESS in ra:
                 resp["mapped"] = "%s:%d" % stun.decode_xor_address(ra[stun.XOR_MAPPED_ADDRESS], rtxid)
             entry["response"] = resp
@@ -432,6 +438,24 @@ def mode_refusals(rec, a, mk):
         c.close()
 
 
+def mode_alternate(rec, a, mk):
+    c = mk("A")
+    r = c.allocate(fatal=False)
+    rec["redirect"] = dict(code=r.get("code"), reason=(r.get("reason") or "").rstrip("\0"),
+                           alternate=r.get("alternate"))
+    c.close()
+    if r.get("code") != 300 or not r.get("alternate"):
+        raise Failure(f"A: Allocate answered {r.get('code')}, not 300 with ALTERNATE-SERVER")
+    # follow the redirect: a new socket to the alternate server (RFC 8656 section 7.2)
+    cb = Client(rec, "B", parse_ap(r["alternate"]), a.user, a.password, a.timeout)
+    cb.allocate()
+    time.sleep(0.3)
+    r = cb.refresh(lifetime=0)
+    if r["cls"] != "success":
+        raise Failure(f"B: Refresh 0 answered {r.get('code')}")
+    cb.close()
+
+
 def mode_binding_unanswered(rec, a, mk):
     c = mk("S")
     txid = os.urandom(12)
@@ -485,7 +509,7 @@ def mode_binding_unanswered(rec, a, mk):
             raise Failure("marker Binding not answered")
 
 
-MODES = {"misuse": mode_misuse, "keepalive-gap": mode_keepalive_gap, "refusals": mode_refusals,
+MODES = {"alternate": mode_alternate, "misuse": mode_misuse, "keepalive-gap": mode_keepalive_gap, "refusals": mode_refusals,
          "binding-unanswered": mode_binding_unanswered, "refresh-late": mode_refresh_late, "stale-nonce-loop": mode_stale_nonce_loop,
          "permission-drop": mode_permission_drop, "chained": mode_chained}
 

@@ -32,13 +32,15 @@ ALL_SCENARIOS=(turn-udp-channels turn-udp-send turn-tcp turn-tcp-relay
     turn-wrong-password turn-expiry turn-stale-nonce turn-quota
     turn-forbidden-peer turn-ipv6 turn-xss-strings
     turn-refresh-late turn-stale-nonce-loop turn-permission-drop turn-relay-chained
-    turn-client-misuse turn-keepalive-gap turn-server-refusals stun-server-down)
+    turn-client-misuse turn-keepalive-gap turn-server-refusals stun-server-down
+    turn-alternate-server)
 
 PEER_PORT=3480
 UNPERMITTED4=198.51.100.21   # turn-permission-drop: a peer without permission
 UNPERMITTED_PORT=4000
 CONFLICT_PORT=3481           # turn-client-misuse: peer B of the re-bound channel
 RELAY_PORT=49152             # turn-server-refusals: the only relay port
+ALT4=198.51.100.13           # turn-alternate-server: coturn's second listening address, the alternate
 DOWN4=198.51.100.12          # stun-server-down: an address on the server host that drops everything
 USER_NAME=alice
 USER_PASS=secret
@@ -138,7 +140,9 @@ start_turnserver() { # start_turnserver [extra turnserver flags...]
     local realm=${REALM:-$DEFAULT_REALM}
     local relays=(--relay-ip=$RELAY4)
     [[ -n ${NO_RELAY6:-} ]] || relays+=(--relay-ip=$RELAY6)   # NO_RELAY6=1: IPv4-only relay
-    TS_FLAGS=(-n --listening-ip=$SRV4 --listening-ip=$SRV6
+    local listen=()
+    [[ -z ${EXTRA_LISTEN:-} ]] || listen=(--listening-ip=$EXTRA_LISTEN)   # turn-alternate-server
+    TS_FLAGS=(-n --listening-ip=$SRV4 --listening-ip=$SRV6 "${listen[@]}"
         "${relays[@]}"
         --lt-cred-mech "--user=$USER_NAME:$USER_PASS" "--realm=$realm"
         --no-cli --no-tls --no-dtls "$@")
@@ -243,6 +247,7 @@ scenario_begin() {
     CAP_PIDS=(); CAP_TCPDUMP=()
     net_up
     start_conntrack_events
+    [[ -z ${SETUP_HOOK:-} ]] || "$SETUP_HOOK"
     # let the interface-up ICMPv6 (MLD reports) die down: all captures of a run
     # then start on a quiet network and hold the same packets
     sleep 2
@@ -476,6 +481,20 @@ sc_turn-server-refusals() {
     sleep 1
     scenario_end "$S4" udp
 }
+
+sc_turn-alternate-server() {
+    # coturn listens on .10 and .13 and names .13 as the alternate server: it
+    # redirects Allocates arriving at .10 (300) and serves those at .13 (its
+    # own alternate address: no redirect loop)
+    EXTRA_LISTEN=$ALT4 SETUP_HOOK=add_alt4 scenario_begin turn-alternate-server "server client-lan" \
+        --alternate-server=$ALT4:3478
+    echo "alternate_server=$ALT4:3478" >>"$D/run.txt"
+    run_own_client main 30 alternate
+    wait_sessions_settled 10
+    sleep 1
+    scenario_end "$ALT4:3478" udp
+}
+add_alt4() { nsx stsrv ip addr add $ALT4/24 dev st-srv0; }
 
 sc_stun-server-down() {
     scenario_begin stun-server-down "server client-lan"
