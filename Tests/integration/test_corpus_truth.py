@@ -187,7 +187,10 @@ def check_channels(truth, cap):
         else:
             assert {n for n, _ in bound} == {n for n, _ in want}, f"client {a['client']}: channel numbers"
         # ChannelData from this client only uses its bound channels
-        used = {m.channel for m in cap.msgs if m.is_channel_data and m.src == a["client"]}
+        # (turn-client-misuse: except the never-bound channel the client's record names)
+        unbound = {x["channel"] for x in truth["turn"].get("misuse", {}).get("channelDataUnbound", [])
+                   if x["client"] == a["client"]}
+        used = {m.channel for m in cap.msgs if m.is_channel_data and m.src == a["client"]} - unbound
         assert used <= {n for n, _ in want}, f"client {a['client']}: ChannelData on unbound channels {used}"
 
 
@@ -229,6 +232,16 @@ def _udp_counts(dgrams, src_pred, dst_pred):
     return n, b
 
 
+def _after_deletion_frames(truth, cap, client):
+    """Frames of the client's packets after its Refresh 0 was answered that its
+    record lists as sent after the deletion (turn-client-misuse)."""
+    m = truth["turn"].get("misuse")
+    if not m or m["deletion"]["client"] != client:
+        return set()
+    (ok,) = [x for x in _by_txid(cap, m["deletion"]["txid"]) if x.cls == ts.CLASS_SUCCESS]
+    return {x.frame for x in cap.msgs if x.src == client and x.time > ok.time}
+
+
 def check_counters(truth, cap):
     """coturn's usage counters against the capture.
 
@@ -255,6 +268,9 @@ def check_counters(truth, cap):
                 # the same 5-tuple, after the allocation's session had closed, count there
                 later = {x for ls in a.get("laterSessions", []) for x in ls["transactions"]}
                 skip = {m.frame for m in cap.msgs if m.txid in later}
+                # turn-client-misuse: what the client sent after coturn had freed the
+                # deleted allocation is not counted on the allocation's session
+                skip |= _after_deletion_frames(truth, cap, a["client"])
                 dgrams = [x for x in cap.udp if x[0] not in skip]
                 rp, rb = _udp_counts(dgrams, lambda s: s == a["client"], lambda d: d == server)
                 sp, sb = _udp_counts(dgrams, lambda s: s == server, lambda d: d == a["client"])
@@ -384,12 +400,14 @@ def check_client_transactions(truth, cap):
     server = t["server"]
     clients = {x["client"] for x in txs}
     reqs = [m for m in cap.msgs if m.src in clients and m.dst == server and m.cls == ts.CLASS_REQUEST]
-    assert sorted(m.txid for m in reqs) == sorted(x["txid"] for x in txs), \
+    # "sends": a retransmitted request (same transaction ID), else sent once
+    assert sorted(m.txid for m in reqs) == sorted(x["txid"] for x in txs for _ in range(x.get("sends", 1))), \
         f"requests in capture {len(reqs)} != client's record {len(txs)}"
     for x in txs:
         msgs = _by_txid(cap, x["txid"])
         req = [m for m in msgs if m.cls == ts.CLASS_REQUEST]
-        assert len(req) == 1 and req[0].src == x["client"], f"{x['txid']}: request not once from {x['client']}"
+        assert len(req) == x.get("sends", 1) and all(m.src == x["client"] for m in req), \
+            f"{x['txid']}: request not {x.get('sends', 1)} time(s) from {x['client']}"
         req = req[0]
         assert ts.METHODS[req.method] == x["method"], f"{x['txid']}: {req.method_name} != {x['method']}"
         assert _nonce(req) == x["nonce"], f"{x['txid']}: NONCE {_nonce(req)} != {x['nonce']}"
@@ -539,6 +557,174 @@ def check_relay_to_relay(truth, cap):
             assert bound_peer(r["toClient"], r["channel"]) == {r["fromRelayed"]}, "channel not bound to the other relay"
 
 
+def check_misuse(truth, cap):
+    """turn-client-misuse: each mistake the client's record names is in the
+    capture as recorded: the Send indication before any permission for its
+    peer IP, ChannelData on a channel no ChannelBind ever named, the second
+    ChannelBind of the bound channel to another peer answered 400 (the first
+    binding kept), and the Send / ChannelData sent after the Refresh 0 was
+    answered, to which the server answered nothing."""
+    t = truth["turn"]
+    m = t.get("misuse")
+    if m is None:
+        return
+    server = t["server"]
+    client = m["deletion"]["client"]
+    binds = list(cap.requests_from(client, CHANNEL_BIND))
+    perms_ok = [resp.time for req, resp in binds + list(cap.requests_from(client, CREATE_PERMISSION))
+                if resp is not None and resp.cls == ts.CLASS_SUCCESS]
+    first_perm = min(perms_ok)
+    for x in m["sendWithoutPermission"]:
+        (snd,) = [y for y in _by_txid(cap, x["txid"]) if y.method == SEND and y.cls == ts.CLASS_INDICATION]
+        assert snd.src == client and snd.dst == server
+        assert snd.attr(ts.ATTR["XOR_PEER_ADDRESS"]).address == x["peer"]
+        assert snd.time < first_perm, "Send indication not before the first permission"
+        if "peer" in t["legsVisible"]:
+            relay = set(t["allocations"][0]["relayed"])
+            early = [d for d in cap.udp if d[1] in relay and d[2] == x["peer"]
+                     and d[0] < min(b.frame for b, _ in binds)]
+            assert not early, f"relayed to the peer before any permission: frames {early}"
+    named = {req.channel_number for req, _ in binds}
+    for x in m["channelDataUnbound"]:
+        cds = [y for y in cap.msgs if y.is_channel_data and y.src == client and y.channel == x["channel"]]
+        assert len(cds) == 1 and cds[0].data_length == x["payloadBytes"], f"ChannelData 0x{x['channel']:04x}: {cds}"
+        assert x["channel"] not in named, "the unbound channel was named in a ChannelBind"
+    c = m["channelConflict"]
+    (b1,) = [(q, r) for q, r in binds if q.txid == c["firstTxid"]]
+    (b2,) = [(q, r) for q, r in binds if q.txid == c["secondTxid"]]
+    assert b1[0].channel_number == b2[0].channel_number == c["channel"]
+    assert b1[0].attr(ts.ATTR["XOR_PEER_ADDRESS"]).address == c["firstPeer"]
+    assert b2[0].attr(ts.ATTR["XOR_PEER_ADDRESS"]).address == c["secondPeer"] != c["firstPeer"]
+    assert b1[1].cls == ts.CLASS_SUCCESS and b1[0].time < b2[0].time
+    assert b2[1] is not None and b2[1].error_code == c["answer"]["code"], f"conflict answered {b2[1]}"
+    reason = b2[1].string(ts.ATTR["ERROR_CODE"], "stun.att.error.reason") or ""
+    assert reason.rstrip("\x00") == c["answer"]["reason"], f"reason {reason!r}"
+    (ok,) = [y for y in _by_txid(cap, m["deletion"]["txid"]) if y.cls == ts.CLASS_SUCCESS]
+    (req,) = [y for y in _by_txid(cap, m["deletion"]["txid"]) if y.cls == ts.CLASS_REQUEST]
+    assert req.method == REFRESH and req.lifetime == 0 and ok.lifetime == 0
+    after = [y for y in cap.msgs if y.src == client and y.time > ok.time]
+    assert len(after) == len(m["afterDeletion"]), f"{len(after)} messages after the deletion"
+    for y, x in zip(after, m["afterDeletion"]):
+        if x["kind"] == "Send":
+            assert y.method == SEND and y.txid == x["txid"]
+        else:
+            assert y.is_channel_data and y.channel == x["channel"]
+        assert abs((y.time - ok.time) - x["secondsAfterDeletion"]) < 0.2
+        (d,) = [d for d in cap.udp if d[0] == y.frame]
+        assert d[3] == x["udpPayloadBytes"], f"frame {y.frame}: {d[3]} bytes, truth {x['udpPayloadBytes']}"
+    assert not [y for y in cap.udp if y[1] == server and y[2] == client and y[0] > ok.frame], \
+        "the server answered after the deletion"
+    if "peer" in t["legsVisible"]:
+        relay = set(t["allocations"][0]["relayed"])
+        assert not [d for d in cap.udp if d[1] in relay and d[0] > ok.frame], "relayed after the deletion"
+
+
+def check_keepalive_gap(truth, cap):
+    """turn-keepalive-gap: the longest silence of the client on its 5-tuple is
+    the client's recorded silence (> 30 s), inside the allocation's life (the
+    Allocate granted more, the Refresh 0 comes after it)."""
+    t = truth["turn"]
+    g = t.get("keepaliveGap")
+    if g is None:
+        return
+    client, server = g["client"], t["server"]
+    up = [m for m in cap.msgs if m.src == client and m.dst == server]
+    gaps = sorted(((b.time - a.time), a, b) for a, b in zip(up, up[1:]))
+    longest, a, b = gaps[-1]
+    assert abs(longest - g["silentSeconds"]) < 0.2 and longest > 30, f"longest gap {longest:.3f} s, truth {g}"
+    assert len(gaps) < 2 or gaps[-2][0] < 5, "more than one long gap"
+    (alloc,) = [m for m in cap.msgs if m.src == server and m.dst == client and m.method == ALLOCATE
+                and m.cls == ts.CLASS_SUCCESS]
+    assert alloc.lifetime > longest + (b.time - alloc.time), "the allocation expired during the gap"
+    sends = [m for m in up if m.method == SEND]
+    assert (sum(m.time < a.time + 0.001 for m in sends), sum(m.time >= b.time for m in sends)) == \
+        (g["sendIndicationsBefore"], g["sendIndicationsAfter"])
+    datas = [m for m in cap.msgs if m.src == server and m.dst == client and m.method == DATA]
+    assert len(datas) == g["dataIndications"]
+    (ref0,) = [m for m in up if m.method == REFRESH and m.lifetime == 0]
+    assert ref0.time > b.time - 0.001
+
+
+def check_refusals(truth, cap):
+    """turn-server-refusals: what each socket asked for (REQUESTED-TRANSPORT,
+    REQUESTED-ADDRESS-FAMILY) and the server's answer (code, reason)."""
+    t = truth["turn"]
+    rs = t.get("refusals")
+    if rs is None:
+        return
+    for r in rs:
+        (req,) = [m for m in _by_txid(cap, r["txid"]) if m.cls == ts.CLASS_REQUEST]
+        assert req.src == r["client"] and req.method == ALLOCATE
+        transp = int(req.string(ts.ATTR["REQUESTED_TRANSPORT"], "stun.att.transp"), 0)
+        fam = req.string(ts.ATTR["REQUESTED_ADDRESS_FAMILY"], "stun.att.family")
+        asked = ("REQUESTED-ADDRESS-FAMILY IPv6 (0x02)" if fam is not None and int(fam, 0) == 2
+                 else f"REQUESTED-TRANSPORT {'TCP' if transp == 6 else 'UDP'} ({transp})")
+        assert asked == r["requested"], f"{r['socket']}: asked {asked}, truth {r['requested']}"
+        (resp,) = [m for m in _by_txid(cap, r["txid"]) if m.cls in (ts.CLASS_SUCCESS, ts.CLASS_ERROR)]
+        if r["answer"] == "success":
+            assert resp.cls == ts.CLASS_SUCCESS
+            assert resp.attr(ts.ATTR["XOR_RELAYED_ADDRESS"]).address == r["relayed"]
+        else:
+            assert resp.error_code == r["answer"], f"{r['socket']}: {resp.error_code} != {r['answer']}"
+            reason = resp.string(ts.ATTR["ERROR_CODE"], "stun.att.error.reason") or ""
+            assert reason.rstrip("\x00") == r["reason"], f"{r['socket']}: reason {reason!r}"
+            # the refused socket never allocated
+            assert not [m for m in cap.msgs if m.dst == r["client"] and m.method == ALLOCATE
+                        and m.cls == ts.CLASS_SUCCESS]
+
+
+def check_redirect(truth, cap):
+    """turn-alternate-server: the client's first Allocate went to the
+    redirecting server and was answered 300 with ALTERNATE-SERVER = the server
+    the allocation lives on; the following socket's first request comes after."""
+    t = truth["turn"]
+    red = t.get("redirect")
+    if red is None:
+        return
+    (req,) = [m for m in _by_txid(cap, red["txid"]) if m.cls == ts.CLASS_REQUEST]
+    (resp,) = [m for m in _by_txid(cap, red["txid"]) if m.cls == ts.CLASS_ERROR]
+    assert req.src == red["client"] and req.dst == red["server"] and req.method == ALLOCATE
+    assert _nonce(req) == red["nonce"] and req.attr(ts.ATTR["MESSAGE_INTEGRITY"]) is None
+    assert resp.src == red["server"] and resp.error_code == red["answer"]["code"] == 300
+    alt = resp.attr(0x8023)
+    assert alt is not None and alt.address == red["answer"]["alternateServer"] == t["server"], \
+        f"ALTERNATE-SERVER {alt.address if alt else None}"
+    reason = resp.string(ts.ATTR["ERROR_CODE"], "stun.att.error.reason") or ""
+    assert reason.rstrip("\x00") == red["answer"]["reason"]
+    assert not [m for m in cap.msgs if m.src == red["server"] and m.txid != red["txid"]], \
+        "the redirecting server answered anything else"
+    follow = [m for m in cap.msgs if m.src == red["followedBy"] and m.dst == t["server"]]
+    assert follow and follow[0].time > resp.time and follow[0].method == ALLOCATE
+    assert red["followedBy"] in {a["client"] for a in t["allocations"]}
+
+
+def check_unanswered_binding(truth, cap):
+    """stun-server-down: the Binding request is sent as many times as the
+    client says, at its RTO schedule, never answered, no ICMP at all, and the
+    capture runs past the client's give-up (39.5 s after the first send)."""
+    t = truth["turn"]
+    b = t.get("unansweredBinding")
+    if b is None:
+        return
+    msgs = _by_txid(cap, b["txid"])
+    assert all(m.cls == ts.CLASS_REQUEST and m.method == 0x001 and m.src == b["client"]
+               and m.dst == b["server"] for m in msgs), "not all Binding requests to the server"
+    assert len(msgs) == b["sends"], f"{len(msgs)} sends, truth {b['sends']}"
+    t0 = msgs[0].time
+    offs = [m.time - t0 for m in msgs]
+    assert all(abs(o - w) < 0.1 for o, w in zip(offs, b["sendOffsets"])), f"send offsets {offs}"
+    assert not [m for m in cap.msgs if m.src == b["server"]], "something answered from the server address"
+    icmp = ts.fields(cap.path, ["frame.number"], display_filter="icmp or icmpv6")
+    assert not icmp, f"ICMP in the capture: {icmp}"
+    last = float(ts.fields(cap.path, ["frame.time_epoch"])[-1][0])
+    assert last - t0 > b["gaveUpAfter"] >= 39.5, f"capture ends {last - t0:.3f} s after the first send"
+    mk = t["markerBinding"]     # the answered Binding after the give-up, from another socket
+    (req,) = [m for m in _by_txid(cap, mk["txid"]) if m.cls == ts.CLASS_REQUEST]
+    (ok,) = [m for m in _by_txid(cap, mk["txid"]) if m.cls == ts.CLASS_SUCCESS]
+    assert req.src == mk["client"] != b["client"] and req.dst == mk["server"] and ok.src == mk["server"]
+    assert req.time - t0 > b["gaveUpAfter"] and abs(req.time - t0 - mk["secondsAfterFirstSend"]) < 0.2
+
+
 SEVERITIES = ("info", "warning", "error")
 
 
@@ -562,6 +748,7 @@ CHECKS = [check_capture_file, check_allocate_successes, check_relayed_addresses,
           check_lifetimes, check_channels, check_permissions, check_outcomes, check_counters,
           check_addresses_and_vantage, check_tcp_data_connections, check_client_transactions,
           check_refresh_late, check_stale_nonce_loop, check_unpermitted_peer, check_relay_to_relay,
+          check_misuse, check_keepalive_gap, check_refusals, check_unanswered_binding, check_redirect,
           check_expected_findings]
 
 
@@ -666,6 +853,29 @@ OWN_MUTATIONS = {
     "relay-to-relay address": ("turn-relay-chained.server", check_relay_to_relay,
                                lambda t: t["turn"]["relayToRelay"][0].update(
                                    toRelayed=t["turn"]["relayToRelay"][0]["fromRelayed"])),
+    "misuse conflict code": ("turn-client-misuse.server", check_misuse,
+                             lambda t: t["turn"]["misuse"]["channelConflict"]["answer"].update(code=403)),
+    "misuse conflict peer": ("turn-client-misuse.client-lan", check_misuse,
+                             lambda t: t["turn"]["misuse"]["channelConflict"].update(
+                                 secondPeer=t["turn"]["misuse"]["channelConflict"]["firstPeer"])),
+    "misuse unbound channel": ("turn-client-misuse.server", check_misuse,
+                               lambda t: t["turn"]["misuse"]["channelDataUnbound"][0].update(channel=0x4001)),
+    "misuse after deletion": ("turn-client-misuse.client-lan", check_misuse,
+                              lambda t: t["turn"]["misuse"]["afterDeletion"].pop()),
+    "keepalive silence": ("turn-keepalive-gap.server", check_keepalive_gap,
+                          lambda t: t["turn"]["keepaliveGap"].update(silentSeconds=25.0)),
+    "refusal code": ("turn-server-refusals.server", check_refusals,
+                     lambda t: t["turn"]["refusals"][0].update(answer=440)),
+    "refusal request": ("turn-server-refusals.client-lan", check_refusals,
+                        lambda t: t["turn"]["refusals"][1].update(requested="REQUESTED-TRANSPORT TCP (6)")),
+    "binding sends": ("stun-server-down.server", check_unanswered_binding,
+                      lambda t: t["turn"]["unansweredBinding"].update(sends=6)),
+    "binding schedule": ("stun-server-down.client-lan", check_unanswered_binding,
+                         lambda t: t["turn"]["unansweredBinding"]["sendOffsets"].__setitem__(3, 2.5)),
+    "binding retransmissions": ("stun-server-down.server", check_client_transactions,
+                                lambda t: t["turn"]["clientTransactions"][0].update(sends=1)),
+    "redirect target": ("turn-alternate-server.server", check_redirect,
+                        lambda t: t["turn"]["redirect"]["answer"].update(alternateServer="198.51.100.10:3478")),
     "findings severity": ("turn-permission-drop.server", check_expected_findings,
                           lambda t: t["expectedFindings"]["required"][0].update(severity="critical")),
     "findings shape": ("turn-relay-chained.server", check_expected_findings,
@@ -705,6 +915,20 @@ def test_own_client_scenarios_show_their_point():
     assert t["allocations"][0]["permissions"] == ["198.51.100.20"]
     t = tr("turn-relay-chained.server")
     assert len(t["allocations"]) == 2 and all(r["delivered"] == r["messages"] > 0 for r in t["relayToRelay"])
+    t = tr("turn-client-misuse.server")
+    m = t["misuse"]
+    assert m["channelConflict"]["answer"]["code"] == 400 and m["channelConflict"]["channel"] == 0x4001
+    assert len(m["sendWithoutPermission"]) == len(m["channelDataUnbound"]) == 1 and len(m["afterDeletion"]) == 2
+    assert t["allocations"][0]["outcome"] == "deleted" and m["receivedAfterDeletion"] == 0
+    t = tr("turn-keepalive-gap.server")
+    assert t["keepaliveGap"]["silentSeconds"] > 30 and t["allocations"][0]["outcome"] == "deleted"
+    t = tr("turn-server-refusals.server")
+    assert [r["answer"] for r in t["refusals"]] == [442, 440, "success", 508]
+    t = tr("turn-alternate-server.server")
+    assert t["redirect"]["answer"]["code"] == 300 and t["allocations"][0]["outcome"] == "deleted"
+    t = tr("stun-server-down.server")
+    b = t["unansweredBinding"]
+    assert b["sends"] == 7 and not b["answered"] and b["gaveUpAfter"] >= 39.5 and not t["allocations"]
 
 
 @pytest.mark.parametrize("name", list(MUTATIONS))

@@ -283,6 +283,121 @@ SCENARIOS = {
             required=[dict(code="turn.relay.chained", severity="info")],
             allowed=[]),
     ),
+    "turn-client-misuse": dict(
+        summary="Client misuse on one allocation: Send without permission, ChannelData on an unbound "
+                "channel, a bound channel re-bound to another peer (400), use after Refresh 0",
+        notes="A TURN client of our own (captures/gen/turn_client.py misuse) allocates once (401, retry) "
+              "and then: sends a Send indication to 198.51.100.20:3480 before any permission exists "
+              "(coturn logs 'SEND processed, success' but relays nothing: the peer leg shows only the "
+              "bound channel's message); sends ChannelData on channel 0x4002, never bound (dropped "
+              "silently); ChannelBinds 0x4001 to 198.51.100.20:3480 (success) and relays one ChannelData "
+              "(echoed by turnutils_peer); ChannelBinds the same 0x4001 to 198.51.100.20:3481 while it is "
+              "bound: coturn answers 400 'You cannot use the same channel number with different peer' "
+              "and keeps the first binding; deletes the allocation (Refresh 0, success); 3 s later (coturn "
+              "frees a deleted allocation about 1 s after the Refresh 0 and relays until then) sends a Send "
+              "indication to 198.51.100.20:3480 and ChannelData on 0x4001: no allocation any more, coturn "
+              "drops both without an answer. turn.misuse is the client's own record of each mistake.",
+        expect=dict(min_allocations=1, outcomes={"deleted": 1}, errors={400: 1}, own_client=True,
+                    misuse=True, peer_packets=1),
+        findings=lambda v: dict(
+            why="One allocation, four client mistakes, each true: a Send indication to a peer with no "
+                "permission (dropped by coturn); ChannelData on channel 0x4002, never bound (dropped); "
+                "channel 0x4001, bound to 198.51.100.20:3480, re-bound to 198.51.100.20:3481 while bound "
+                "(coturn refused it with 400 Bad Request); and a Send indication and ChannelData after "
+                "the allocation was deleted with Refresh 0 (the client kept using an allocation it had "
+                "ended). The post-deletion Send/ChannelData also have no permission / binding any more, "
+                "which the same warnings may name.",
+            required=[dict(code="turn.permission.missing", severity="warning"),
+                      dict(code="turn.channel.unbound", severity="warning"),
+                      dict(code="turn.channel.conflict", severity="warning"),
+                      dict(code="turn.bad-request", severity="warning"),
+                      dict(code="turn.allocation.used-after-end", severity="error")],
+            allowed=[]),
+    ),
+    "turn-keepalive-gap": dict(
+        summary="Keepalive gap: allocation (lifetime 600 s) silent for 35 s, then resumed and deleted",
+        notes="A TURN client of our own (captures/gen/turn_client.py keepalive-gap) allocates (401, "
+              "retry, LIFETIME 600 granted), creates a permission for 198.51.100.20 and exchanges 3 Send "
+              "indications with turnutils_peer (echoed as Data indications); then it sends nothing at "
+              "all for 35 s (the allocation stays live: 600 s), sends 3 more Send indications (echoed) "
+              "and deletes the allocation (Refresh 0). turn.keepaliveGap is the client's own record of "
+              "its silence (last packet it sent before, first after). Nothing failed here, but a NAT "
+              "whose UDP binding times out after 30 s would have cut the 5-tuple.",
+        expect=dict(min_allocations=1, outcomes={"deleted": 1}, permissions=True, own_client=True,
+                    keepalive_gap=30, peer_packets=6),
+        findings=lambda v: dict(
+            why="The client sent nothing on its live UDP allocation for about 35 s (more than 30 s) "
+                "before resuming: a typical NAT binding would have expired meanwhile. Here the NAT kept "
+                "it and everything worked (6 messages echoed, clean Refresh 0), so a warning, not an "
+                "error.",
+            required=[dict(code="turn.keepalive.gap", severity="warning")],
+            allowed=[]),
+    ),
+    "turn-server-refusals": dict(
+        summary="Server refusals: Allocate TCP relay with --no-tcp-relay (442), IPv6 relay on an "
+                "IPv4-only relay (440), the only relay port taken (508)",
+        notes="coturn runs with --no-tcp-relay, a single relay address 198.51.100.11 (no IPv6 relay "
+              "address) and --min-port=49152 --max-port=49152 (one relay port). A TURN client of our own "
+              "(captures/gen/turn_client.py refusals) uses four sockets, each with its 401 challenge: A "
+              "Allocates with REQUESTED-TRANSPORT TCP (6): 442 'TCP Transport is not allowed by the TURN "
+              "Server configuration'; B with REQUESTED-ADDRESS-FAMILY IPv6: 440 'Unsupported address "
+              "family'; C a plain UDP Allocate: success on 198.51.100.11:49152, the only port; D a plain "
+              "Allocate while C holds it: 508 'Cannot create socket' (coturn logs 'no available ports'). "
+              "C then deletes its allocation (Refresh 0). turn.refusals lists what each socket asked "
+              "and what coturn answered. --alternate-server (300) was not produced.",
+        expect=dict(min_allocations=4, outcomes={"deleted": 1, "failed": 3}, own_client=True,
+                    errors={442: 1, 440: 1, 508: 1}, refusals={"A": 442, "B": 440, "D": 508}),
+        findings=lambda v: dict(
+            why="The server refused three Allocates, each a failure for that client: 442 (TCP relay "
+                "not allowed), 440 (no IPv6 relay address) and 508 (its one relay port was taken). "
+                "The specific codes say why; the failed allocations are not separate problems. The "
+                "fourth allocation (C) succeeded and was deleted normally.",
+            required=[dict(code="turn.unsupported", severity="error"),
+                      dict(code="turn.server.capacity", severity="error")],
+            allowed=[]),
+    ),
+    "turn-alternate-server": dict(
+        summary="Redirect: coturn --alternate-server answers the Allocate at 198.51.100.10 with 300 Try "
+                "Alternate (ALTERNATE-SERVER 198.51.100.13:3478); the client follows and allocates there",
+        notes="coturn listens on 198.51.100.10 and 198.51.100.13 with --alternate-server=198.51.100.13:3478. "
+              "It redirects Allocates arriving at .10 and serves those arriving at .13 (its own alternate "
+              "address). A TURN client of our own (captures/gen/turn_client.py alternate) sends its first, "
+              "unauthenticated Allocate to 198.51.100.10:3478: coturn answers 300 Try Alternate with "
+              "ALTERNATE-SERVER 198.51.100.13:3478 at once (before any 401 challenge); the client follows "
+              "from a new socket: Allocate at 198.51.100.13:3478 (401, retry, success), then Refresh 0. "
+              "turn.server is where the allocation lives (.13); turn.redirect is the client's record of the "
+              "redirected request (coturn logs it as error 300 on a session of its own, which is not an "
+              "allocation).",
+        expect=dict(min_allocations=1, outcomes={"deleted": 1}, own_client=True, redirect=True),
+        findings=lambda v: dict(
+            why="The first server redirected the Allocate with 300 Try Alternate (ALTERNATE-SERVER "
+                "198.51.100.13:3478) and the client followed it and got its allocation there, then "
+                "deleted it: a redirect, normal behaviour, info only.",
+            required=[dict(code="turn.server.alternate", severity="info")],
+            allowed=[]),
+    ),
+    "stun-server-down": dict(
+        summary="STUN server down: a Binding request retransmitted per RFC 8489 (RTO 500 ms, 7 sends) "
+                "to an address that silently drops everything (no answer, no ICMP); capture > 39.5 s",
+        notes="198.51.100.12 is a second address on the server host; nothing listens on it and an "
+              "nftables rule drops every packet to it before the stack could answer (no ICMP). coturn "
+              "runs as usual on 198.51.100.10 and sees none of this traffic. A STUN client of our own "
+              "(captures/gen/turn_client.py binding-unanswered, stun_builder.py) sends one Binding "
+              "request (no credentials, FINGERPRINT) to 198.51.100.12:3478 and retransmits it per RFC "
+              "8489 section 6.2.1: 7 sends at 0, 0.5, 1.5, 3.5, 7.5, 15.5 and 31.5 s, then waits Rm x "
+              "RTO = 8 s and gives up 39.5 s after the first send. Then, from another socket, it sends "
+              "one Binding to coturn (198.51.100.10:3478), answered: a capture file ends with its last "
+              "packet, and this exchange shows the capture runs past the give-up. "
+              "turn.unansweredBinding is the client's own record (send times), turn.markerBinding the "
+              "answered one. No allocation.",
+        expect=dict(min_allocations=0, own_client=True, binding_sends=7),
+        findings=lambda v: dict(
+            why="The client's Binding request was sent 7 times over 31.5 s and never answered, and no "
+                "ICMP came back; the client gave up 39.5 s after the first send: the STUN server is "
+                "unreachable (down or filtered).",
+            required=[dict(code="stun.server.unreachable", severity="error")],
+            allowed=[]),
+    ),
 }
 
 SOURCES_NOTE = (
@@ -586,7 +701,7 @@ def own_arg(rec, name):
     return args[args.index(name) + 1] if name in args else None
 
 
-CLIENT_KEYS = ("client", "fromClient", "toClient")
+CLIENT_KEYS = ("client", "fromClient", "toClient", "followedBy")
 
 
 def at_vantage(v, vantage, fwd):
@@ -611,11 +726,17 @@ def own_client_facts(d, run, rec, sockets, allocs, problems):
     relayed = {k["label"]: k["relayed"] for k in sockets if k.get("own")}
     facts = OrderedDict()
     txs = []
+    redirected = []
     for t in rec["transactions"]:
+        if t.get("server") and norm_ap(t["server"]) != norm_ap(run["server"]):
+            redirected.append(t)        # sent to another server (the one that redirected)
+            continue
         e = OrderedDict(socket=t["socket"], client=local[t["socket"]], method=t["method"], txid=t["txid"])
         e["nonce"] = t["nonce"]
         if "lifetime" in t:
             e["lifetime"] = t["lifetime"]
+        if "sends" in t:        # retransmitted (binding-unanswered): same transaction ID each time
+            e["sends"] = t["sends"]
         r = t.get("response")
         if r is None:
             e["answer"] = None
@@ -630,6 +751,15 @@ def own_client_facts(d, run, rec, sockets, allocs, problems):
             e["afterLifetime"] = t["t"] > rec["allocationExpiry"]
         txs.append(e)
     facts["clientTransactions"] = txs
+    if rec["mode"] == "alternate":
+        (t,) = redirected
+        r = t["response"]
+        facts["redirect"] = OrderedDict(
+            client=local[t["socket"]], server=norm_ap(t["server"]), method=t["method"], txid=t["txid"],
+            nonce=t["nonce"], answer=OrderedDict([("class", r["cls"]), ("code", r.get("code")),
+                                                  ("reason", (r.get("reason") or "").rstrip("\0")),
+                                                  ("alternateServer", norm_ap(r["alternate"]))]),
+            followedBy=local["B"])
     if rec["mode"] == "refresh-late":
         facts["refresh"] = OrderedDict(
             lifetimeGranted=rec["granted"],
@@ -672,7 +802,76 @@ def own_client_facts(d, run, rec, sockets, allocs, problems):
                         channel=chan["A"][0], messages=sent[("B", "Send")],
                         delivered=got[("A", "ChannelData")], payloadBytes=sorted({x["bytes"] for x in b_b})),
         ]
+    if rec["mode"] == "misuse":
+        sent = rec["sent"]
+        bind = [t for t in rec["transactions"] if t["method"] == "ChannelBind"]
+        ref0 = next(t for t in rec["transactions"] if t["method"] == "Refresh" and t.get("lifetime") == 0)
+        peer2 = norm_ap(own_arg(rec, "--peer2"))
+
+        def item(x):
+            e = OrderedDict(client=local[x["socket"]], kind=x["kind"])
+            if x["kind"] == "Send":
+                e["txid"], e["peer"] = x["txid"], norm_ap(x["peer"])
+            else:
+                e["channel"] = x["channel"]
+            e["payloadBytes"] = x["bytes"]
+            e["udpPayloadBytes"] = x["wire"]    # the whole Send indication / ChannelData message
+            return e
+        notes = {n: [x for x in sent if x.get("note") == n] for n in
+                 ("no-permission", "unbound-channel", "bound", "after-deletion")}
+        conflict = bind[1]
+        r = conflict.get("response") or {}
+        facts["misuse"] = OrderedDict(
+            sendWithoutPermission=[item(x) for x in notes["no-permission"]],
+            channelDataUnbound=[item(x) for x in notes["unbound-channel"]],
+            channelDataBound=[item(x) for x in notes["bound"]],
+            channelConflict=OrderedDict(
+                client=local["A"], channel=sock_channel(sockets, "A"),
+                firstPeer=norm_ap(own_arg(rec, "--peer")), firstTxid=bind[0]["txid"],
+                secondPeer=peer2, secondTxid=conflict["txid"],
+                answer=OrderedDict(code=r.get("code"), reason=(r.get("reason") or "").rstrip("\0"))),
+            deletion=OrderedDict(client=local["A"], txid=ref0["txid"]),
+            afterDeletion=[dict(item(x), secondsAfterDeletion=round(x["t"] - rec["deleted"], 3))
+                           for x in notes["after-deletion"]],
+            receivedAfterDeletion=sum(1 for x in rec["received"] if x["t"] > rec["deleted"]))
+    if rec["mode"] == "keepalive-gap":
+        sent_a = [x for x in rec["sent"]] + [dict(t=t["t"]) for t in rec["transactions"]]
+        before = max(x["t"] for x in sent_a if x["t"] <= rec["gapStart"])
+        after = min(x["t"] for x in sent_a if x["t"] >= rec["gapEnd"])
+        facts["keepaliveGap"] = OrderedDict(
+            client=local["A"], relayed=relayed["A"], silentSeconds=round(after - before, 3),
+            sendIndicationsBefore=sum(1 for x in rec["sent"] if x["t"] <= rec["gapStart"]),
+            sendIndicationsAfter=sum(1 for x in rec["sent"] if x["t"] >= rec["gapEnd"]),
+            dataIndications=sum(1 for x in rec["received"] if x["kind"] == "Data"))
+    if rec["mode"] == "refusals":
+        asked = {"A": "REQUESTED-TRANSPORT TCP (6)", "B": "REQUESTED-ADDRESS-FAMILY IPv6 (0x02)",
+                 "C": "REQUESTED-TRANSPORT UDP (17)", "D": "REQUESTED-TRANSPORT UDP (17)"}
+        out = []
+        for k in rec["sockets"]:
+            last = [t for t in rec["transactions"] if t["socket"] == k["label"] and t["method"] == "Allocate"][-1]
+            r = last.get("response") or {}
+            out.append(OrderedDict(socket=k["label"], client=local[k["label"]], requested=asked[k["label"]],
+                                   txid=last["txid"], answer=r.get("code", "success") if r else None,
+                                   reason=(r.get("reason") or "").rstrip("\0") or None,
+                                   relayed=norm_ap(r["relayed"]) if r.get("relayed") else None))
+        facts["refusals"] = out
+    if rec["mode"] == "binding-unanswered":
+        (t,) = rec["transactions"]
+        t0 = t["sendTimes"][0]
+        facts["unansweredBinding"] = OrderedDict(
+            client=local["S"], server=norm_ap(rec["server"]), txid=t["txid"], sends=t["sends"],
+            sendOffsets=[round(x - t0, 3) for x in t["sendTimes"]],
+            rtoSeconds=rec["rto"], gaveUpAfter=round(rec["gaveUp"] - t0, 3), answered=False,
+            icmp="none: nftables drops every packet to the address on the server host")
+        mk = rec["marker"]
+        facts["markerBinding"] = OrderedDict(client=norm_ap(mk["local"]), server=norm_ap(mk["server"]),
+                                             txid=mk["txid"], answered=mk["answered"],
+                                             secondsAfterFirstSend=round(mk["t"] - t0, 3))
     return facts
+
+
+def sock_channel(sockets, label):
+    return next(k["channels"][0] for k in sockets if k.get("label") == label)
 
 
 def check_own(exp, rec, facts, allocs, errs, problems):
@@ -680,7 +879,8 @@ def check_own(exp, rec, facts, allocs, errs, problems):
     if rec.get("failure"):
         problems.append(f"client failed: {rec['failure']}")
     answered = Counter(t["response"]["code"] for t in rec["transactions"]
-                       if t.get("response") and t["response"].get("code"))
+                       if t.get("response") and t["response"].get("code")
+                       and not (exp.get("redirect") and t["response"]["code"] == 300))
     if answered != errs:
         problems.append(f"client's error answers {dict(answered)} != coturn's {dict(errs)}")
     txs = facts["clientTransactions"]
@@ -713,6 +913,29 @@ def check_own(exp, rec, facts, allocs, errs, problems):
         pp = facts["permittedPeer"]
         if not (pp["sendIndications"] == pp["dataIndications"] == 5):
             problems.append(f"permitted peer exchange: {dict(pp)}")
+    if exp.get("misuse"):
+        m = facts["misuse"]
+        if not (len(m["sendWithoutPermission"]) == len(m["channelDataUnbound"]) == 1
+                and m["channelConflict"]["answer"]["code"] == 400 and len(m["afterDeletion"]) == 2
+                and all(x["secondsAfterDeletion"] > 2 for x in m["afterDeletion"])
+                and m["receivedAfterDeletion"] == 0):
+            problems.append(f"misuse not shown: {json.dumps(m)}")
+    if exp.get("keepalive_gap"):
+        g = facts["keepaliveGap"]
+        if g["silentSeconds"] <= exp["keepalive_gap"] or g["dataIndications"] != 6:
+            problems.append(f"keepalive gap not shown: {dict(g)}")
+    if exp.get("refusals"):
+        got = {r["socket"]: r["answer"] for r in facts["refusals"] if r["answer"] != "success"}
+        if got != exp["refusals"]:
+            problems.append(f"refusals {got} != {exp['refusals']}")
+    if exp.get("redirect"):
+        r = facts["redirect"]
+        if r["answer"]["code"] != 300 or r["answer"]["alternateServer"] == r["server"]:
+            problems.append(f"redirect: {json.dumps(r)}")
+    if exp.get("binding_sends"):
+        b = facts["unansweredBinding"]
+        if b["sends"] != exp["binding_sends"] or b["gaveUpAfter"] < 39.5:
+            problems.append(f"unanswered binding: {dict(b)}")
     if exp.get("chained"):
         for r in facts["relayToRelay"]:
             if r["messages"] != exp["chained"] or r["delivered"] != exp["chained"]:
@@ -757,16 +980,20 @@ def build(d, check):
     relay_transport = "tcp" if tcp_relay else "udp"
     peer_ip = copts.get("-e")
     peer_port = int(copts.get("-r") or run.get("peer_port") or 3480)
-    if own is not None and own["mode"] == "permission-drop":
+    if own is not None and own["mode"] in ("permission-drop", "misuse", "keepalive-gap"):
         peer_ip = ip_of(norm_ap(own_arg(own, "--peer")))
 
     allocations, data_conns = [], []
     failed_sessions = []
     later = []          # (session, transactions) answered after an allocation of ours expired
+    redirects = []      # coturn sessions that only answered 300 Try Alternate (turn-alternate-server)
     own_socks = [k for k in sockets if k.get("own")]
     for sid, s in sessions.items():
         is_alloc = s["new"]
         is_failed = (not s["new"]) and sum(s["errors"].values()) > 0
+        if is_failed and own is not None and own["mode"] == "alternate" and set(s["errors"]) == {300}:
+            redirects.append(s)     # 300 Try Alternate: a redirect, not an allocation attempt here
+            continue
         if is_failed and own is not None and own["mode"] == "refresh-late" and len(own_socks) == 1 \
                 and not own_socks[0]["failed"]:
             # the late Refresh reaches coturn on a new session of the same 5-tuple
@@ -883,6 +1110,10 @@ def build(d, check):
 
     # ------------------------------------------------------------ own client
     own_facts = own_client_facts(d, run, own, sockets, out_allocs, problems) if own is not None else {}
+    if own is not None and own["mode"] == "alternate":
+        own_facts["redirect"]["session"] = redirects[0]["id"] if len(redirects) == 1 else None
+        if len(redirects) != 1:
+            problems.append(f"{len(redirects)} redirect sessions in coturn's log")
 
     # ------------------------------------------------------------ checks
     exp = meta["expect"]

@@ -31,11 +31,17 @@ OUT=$(captures_out "$REPO/captures")
 ALL_SCENARIOS=(turn-udp-channels turn-udp-send turn-tcp turn-tcp-relay
     turn-wrong-password turn-expiry turn-stale-nonce turn-quota
     turn-forbidden-peer turn-ipv6 turn-xss-strings
-    turn-refresh-late turn-stale-nonce-loop turn-permission-drop turn-relay-chained)
+    turn-refresh-late turn-stale-nonce-loop turn-permission-drop turn-relay-chained
+    turn-client-misuse turn-keepalive-gap turn-server-refusals stun-server-down
+    turn-alternate-server)
 
 PEER_PORT=3480
 UNPERMITTED4=198.51.100.21   # turn-permission-drop: a peer without permission
 UNPERMITTED_PORT=4000
+CONFLICT_PORT=3481           # turn-client-misuse: peer B of the re-bound channel
+RELAY_PORT=49152             # turn-server-refusals: the only relay port
+ALT4=198.51.100.13           # turn-alternate-server: coturn's second listening address, the alternate
+DOWN4=198.51.100.12          # stun-server-down: an address on the server host that drops everything
 USER_NAME=alice
 USER_PASS=secret
 DEFAULT_REALM=example.org
@@ -132,8 +138,12 @@ stop_captures() {
 # ------------------------------------------------------------------ actors ---
 start_turnserver() { # start_turnserver [extra turnserver flags...]
     local realm=${REALM:-$DEFAULT_REALM}
-    TS_FLAGS=(-n --listening-ip=$SRV4 --listening-ip=$SRV6
-        --relay-ip=$RELAY4 --relay-ip=$RELAY6
+    local relays=(--relay-ip=$RELAY4)
+    [[ -n ${NO_RELAY6:-} ]] || relays+=(--relay-ip=$RELAY6)   # NO_RELAY6=1: IPv4-only relay
+    local listen=()
+    [[ -z ${EXTRA_LISTEN:-} ]] || listen=(--listening-ip=$EXTRA_LISTEN)   # turn-alternate-server
+    TS_FLAGS=(-n --listening-ip=$SRV4 --listening-ip=$SRV6 "${listen[@]}"
+        "${relays[@]}"
         --lt-cred-mech "--user=$USER_NAME:$USER_PASS" "--realm=$realm"
         --no-cli --no-tls --no-dtls "$@")
     ip netns exec stsrv turnserver "${TS_FLAGS[@]}" --pidfile="$D/turnserver.pid" \
@@ -237,6 +247,7 @@ scenario_begin() {
     CAP_PIDS=(); CAP_TCPDUMP=()
     net_up
     start_conntrack_events
+    [[ -z ${SETUP_HOOK:-} ]] || "$SETUP_HOOK"
     # let the interface-up ICMPv6 (MLD reports) die down: all captures of a run
     # then start on a quiet network and hold the same packets
     sleep 2
@@ -440,6 +451,73 @@ sc_turn-relay-chained() {
     run_own_client main 30 chained --messages 5
     wait_sessions_settled 10
     scenario_end "$S4" udp
+}
+
+sc_turn-client-misuse() {
+    scenario_begin turn-client-misuse "server client-lan"
+    # one allocation, four client mistakes: Send without permission, ChannelData
+    # on an unbound channel, a bound channel re-bound to another peer, use of
+    # the allocation after Refresh 0 (see turn_client.py misuse)
+    run_own_client main 30 misuse --peer $PEER4:$PEER_PORT --peer2 $PEER4:$CONFLICT_PORT
+    wait_sessions_settled 10
+    sleep 1
+    scenario_end "$S4" udp
+}
+
+sc_turn-keepalive-gap() {
+    scenario_begin turn-keepalive-gap "server client-lan"
+    # lifetime 600 s; 3 Send indications, 35 s of silence, 3 more, Refresh 0
+    run_own_client main 60 keepalive-gap --peer $PEER4:$PEER_PORT --messages 3 --gap 35
+    wait_sessions_settled 10
+    scenario_end "$S4" udp
+}
+
+sc_turn-server-refusals() {
+    # no TCP relay, IPv4-only relay address, a relay port range of one port
+    NO_RELAY6=1 scenario_begin turn-server-refusals "server client-lan" \
+        --no-tcp-relay --min-port=$RELAY_PORT --max-port=$RELAY_PORT
+    run_own_client main 30 refusals
+    wait_sessions_settled 10
+    sleep 1
+    scenario_end "$S4" udp
+}
+
+sc_turn-alternate-server() {
+    # coturn listens on .10 and .13 and names .13 as the alternate server: it
+    # redirects Allocates arriving at .10 (300) and serves those at .13 (its
+    # own alternate address: no redirect loop)
+    EXTRA_LISTEN=$ALT4 SETUP_HOOK=add_alt4 scenario_begin turn-alternate-server "server client-lan" \
+        --alternate-server=$ALT4:3478
+    echo "alternate_server=$ALT4:3478" >>"$D/run.txt"
+    run_own_client main 30 alternate
+    wait_sessions_settled 10
+    sleep 1
+    scenario_end "$ALT4:3478" udp
+}
+add_alt4() { nsx stsrv ip addr add $ALT4/24 dev st-srv0; }
+
+sc_stun-server-down() {
+    scenario_begin stun-server-down "server client-lan"
+    # a second address on the server host where nothing listens and nftables
+    # drops every packet before the stack could answer (no ICMP)
+    nsx stsrv ip addr add $DOWN4/24 dev st-srv0
+    nsx stsrv nft -f - <<NFT
+table inet stdown {
+    chain input {
+        type filter hook input priority filter; policy accept;
+        ip daddr $DOWN4 drop
+    }
+}
+NFT
+    echo "down_server=$DOWN4:3478" >>"$D/run.txt"
+    # Binding per RFC 8489 (RTO 500 ms, 7 sends, gives up 39.5 s after the first)
+    # then (another socket) one answered Binding to coturn: a capture file ends
+    # with its last packet, this one shows that the capture runs past the give-up
+    timeout 50 ip netns exec stcli python3 "$GEN/turn_client.py" binding-unanswered --server $DOWN4:3478 \
+        --marker $S4 --record "$D/client-main.json" >"$D/client-main.out" 2>&1 || die "binding client failed"
+    printf '%s\t%s\t%s\n' main 0 "turn_client.py binding-unanswered --marker $S4" >>"$D/clients.tsv"
+    sleep 0.5
+    scenario_end "$DOWN4:3478" udp
 }
 
 # ------------------------------------------------------------------- main ---
