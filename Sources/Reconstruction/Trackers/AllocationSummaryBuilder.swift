@@ -6,7 +6,7 @@ enum AllocationSummaryBuilder {
     /// Findings that already say why an allocation failed: `turn.allocation.failed` would repeat them.
     static let failureCauses: Set<FindingCode> = [
         .turnAuthWrongCredentials, .turnQuotaReached, .turnPeerForbidden, .turnServerCapacity, .turnUnsupported,
-        .turnAuthStaleNonceLoop, .turnBadRequest,
+        .turnAuthStaleNonceLoop, .turnBadRequest, .turnServerAlternate,
     ]
 
     /// Peers of each allocation that are another allocation's relayed address (chained relays):

@@ -85,6 +85,8 @@ final class TurnAllocation {
     /// again well after that (frames) make a stale-nonce loop.
     var staleNonces: [String: CaptureTime] = [:]
     var staleNonceReuses: [Int] = []
+    /// ChannelBind requests that tried to re-bind a bound channel to another peer.
+    var conflictingChannelBinds = Set<TransactionKeyBits>()
     /// A request sent within this many seconds of the 438 was already in flight.
     static let staleNonceGrace = 1.0
     /// Private / loopback peers the server refused with 403, with the answer's frame.

@@ -192,6 +192,15 @@ struct TurnAllocationTracker {
             }
             if !m.xorPeers.isEmpty { detail.append("peer " + m.xorPeers.map(\.description).joined(separator: ", ")) }
             if let c = m.channelNumber { detail.append(String(format: "channel 0x%04x", c)) }
+            // RFC 8656 section 12: a bound channel number may not be re-bound to another peer. The
+            // server refuses it (400); the client's request is the problem, said here once.
+            if m.method == .channelBind, let number = m.channelNumber, let peer = m.xorPeers.first,
+               let bound = a.channels[number], bound.peer != peer, bound.expiresAt >= t {
+                findings.add(.warning, .turnChannelConflict,
+                             "\(session: .allocation(a.id)) asked to bind channel \(String(format: "0x%04x", number)) to \(peer) while it is bound to \(bound.peer); RFC 8656 forbids re-binding a channel to another peer while bound (the server refuses it, and the channel keeps its first peer).",
+                             frames: [m.context.frame], session: .allocation(a.id))
+                if a.conflictingChannelBinds.count < 64 { a.conflictingChannelBinds.insert(m.transactionKey) }
+            }
             a.log(m.context, .clientToServer, .request(method: name), detail.joined(separator: ", "))
         case .success:
             let request = a.openRequests.removeValue(forKey: m.transactionKey)
@@ -478,7 +487,9 @@ struct TurnAllocationTracker {
     private func checkExpired(_ a: TurnAllocation, ctx: FrameContext, findings: inout FindingCollector) {
         guard a.state == .expired || a.state == .deleted else { return }
         findings.add(.error, .turnAllocationUsedAfterEnd,
-                     "\(session: .allocation(a.id)) had \(a.state == .expired ? "expired" : "been deleted") but the client kept sending relay data; the server drops it. Refresh before the lifetime runs out.",
+                     a.state == .expired
+                        ? "\(session: .allocation(a.id)) had expired but the client kept sending relay data; the server drops it. Refresh before the lifetime runs out."
+                        : "\(session: .allocation(a.id)) had been deleted (Refresh lifetime 0) but the client kept sending relay data; the server drops it. Stop sending, or allocate again.",
                      frames: [ctx.frame], session: .allocation(a.id))
     }
 
@@ -557,6 +568,8 @@ struct TurnAllocationTracker {
         case 440, 442, 443:
             findings.add(.error, .turnUnsupported, "\(session: .allocation(a.id)): \(code) — \(StunErrorMeaning.explain(code)).",
                          frames: frame, session: session)
+        case 400 where request.map { a.conflictingChannelBinds.contains($0.transactionKey) } ?? false:
+            break   // the refused re-binding: turn.channel.conflict said it
         case 400, 420:
             findings.add(.warning, .turnBadRequest, "\(session: .allocation(a.id)): \(m.methodName) got \(code) — \(StunErrorMeaning.explain(code)).",
                          frames: frame, session: session)
