@@ -65,6 +65,21 @@ struct TransactionMatchingTests {
     /// 96 random bits are unique: the same id and method on another 5-tuple within a moment is the
     /// same request sent on two paths (WhatsApp sends its Allocate from two sockets) or seen again
     /// after a NAT (two capture points merged), answered on either.
+    /// Some clients reuse one fixed id for unrelated requests: seconds apart, on another 5-tuple,
+    /// the same id is another request.
+    @Test("the same transaction id on another 5-tuple much later: another transaction")
+    func sameIdMuchLater() throws {
+        var t = HandMadeTraffic()
+        t.udp(Self.client, Self.server, at: 0, stun(.binding, .request, id: 7))
+        t.udp(Self.otherClient, Self.server, at: 10, stun(.binding, .request, id: 7))
+        t.udp(Self.server, Self.otherClient, at: 10.01, stun(.binding, .success, id: 7) { $0.address(.xorMappedAddress, "192.0.2.9:40001") })
+        let doc = t.document()
+        #expect(doc.transactions.count == 2)
+        let second = try #require(doc.transactions.first { $0.client == Self.otherClient })
+        #expect(second.state == .success && second.responseFlow == nil && Self.close(second.rtt, 0.01))
+        #expect(doc.transactions.first { $0.client == Self.client }?.state == .unanswered)
+    }
+
     @Test("the same transaction id on two 5-tuples: one transaction, answered on either")
     func sameIdTwoPaths() throws {
         var t = HandMadeTraffic()

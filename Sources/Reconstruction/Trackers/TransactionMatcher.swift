@@ -75,6 +75,8 @@ struct TransactionMatcher {
     }
 
     static let timeoutNanoseconds: Int64 = 39_500_000_000
+    /// The same request on another 5-tuple within this long is one request sent on two paths.
+    static let copyWindowNanoseconds: Int64 = 5_000_000_000
 
     var maxPending = 100_000
     var maxKeptSummaries = 50_000
@@ -120,7 +122,11 @@ struct TransactionMatcher {
             if other.key.flow == m.flow.reversed {
                 return .answer(complete(other, response: m, state: .success))
             }
-            if other.key.method == m.method { return .copy }
+            // Within moments of the first send: clients that reuse a fixed id (all zeros) for
+            // unrelated requests stay separate transactions.
+            if other.key.method == m.method, m.context.time.nanoseconds &- other.firstTime.nanoseconds < TransactionMatcher.copyWindowNanoseconds {
+                return .copy
+            }
         }
         if pending.count >= maxPending { evictOldest() }
         let p = Pending(key: key, classic: m.classic, explicitTransactionId: m.explicitTransactionId,
