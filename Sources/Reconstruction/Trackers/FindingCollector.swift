@@ -44,10 +44,6 @@ struct FindingCollector {
         }
     }
 
-    func count(_ code: FindingCode, session: SessionRef?) -> Int {
-        findings.reduce(0) { $0 + ($1.key.code == code && $1.key.session == session ? $1.value.count : 0) }
-    }
-
     /// Whether a finding with one of these codes was raised on this session.
     func has(_ codes: Set<FindingCode>, session: SessionRef?) -> Bool {
         findings.keys.contains { codes.contains($0.code) && $0.session == session }

@@ -103,12 +103,7 @@ struct TransactionMatcher {
         case copy
     }
 
-    /// A request; returns true when it is a retransmission of a pending one.
-    mutating func request(_ m: ObservedStunMessage) -> Bool {
-        if case .retransmission = classify(m) { return true }
-        return false
-    }
-
+    /// A request: new, a retransmission of a pending one, an application's own answer, or a copy.
     mutating func classify(_ m: ObservedStunMessage) -> RequestKind {
         expire(now: m.context.time)
         let key = Key(flow: m.flow, id: m.transactionKey, method: m.method)
