@@ -203,6 +203,13 @@ class Client:
                          [self._peer_attr(peer, b"\0" * 12)])
         return r
 
+    def permit(self, peer):
+        """CreatePermission that must succeed; the permission goes into the record."""
+        r = self.create_permission(peer)
+        if r["cls"] != "success":
+            raise Failure(f"CreatePermission answered {r.get('code')}")
+        self.info["permissions"].append(parse_ap(peer)[0])
+
     def _peer_attr(self, peer, txid):
         # IPv4 only: the XOR key is the magic cookie alone (no transaction ID)
         return stun.xor_address(stun.XOR_PEER_ADDRESS, *parse_ap(peer), txid)
@@ -307,10 +314,7 @@ def mode_stale_nonce_loop(rec, a, mk):
 def mode_permission_drop(rec, a, mk):
     c = mk("A")
     c.allocate()
-    r = c.create_permission(a.peer)
-    if r["cls"] != "success":
-        raise Failure(f"CreatePermission answered {r.get('code')}")
-    c.info["permissions"].append(parse_ap(a.peer)[0])
+    c.permit(a.peer)
     for i in range(a.messages):
         c.send_indication(a.peer, b"permitted-%02d " % i + b"x" * 50)
         c.receive(1, 2.0)
@@ -342,10 +346,7 @@ def mode_chained(rec, a, mk):
         raise Failure(f"ChannelBind answered {r.get('code')}")
     ca.info["channels"].append(dict(number=ch, peer=cb.relayed))
     ca.info["permissions"].append(parse_ap(cb.relayed)[0])
-    r = cb.create_permission(ca.relayed)
-    if r["cls"] != "success":
-        raise Failure(f"CreatePermission answered {r.get('code')}")
-    cb.info["permissions"].append(parse_ap(ca.relayed)[0])
+    cb.permit(ca.relayed)
     for i in range(a.messages):
         ca.channel_data(ch, b"a-to-b-%02d " % i + b"y" * 40)
         if len(cb.receive(1, 2.0)) != 1:
@@ -401,10 +402,7 @@ def mode_misuse(rec, a, mk):
 def mode_keepalive_gap(rec, a, mk):
     c = mk("A")
     c.allocate()
-    r = c.create_permission(a.peer)
-    if r["cls"] != "success":
-        raise Failure(f"CreatePermission answered {r.get('code')}")
-    c.info["permissions"].append(parse_ap(a.peer)[0])
+    c.permit(a.peer)
     for i in range(a.messages):
         c.send_indication(a.peer, b"before-gap-%02d " % i + b"k" * 40)
         c.receive(1, 2.0)
