@@ -101,9 +101,9 @@ extension SessionReconstructor {
         let refused = Set(icmpByFlow.keys)
         // Relayed checks (nested in ChannelData / DATA) are the ICE reconstructor's to judge: their
         // carrier flow names the TURN server, not the peer that did not answer.
+        let judgedElsewhere = Set(iceCheckIds.map(\.hex)).union(natTestIds.map(\.hex)).union(proprietaryIds.map(\.hex))
         let unanswered = doc.transactions.filter {
-            !$0.nested && !iceCheckIds.contains($0.transactionId) && !natTestIds.contains($0.transactionId)
-                && !proprietaryIds.contains($0.transactionId) && !malformed.contains($0.transactionId)
+            !$0.nested && !judgedElsewhere.contains($0.transactionId) && !malformed.contains($0.transactionId)
                 && ($0.state == .unanswered || $0.state == .timedOut)
         }
         guard !unanswered.isEmpty else { return }

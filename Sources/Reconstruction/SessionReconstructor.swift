@@ -19,10 +19,10 @@ public final class SessionReconstructor {
     private var integrityInvalid: [(frame: Int, flow: FiveTuple)] = []
     /// Transaction ids of ICE connectivity checks: their silence is judged by the ICE
     /// reconstructor (per candidate pair), not reported again as an unreachable server.
-    var iceCheckIds = Set<String>()
+    var iceCheckIds = Set<TransactionIdentity>()
     /// RFC 3489 / 5780 NAT tests (CHANGE-REQUEST, RESPONSE-PORT): an unanswered one is the
     /// test's result (the NAT's filtering), not a failure.
-    var natTestIds = Set<String>()
+    var natTestIds = Set<TransactionIdentity>()
     /// Flows the answers to NAT tests took (from the alternate address/port, to RESPONSE-PORT).
     var redirectedAnswerFlows = Set<FiveTuple>()
     /// Sockets an ICMP error refused, with the refused address; and those of them that later
@@ -33,7 +33,7 @@ public final class SessionReconstructor {
     var servedAfterIcmp = Set<Endpoint>()
     /// Requests of methods no RFC defines (WhatsApp 0x0801, ...): whether they expect an answer is
     /// the application's business, so their silence is not reported as a failure.
-    var proprietaryIds = Set<String>()
+    var proprietaryIds = Set<TransactionIdentity>()
     private var fingerprintInvalid: [Int] = []
     private(set) var lastTime: CaptureTime?
     private(set) var firstTime: CaptureTime?
@@ -136,10 +136,10 @@ public final class SessionReconstructor {
                 bindings.noteReflexive(local: m.flow.destination, server: m.flow.source, reflexive: x, frame: m.context.frame)
             }
         }
-        if m.isIceCheck && iceCheckIds.count < 100_000 { iceCheckIds.insert(m.transactionId) }
-        if m.isRedirectedRequest && natTestIds.count < 100_000 { natTestIds.insert(m.transactionId) }
+        if m.isIceCheck && iceCheckIds.count < 100_000 { iceCheckIds.insert(m.identity) }
+        if m.isRedirectedRequest && natTestIds.count < 100_000 { natTestIds.insert(m.identity) }
         if m.messageClass == .request, !notARequest, !m.method.isStandardRequest, proprietaryIds.count < 100_000 {
-            proprietaryIds.insert(m.transactionId)
+            proprietaryIds.insert(m.identity)
         }
         if m.method == .binding && !m.isIceCheck && m.carrier == nil && !notARequest && m.username.map({ !$0.contains(":") }) ?? true {
             bindings.handle(m, rtt: rtt, retransmission: retransmission, requestFlow: requestFlow)

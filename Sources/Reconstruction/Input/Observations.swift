@@ -105,6 +105,17 @@ public enum ObservedClass: String, Sendable {
     public var isResponse: Bool { self == .success || self == .error }
 }
 
+/// A transaction id as kept in per-message sets: integers, made text only when a summary needs it.
+public struct TransactionIdentity: Hashable, Sendable {
+    public var key: TransactionKeyBits
+    public var classic: Bool
+    public var hex: String { ObservedStunMessage.hex(key, classic: classic) }
+}
+
+extension ObservedStunMessage {
+    public var identity: TransactionIdentity { TransactionIdentity(key: transactionKey, classic: classic) }
+}
+
 /// A transaction id as integers (hashable without allocation).
 public struct TransactionKeyBits: Hashable, Sendable {
     public var high: UInt64

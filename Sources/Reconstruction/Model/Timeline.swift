@@ -3,16 +3,27 @@
 /// `kind` and `direction` are what code reads (ladders, SQL columns, live
 /// events, styling); `event` and `detail` are the sentence written for
 /// people, in the JSON (`event`, `detail`) and every text output. Nothing
-/// reads the sentence back.
+/// reads the sentence back, so it is kept as values (`TimelineNote`,
+/// `TimelinePlace`) and written only when an output asks for it: a session's
+/// thousands of checks cost no string work and no heap per entry.
 public struct TimelineEntry: Encodable, Sendable {
     public var time: Double
     public var frame: Int
     public var fileIndex: Int?
-    public var direction: TimelineDirection
+    var place: TimelinePlace
     public var kind: TimelineEvent
-    public var event: String
-    public var detail: String
+    var note: TimelineNote
     public var rtt: Double?
+
+    public var direction: TimelineDirection {
+        get { place.direction }
+        set { place = TimelinePlace(newValue) }
+    }
+    public var event: String { kind.title }
+    public var detail: String {
+        get { note.text }
+        set { note = .text(newValue) }
+    }
 
     enum CodingKeys: String, CodingKey {
         case time, frame, fileIndex, direction, event, detail, rtt
@@ -20,14 +31,29 @@ public struct TimelineEntry: Encodable, Sendable {
 
     public init(time: Double, frame: Int, fileIndex: Int? = nil, direction: TimelineDirection, kind: TimelineEvent,
                 detail: String, rtt: Double? = nil) {
+        self.init(time: time, frame: frame, fileIndex: fileIndex, place: TimelinePlace(direction), kind: kind,
+                  note: .text(detail), rtt: rtt)
+    }
+
+    init(time: Double, frame: Int, fileIndex: Int?, place: TimelinePlace, kind: TimelineEvent, note: TimelineNote, rtt: Double?) {
         self.time = time
         self.frame = frame
         self.fileIndex = fileIndex
-        self.direction = direction
+        self.place = place
         self.kind = kind
-        self.event = kind.title
-        self.detail = detail
+        self.note = note
         self.rtt = rtt
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(time, forKey: .time)
+        try c.encode(frame, forKey: .frame)
+        try c.encodeIfPresent(fileIndex, forKey: .fileIndex)
+        try c.encode(direction, forKey: .direction)
+        try c.encode(event, forKey: .event)
+        try c.encode(detail, forKey: .detail)
+        try c.encodeIfPresent(rtt, forKey: .rtt)
     }
 }
 

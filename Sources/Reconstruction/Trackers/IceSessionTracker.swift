@@ -162,13 +162,13 @@ final class IceSessionState {
     static let maxTimeline = 2_000
     static let maxContacts = 4_096
 
-    func log(_ ctx: FrameContext, from: Endpoint, to: Endpoint, _ kind: TimelineEvent, _ detail: String, rtt: Double? = nil) {
+    func log(_ ctx: FrameContext, from: Endpoint, to: Endpoint, _ kind: TimelineEvent, _ note: TimelineNote, rtt: Double? = nil) {
         guard timeline.count < IceSessionState.maxTimeline else {
             timelineDropped &+= 1
             return
         }
         timeline.append(TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
-                                      direction: .between(from: from.description, to: to.description), kind: kind, detail: detail, rtt: rtt))
+                                      place: .endpoints(from: from, to: to), kind: kind, note: note, rtt: rtt))
     }
 
     func contact(viewer: Int, address: Endpoint, _ change: (inout IceContact) -> Void) {
@@ -405,7 +405,7 @@ struct IceSessionTracker {
                 guard leg == o.firstLeg else { return }
                 pair.dir[sender].retransmissions &+= 1
                 s.log(m.context, from: ep.src, to: ep.dst, .iceRetransmission,
-                      "retransmission of the check of frame \(o.frame) (\(String(format: "%.3f", t.seconds(since: o.time))) s after it)\(o.answered ? ", after its answer" : "")")
+                      .iceRetransmission(ofFrame: o.frame, after: t.seconds(since: o.time), afterAnswer: o.answered))
             } else {
                 o.legs |= leg
                 open[m.transactionKey] = o
@@ -431,7 +431,7 @@ struct IceSessionTracker {
             if let old = agent.role, old != role {
                 agent.roleSwitches.append(IceRoleSwitch(frame: m.context.frame, time: t.epochSeconds, from: old, to: role,
                                                         conflictFrame: agent.lastConflictFrame))
-                s.log(m.context, from: ep.src, to: ep.dst, .iceRoleSwitch, "\(agent.ufrag): \(old.rawValue) -> \(role.rawValue)")
+                s.log(m.context, from: ep.src, to: ep.dst, .iceRoleSwitch, .text("\(agent.ufrag): \(old.rawValue) -> \(role.rawValue)"))
             }
             agent.role = role
         }
@@ -468,14 +468,9 @@ struct IceSessionTracker {
             if c.firstReceived == nil { c.firstReceived = t }
         }
 
-        var parts: [String] = []
-        if let r = role { parts.append(r == .controlling ? "ICE-CONTROLLING" : "ICE-CONTROLLED") }
-        if m.useCandidate { parts.append("USE-CANDIDATE") }
-        if let n = m.nomination { parts.append("NOMINATION \(n)") }
-        if let p = m.priority { parts.append("PRIORITY \(p)") }
-        if m.carrier != nil { parts.append(m.carrier!.kind == .channelData ? "in ChannelData" : "in Send/Data") }
-        if let i = m.integrity { parts.append("integrity \(i)") }
-        s.log(m.context, from: ep.src, to: ep.dst, .iceCheck(nominating: m.useCandidate || m.nomination != nil), parts.joined(separator: ", "))
+        s.log(m.context, from: ep.src, to: ep.dst, .iceCheck(nominating: m.useCandidate || m.nomination != nil),
+              .iceCheck(IceCheckNote(role: role, useCandidate: m.useCandidate, nomination: m.nomination, priority: m.priority,
+                                     carrier: m.carrier?.kind, integrity: m.integrity)))
 
         insertOpen(m.transactionKey, OpenCheck(session: s.id, key: key, sender: sender, time: t, frame: m.context.frame,
                                                useCandidate: m.useCandidate, nomination: m.nomination, legs: leg,
@@ -510,7 +505,7 @@ struct IceSessionTracker {
             var detail = ["error \(m.errorCode ?? 0)\(m.errorReason.map { " " + $0 } ?? "")",
                           o.succeeded ? "a further answer to a check already answered with success" : "a further answer to the check"]
             if let i = m.integrity { detail.append("integrity \(i)") }
-            s.log(m.context, from: from, to: to, .iceResponse(success: false, nominates: false), detail.joined(separator: ", "))
+            s.log(m.context, from: from, to: to, .iceResponse(success: false, nominates: false), .text(detail.joined(separator: ", ")))
             return true
         }
         o.answered = true
@@ -527,7 +522,8 @@ struct IceSessionTracker {
         let integrity = m.integrity?.rawValue ?? "none"
         d.integrity[integrity, default: 0] &+= 1
         s.integrity[integrity, default: 0] &+= 1
-        var detail: [String] = []
+        var note = IceResponseNote(success: m.messageClass == .success, nominates: false, retransmitted: o.retransmitted,
+                                   integrity: m.integrity)
         if m.messageClass == .success {
             d.successes &+= 1
             if rtt >= 0, d.rtts.count < IcePairState.maxSamples { d.rtts.append(rtt) }
@@ -556,26 +552,25 @@ struct IceSessionTracker {
             if let x = m.xorMapped ?? m.mapped {
                 d.mapped = x
                 if d.mappedFrame == nil { d.mappedFrame = m.context.frame }
-                detail.append("XOR-MAPPED-ADDRESS \(x)")
+                note.mapped = x
             }
             let step = pair.initiator == sender ? 1 : 3
             if pair.handshakeFrames[step] == nil { pair.handshakeFrames[step] = m.context.frame }
-            if o.useCandidate { detail.append("nominates the pair (USE-CANDIDATE)") }
+            note.nominates = o.useCandidate
         } else {
             recordError(m, o, into: &d)
             let code = m.errorCode ?? 0
-            detail.append("error \(code)\(m.errorReason.map { " " + $0 } ?? "")")
+            note.errorCode = code
+            note.errorReason = m.errorReason
             if code == 487 {
                 s.roleConflictFrames.append(m.context.frame)
                 s.agents[sender].lastConflictFrame = m.context.frame
-                detail.append("role conflict: \(s.agents[sender].ufrag) must switch role")
+                note.roleConflict = s.agents[sender].ufrag
             }
         }
-        if o.retransmitted { detail.append("answers a retransmitted check: no RTT sample (Karn's rule)") }
-        if let i = m.integrity { detail.append("integrity \(i)") }
         pair.dir[sender] = d
         s.log(m.context, from: from, to: to, .iceResponse(success: m.messageClass == .success, nominates: m.messageClass == .success && o.useCandidate),
-              detail.joined(separator: ", "), rtt: m.messageClass == .success && rtt >= 0 ? rtt : nil)
+              .iceResponse(note), rtt: m.messageClass == .success && rtt >= 0 ? rtt : nil)
         return true
     }
 

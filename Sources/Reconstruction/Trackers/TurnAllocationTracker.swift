@@ -6,7 +6,7 @@ import StunWire
 ///
 /// An allocation is keyed by the client's 5-tuple at the vantage point. A new
 /// Allocate on a 5-tuple whose allocation has ended starts a new one.
-struct TurnAllocationTracker {
+final class TurnAllocationTracker {
     private(set) var allocations: [TurnAllocation] = []
     private var byFlow: [FiveTuple: TurnAllocation] = [:]
     private var byRelayed: [Endpoint: TurnAllocation] = [:]
@@ -46,7 +46,7 @@ struct TurnAllocationTracker {
 
     // MARK: STUN messages
 
-    mutating func handle(_ m: ObservedStunMessage, rtt: Double?, findings: inout FindingCollector) {
+    func handle(_ m: ObservedStunMessage, rtt: Double?, findings: inout FindingCollector) {
         sweep(now: m.context.time, findings: &findings)
         if m.msTurn, let a = byFlow[m.flow] ?? byFlow[m.flow.reversed] { a.msTurn = true }
         switch m.method {
@@ -86,7 +86,7 @@ struct TurnAllocationTracker {
         return nil
     }
 
-    private mutating func handleAllocate(_ m: ObservedStunMessage, rtt: Double?, findings: inout FindingCollector) {
+    private func handleAllocate(_ m: ObservedStunMessage, rtt: Double?, findings: inout FindingCollector) {
         let t = m.context.time
         switch m.messageClass {
         case .request, .indication:
@@ -172,7 +172,7 @@ struct TurnAllocationTracker {
         }
     }
 
-    private mutating func handleControl(_ a: TurnAllocation, _ m: ObservedStunMessage, rtt: Double?, findings: inout FindingCollector) {
+    private func handleControl(_ a: TurnAllocation, _ m: ObservedStunMessage, rtt: Double?, findings: inout FindingCollector) {
         let t = m.context.time
         a.last = t
         let name = m.methodName
@@ -270,7 +270,7 @@ struct TurnAllocationTracker {
         }
     }
 
-    private mutating func bindChannel(_ a: TurnAllocation, number: UInt16, peer: Endpoint, at ctx: FrameContext,
+    private func bindChannel(_ a: TurnAllocation, number: UInt16, peer: Endpoint, at ctx: FrameContext,
                                       findings: inout FindingCollector) {
         let t = ctx.time
         if var c = a.channels[number] {
@@ -293,7 +293,7 @@ struct TurnAllocationTracker {
         _ = a.peer(peer)
     }
 
-    private mutating func handleIndication(_ a: TurnAllocation, _ m: ObservedStunMessage, findings: inout FindingCollector) {
+    private func handleIndication(_ a: TurnAllocation, _ m: ObservedStunMessage, findings: inout FindingCollector) {
         let t = m.context.time
         a.last = t
         guard let peer = m.xorPeers.first else { return }
@@ -318,7 +318,7 @@ struct TurnAllocationTracker {
         }
     }
 
-    private mutating func handleConnectionBind(_ m: ObservedStunMessage, rtt: Double?) {
+    private func handleConnectionBind(_ m: ObservedStunMessage, rtt: Double?) {
         if m.messageClass == .request || m.messageClass == .indication {
             guard let id = m.connectionId, let a = byConnectionId[id] else { return }
             a.last = m.context.time
@@ -341,7 +341,7 @@ struct TurnAllocationTracker {
 
     /// Raw data on an RFC 6062 data connection: relayed application bytes on the client leg.
     /// Returns true when the flow is a bound data connection.
-    mutating func handleDataConnection(context: FrameContext, flow: FiveTuple, length: Int) -> Bool {
+    func handleDataConnection(context: FrameContext, flow: FiveTuple, length: Int) -> Bool {
         if let a = byDataConnection[flow] {
             a.last = context.time
             a.traffic.clientToServer &+= 1
@@ -363,7 +363,7 @@ struct TurnAllocationTracker {
 
     /// Returns true when the frame belonged to an allocation.
     @discardableResult
-    mutating func handleChannelData(_ c: ObservedChannelData, findings: inout FindingCollector) -> Bool {
+    func handleChannelData(_ c: ObservedChannelData, findings: inout FindingCollector) -> Bool {
         if let a = byFlow[c.flow] { // client -> server
             a.last = c.context.time
             noteClientPacket(a, c.context, findings: &findings)
@@ -407,7 +407,7 @@ struct TurnAllocationTracker {
 
     /// A datagram that is not client<->server TURN traffic: peer leg when it touches a relayed address.
     @discardableResult
-    mutating func handlePeerLeg(context: FrameContext, flow: FiveTuple, length: Int, hash: UInt64, iceCheck: Bool = false) -> Bool {
+    func handlePeerLeg(context: FrameContext, flow: FiveTuple, length: Int, hash: UInt64, iceCheck: Bool = false) -> Bool {
         if let a = byRelayed[flow.source] { // relay -> peer
             let peer = flow.destination
             a.peerLegSeen = true
@@ -443,7 +443,7 @@ struct TurnAllocationTracker {
     }
 
     /// The client's TCP connection to the server ended.
-    mutating func tcpClosed(flow: FiveTuple, at ctx: FrameContext) {
+    func tcpClosed(flow: FiveTuple, at ctx: FrameContext) {
         guard let a = byFlow[flow] ?? byFlow[flow.reversed], a.isLive else { return }
         if a.state == .active {
             a.state = .closed
@@ -581,7 +581,7 @@ struct TurnAllocationTracker {
     // MARK: Time
 
     /// Marks allocations whose lifetime ran out without a refresh as expired at that instant.
-    mutating func sweep(now: CaptureTime, findings: inout FindingCollector) {
+    func sweep(now: CaptureTime, findings: inout FindingCollector) {
         if let last = lastSweep, now.nanoseconds &- last.nanoseconds < 1_000_000_000 { return }
         lastSweep = now
         // Entries of refreshed, deleted or evicted allocations are stale: skipped here.
@@ -603,7 +603,7 @@ struct TurnAllocationTracker {
     /// Frees an eighth of the table in one pass: ended allocations first (oldest
     /// first), then the oldest live ones. One removal per new allocation would
     /// scan and shift the whole array each time (quadratic under a flood).
-    private mutating func evictOldestEnded() {
+    private func evictOldestEnded() {
         let batch = max(1, maxAllocations / 8)
         var victim = [Bool](repeating: false, count: allocations.count)
         var chosen = 0
@@ -642,7 +642,7 @@ struct TurnAllocationTracker {
 
     var activeCount: Int { allocations.reduce(0) { $0 + ($1.state == .active ? 1 : 0) } }
 
-    mutating func finish(at end: CaptureTime) {
+    func finish(at end: CaptureTime) {
         for a in allocations {
             if a.state == .active, let exp = a.expiresAt, exp < end { expire(a, at: exp) }
             if a.state == .pending { a.state = .failed; a.endTime = a.last }
