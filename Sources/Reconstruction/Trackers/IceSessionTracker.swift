@@ -74,6 +74,14 @@ final class IcePairState {
     /// Side i reached the other through its own TURN allocation (its candidate is a relayed address).
     var relaySide = [false, false]
     var dir = [IceDirectionState(), IceDirectionState()]
+
+    /// Moves direction `i` out (an empty one stands in) so that the caller's copy is the only
+    /// reference to its arrays and dictionaries: changed and put back without copying them.
+    func takeDirection(_ i: Int) -> IceDirectionState {
+        var d = IceDirectionState()
+        swap(&d, &dir[i])
+        return d
+    }
     /// The agent index whose check came first (agent "A" of the 4-way handshake, RFC 8445 section 7.2.5.4 / docs/analyze.md).
     var initiator: Int?
     /// Frames of: A's check, B's response, B's (triggered) check, A's response.
@@ -435,7 +443,7 @@ struct IceSessionTracker {
             }
             agent.role = role
         }
-        var d = pair.dir[sender]
+        var d = pair.takeDirection(sender)
         d.requests &+= 1
         if d.firstRequest == nil {
             d.firstRequest = t
@@ -499,7 +507,7 @@ struct IceSessionTracker {
             // A further answer: to a retransmission, or a second answer to the same check
             // (an error after a success). Errors still count: the responder refused the check.
             guard m.messageClass == .error else { return true }
-            var d = pair.dir[sender]
+            var d = pair.takeDirection(sender)
             recordError(m, o, into: &d)
             pair.dir[sender] = d
             var detail = ["error \(m.errorCode ?? 0)\(m.errorReason.map { " " + $0 } ?? "")",
@@ -512,7 +520,7 @@ struct IceSessionTracker {
         o.succeeded = m.messageClass == .success
         open[m.transactionKey] = o
         s.responses &+= 1
-        var d = pair.dir[sender]
+        var d = pair.takeDirection(sender)
         // Karn's rule (RFC 6298 section 3, RFC 8489 section 6.2.1): a response to a retransmitted
         // check cannot be told apart from one to the first send, so it gives no RTT sample.
         let elapsed = Double(t.nanoseconds &- o.time.nanoseconds) / 1e9

@@ -87,7 +87,10 @@ struct TransactionMatcher {
     /// Pending transactions in arrival order (entries already answered are skipped).
     private var order: [Pending] = []
     private var orderHead = 0
-    private(set) var summaries: [TransactionSummary] = []
+    /// Finished transactions as values (no text): `summaries` writes them out at the end.
+    private var kept: [KeptTransaction] = []
+    /// Every finished transaction (up to `maxKeptSummaries`), in order of first request.
+    var summaries: [TransactionSummary] { kept.map(\.summary) }
     private(set) var total = 0
     private(set) var unanswered = 0
     private(set) var retransmissions = 0
@@ -155,7 +158,7 @@ struct TransactionMatcher {
         let rtt: Double? = p.moreFrames.isEmpty ? m.context.time.seconds(since: p.firstTime) : nil
         let elsewhere = m.flow.reversed != p.key.flow
         record(p, state: state, response: m, rtt: rtt,
-               responseFlow: elsewhere ? "\(m.flow.source) -> \(m.flow.destination)" : nil)
+               responseFlow: elsewhere ? m.flow : nil)
         return Match(firstRequest: p.firstTime, lastRequest: p.lastTime, requestFrame: p.firstFrame,
                      retransmissions: p.moreFrames.count, rtt: rtt, requestFlow: p.key.flow, redirected: elsewhere)
     }
@@ -168,25 +171,15 @@ struct TransactionMatcher {
     }
 
     private mutating func record(_ p: Pending, state: TransactionState, response: ObservedStunMessage?, rtt: Double?,
-                                 responseFlow: String? = nil) {
+                                 responseFlow: FiveTuple? = nil) {
         if state == .unanswered || state == .timedOut { unanswered &+= 1 }
-        guard summaries.count < maxKeptSummaries else {
+        guard kept.count < maxKeptSummaries else {
             summariesDropped &+= 1
             return
         }
-        var spacing: [Double] = []
-        let times = p.times
-        if times.count > 1 {
-            for i in 1..<times.count { spacing.append(times[i].seconds(since: times[i - 1])) }
-        }
-        summaries.append(TransactionSummary(
-            transactionId: p.transactionId, method: p.key.method.name,
-            client: p.key.flow.source.description, server: p.key.flow.destination.description,
-            transport: p.key.flow.transport,
-            firstRequest: p.firstTime.epochSeconds, lastRequest: p.lastTime.epochSeconds,
-            requestFrames: p.frames, retransmissions: p.moreFrames.count, retransmissionSpacing: spacing,
-            state: state, responseFrame: response?.context.frame, responseTime: response?.context.time.epochSeconds,
-            errorCode: response?.errorCode, responseFlow: responseFlow, rtt: rtt, nested: p.nested))
+        kept.append(KeptTransaction(request: p, state: state, responseFrame: response?.context.frame,
+                                    responseTime: response?.context.time, errorCode: response?.errorCode,
+                                    responseFlow: responseFlow, rtt: rtt))
     }
 
     private mutating func expire(now: CaptureTime) {
@@ -242,6 +235,37 @@ struct TransactionMatcher {
             let timedOut = end.nanoseconds &- p.firstTime.nanoseconds > TransactionMatcher.timeoutNanoseconds
             record(p, state: timedOut ? .timedOut : .unanswered, response: nil, rtt: nil)
         }
-        summaries.sort { $0.firstRequest < $1.firstRequest }
+        kept.sort { $0.request.firstTime.epochSeconds < $1.request.firstTime.epochSeconds }
+    }
+}
+
+/// A finished transaction as the matcher keeps it: its request (frames, times, key) and what
+/// answered it, as values; the text of its summary is written once, at the end.
+struct KeptTransaction {
+    let request: TransactionMatcher.Pending
+    var state: TransactionState
+    var responseFrame: Int?
+    var responseTime: CaptureTime?
+    var errorCode: Int?
+    /// Where the answer travelled when not on the request's reversed 5-tuple.
+    var responseFlow: FiveTuple?
+    var rtt: Double?
+
+    var summary: TransactionSummary {
+        let p = request
+        var spacing: [Double] = []
+        let times = p.times
+        if times.count > 1 {
+            for i in 1..<times.count { spacing.append(times[i].seconds(since: times[i - 1])) }
+        }
+        return TransactionSummary(
+            transactionId: p.transactionId, method: p.key.method.name,
+            client: p.key.flow.source.description, server: p.key.flow.destination.description,
+            transport: p.key.flow.transport,
+            firstRequest: p.firstTime.epochSeconds, lastRequest: p.lastTime.epochSeconds,
+            requestFrames: p.frames, retransmissions: p.moreFrames.count, retransmissionSpacing: spacing,
+            state: state, responseFrame: responseFrame, responseTime: responseTime?.epochSeconds,
+            errorCode: errorCode, responseFlow: responseFlow.map { "\($0.source) -> \($0.destination)" }, rtt: rtt,
+            nested: p.nested)
     }
 }
