@@ -152,9 +152,9 @@ public final class SessionReconstructor {
         if dropsCopiesAcrossFiles,
            copyFilter.isCopy(.channelData, flow: c.flow, hash: c.payloadHash ^ UInt64(c.channel), length: c.length, context: c.context) { return }
         stats.channelDataFrames &+= 1
-        allocations.handleChannelData(c, findings: &findings)
-        allocations.countClientLeg(flow: c.flow, bytes: 4 &+ c.length)
-        ice.channelData(c, allocations: allocations)
+        guard let a = allocations.handleChannelData(c, findings: &findings) else { return }
+        allocations.countClientLeg(a, toServer: c.flow == a.flow, bytes: 4 &+ c.length)
+        ice.channelData(c, allocation: a)
     }
 
     public func datagram(_ d: ObservedDatagram) {

@@ -43,7 +43,12 @@ public struct StunMessage: Sendable, Equatable {
                   length: min(StunHeader.length &+ view.declaredLength, view.bytes.count))
         malformation = view.malformation
         let header = UnsafeRawBufferPointer(rebasing: view.bytes[0..<StunHeader.length])
+        // Counted first: one allocation for the list instead of one per doubling.
+        var count = 0
+        var counter = view.attributes
+        while counter.next() != nil { count &+= 1 }
         var decoded: [StunAttribute] = []
+        decoded.reserveCapacity(count)
         var iterator = view.attributes
         while let raw = iterator.next() {
             let type = StunAttributeType(raw.type)

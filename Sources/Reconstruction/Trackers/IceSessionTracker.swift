@@ -611,8 +611,9 @@ struct IceSessionTracker {
     /// ChannelData on a pair (relayed address, channel peer): media, unless the
     /// dissector found a STUN message inside (a relayed check, handled as such).
     /// Either way the session was active then.
-    mutating func channelData(_ c: ObservedChannelData, allocations: TurnAllocationTracker) {
-        guard let alloc = allocations.allocation(for: c.flow), let relayed = alloc.relayed.first,
+    /// `alloc`: the allocation whose 5-tuple carried the frame.
+    mutating func channelData(_ c: ObservedChannelData, allocation alloc: TurnAllocation) {
+        guard let relayed = alloc.relayed.first,
               let peer = alloc.channels[c.channel]?.peer else { return }
         let toServer = c.flow == alloc.flow
         let key = toServer ? FlowKey(src: relayed, dst: peer, transport: .udp) : FlowKey(src: peer, dst: relayed, transport: .udp)

@@ -36,9 +36,17 @@ final class TurnAllocationTracker {
     /// Counts a packet of the client leg (any STUN message or ChannelData frame on an allocation's 5-tuple).
     func countClientLeg(flow: FiveTuple, bytes: Int) {
         if let a = byFlow[flow] {
+            countClientLeg(a, toServer: true, bytes: bytes)
+        } else if let a = byFlow[flow.reversed] {
+            countClientLeg(a, toServer: false, bytes: bytes)
+        }
+    }
+
+    func countClientLeg(_ a: TurnAllocation, toServer: Bool, bytes: Int) {
+        if toServer {
             a.traffic.clientToServer &+= 1
             a.traffic.clientToServerBytes &+= bytes
-        } else if let a = byFlow[flow.reversed] {
+        } else {
             a.traffic.serverToClient &+= 1
             a.traffic.serverToClientBytes &+= bytes
         }
@@ -361,9 +369,10 @@ final class TurnAllocationTracker {
 
     // MARK: ChannelData and peer leg
 
-    /// Returns true when the frame belonged to an allocation.
+    /// Returns the allocation the frame belongs to (either direction), so that the caller's other
+    /// consumers need not look it up again.
     @discardableResult
-    func handleChannelData(_ c: ObservedChannelData, findings: inout FindingCollector) -> Bool {
+    func handleChannelData(_ c: ObservedChannelData, findings: inout FindingCollector) -> TurnAllocation? {
         if let a = byFlow[c.flow] { // client -> server
             a.last = c.context.time
             noteClientPacket(a, c.context, findings: &findings)
@@ -374,7 +383,7 @@ final class TurnAllocationTracker {
                              "\(session: .allocation(a.id)) sent ChannelData on channel \(String(format: "0x%04x", c.channel)), which is not bound (or its binding expired); the server drops it.",
                              frames: [c.context.frame], session: .allocation(a.id))
                 a.logRelay(c.context, .clientToServer, .channelDataUnbound(c.channel), peer: nil, bytes: c.length)
-                return true
+                return a
             }
             a.channels.values[chIndex].framesToServer &+= 1
             a.channels.values[chIndex].bytesToServer &+= c.length
@@ -383,7 +392,7 @@ final class TurnAllocationTracker {
             checkExpired(a, ctx: c.context, findings: &findings)
             a.toPeer.arrived(.init(hash: c.payloadHash, time: c.context.time, frame: c.context.frame, peer: ch.peer))
             a.logRelay(c.context, .clientToServer, .channelData(c.channel), peer: ch.peer, bytes: c.length)
-            return true
+            return a
         }
         if let a = byFlow[c.flow.reversed] { // server -> client
             a.last = c.context.time
@@ -400,9 +409,9 @@ final class TurnAllocationTracker {
             } else {
                 a.logRelay(c.context, .serverToClient, .channelData(c.channel), peer: nil, bytes: c.length)
             }
-            return true
+            return a
         }
-        return false
+        return nil
     }
 
     /// A datagram that is not client<->server TURN traffic: peer leg when it touches a relayed address.
