@@ -231,6 +231,10 @@ struct IceSessionTracker {
 
     private(set) var sessions: [IceSessionState] = []
     private var byKey: [String: IceSessionState] = [:]
+    /// A check's USERNAME -> its session and sender ufrag: consent checks repeat the same
+    /// USERNAME every few seconds, so the split and the session key are made once per pair.
+    private var byUsername: [String: (session: IceSessionState, sender: String)] = [:]
+    static let maxUsernames = 16_384
     private var byId: [Int: IceSessionState] = [:]
     private var open: [TransactionKeyBits: OpenCheck] = [:]
     private var openOrder: [TransactionKeyBits] = []
@@ -270,6 +274,7 @@ struct IceSessionTracker {
         let ids = Set(victims.map(\.id))
         sessions.removeAll { ids.contains($0.id) }
         byKey = byKey.filter { !ids.contains($0.value.id) }
+        byUsername = byUsername.filter { !ids.contains($0.value.session.id) }
         for id in ids { byId.removeValue(forKey: id) }
         flows = flows.filter { !ids.contains($0.value.session) }
         evicted &+= ids.count
@@ -369,15 +374,28 @@ struct IceSessionTracker {
 
     private mutating func check(_ m: ObservedStunMessage, allocations: TurnAllocationTracker) {
         let t = m.context.time
-        let names = IceSessionTracker.ufrags(of: m)
-        let s = session(receiver: names.receiver, sender: names.sender, at: t)
+        let s: IceSessionState
+        let senderUfrag: String
+        if let u = m.username, let known = byUsername[u] {
+            s = known.session
+            senderUfrag = known.sender
+        } else {
+            let names = IceSessionTracker.ufrags(of: m)
+            s = session(receiver: names.receiver, sender: names.sender, at: t)
+            senderUfrag = names.sender
+            // Only "receiver:sender" usernames: without the colon the sender is named by its address.
+            if let u = m.username, !names.sender.hasPrefix("@") {
+                if byUsername.count >= IceSessionTracker.maxUsernames { byUsername.removeAll(keepingCapacity: true) }
+                byUsername[u] = (s, names.sender)
+            }
+        }
         s.last = max(s.last, t)
         guard let ep = IceSessionTracker.resolve(m, allocations: allocations) else {
             s.unresolvedCarrierChecks &+= 1
             return
         }
         if !ep.relayKnown { s.relayedWithoutAllocation &+= 1 }
-        let sender = s.ufrags.count == 1 ? 0 : s.index(of: names.sender)
+        let sender = s.ufrags.count == 1 ? 0 : s.index(of: senderUfrag)
         let receiver = s.ufrags.count == 1 ? 0 : 1 - sender
         let key = sender == 0 ? IcePairKey(e0: ep.src, e1: ep.dst, transport: m.flow.transport)
             : IcePairKey(e0: ep.dst, e1: ep.src, transport: m.flow.transport)
