@@ -1,4 +1,5 @@
 import NetworkVocabulary
+import StunWire
 import OrderedCollections
 
 /// The consumer of dissector events: routes each one to the trackers
@@ -35,6 +36,14 @@ public final class SessionReconstructor {
     /// the application's business, so their silence is not reported as a failure.
     var proprietaryIds = Set<TransactionIdentity>()
     private var fingerprintInvalid: [Int] = []
+    /// Messages by method and class, and error responses by code, as values; the document's
+    /// text keys (`Allocate request`, `401`) are made at the end.
+    private struct MessageKind: Hashable {
+        var method: StunMethodMeaning
+        var messageClass: ObservedClass
+    }
+    private var messageCounts: [MessageKind: Int] = [:]
+    private var errorCodeCounts: [Int: Int] = [:]
     private(set) var lastTime: CaptureTime?
     private(set) var firstTime: CaptureTime?
     /// Counters the lower stages evicted (TCP streams, IP fragments, TURN 5-tuples), filled in by the caller.
@@ -89,8 +98,8 @@ public final class SessionReconstructor {
         stats.stunMessages &+= 1
         if m.classic { stats.classicStunMessages &+= 1 }
         if m.carrier != nil { stats.nestedMessages &+= 1 }
-        stats.messagesByMethod[m.methodName + " " + m.messageClass.rawValue, default: 0] &+= 1
-        if let code = m.errorCode { stats.errorCodes[String(code), default: 0] &+= 1 }
+        messageCounts[MessageKind(method: m.method, messageClass: m.messageClass), default: 0] &+= 1
+        if let code = m.errorCode { errorCodeCounts[code, default: 0] &+= 1 }
         if m.integrity == .invalid, integrityInvalid.count < 50 { integrityInvalid.append((m.context.frame, m.flow)) }
 
         var rtt: Double?
@@ -215,6 +224,8 @@ public final class SessionReconstructor {
         allocations.finish(at: end)
         var doc = AnalysisDocument()
         stats.packets = packets
+        for (kind, n) in messageCounts { stats.messagesByMethod[kind.method.name + " " + kind.messageClass.rawValue, default: 0] &+= n }
+        for (code, n) in errorCodeCounts { stats.errorCodes[String(code), default: 0] &+= n }
         stats.firstTime = firstTime?.epochSeconds
         stats.lastTime = lastTime?.epochSeconds
         stats.transactions = transactions.total

@@ -28,6 +28,9 @@ enum TimelineNote: Sendable {
     /// `after`: seconds since the first transmission.
     case iceRetransmission(ofFrame: Int, after: Double, afterAnswer: Bool)
     case iceResponse(IceResponseNote)
+    /// Relayed data: one packet (`lastFrame` nil; how long the server took to forward it when
+    /// known) or a band of repeats.
+    case relay(peer: Endpoint?, frames: Int, bytes: Int, lastFrame: Int?, forwardedAfter: Double?)
 
     var text: String {
         switch self {
@@ -37,6 +40,13 @@ enum TimelineNote: Sendable {
             return "retransmission of the check of frame \(frame) (\(String(format: "%.3f", after)) s after it)"
                 + (afterAnswer ? ", after its answer" : "")
         case let .iceResponse(n): return n.text
+        case let .relay(peer, frames, bytes, lastFrame, forwardedAfter):
+            let who = "peer \(peer?.description ?? "?")"
+            guard let last = lastFrame else {
+                return "\(who), \(frames) frame, \(bytes) bytes"
+                    + (forwardedAfter.map { String(format: ", forwarded by the server in %.3f ms", $0 * 1000) } ?? "")
+            }
+            return "\(who), \(frames) frames, \(bytes) bytes, last frame \(last)"
         }
     }
 }

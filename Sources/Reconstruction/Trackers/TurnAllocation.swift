@@ -77,6 +77,8 @@ final class TurnAllocation {
     private var stickyBands: [RelayBand] = []
     /// Position of each key's band in `stickyBands` (a linear search per relayed packet would cost up to 1,000 compares).
     private var stickyIndex: [RelayBandKey: Int] = [:]
+    /// The sticky band each direction's last relayed packet joined (`RelayBandKey.slot`).
+    private var lastSticky: [Int?] = [nil, nil, nil, nil, nil]
     private var relayEntries = 0
     /// Requests waiting for their answer, by transaction, with what they asked for.
     var openRequests: [TransactionKeyBits: ObservedStunMessage] = [:]
@@ -174,6 +176,17 @@ final class TurnAllocation {
         var kind: RelayBandSummary.Kind
         var peer: Endpoint?
 
+        /// 0-3 for the four legs, 4 for anything else.
+        static func slot(_ d: TimelineDirection) -> Int {
+            switch d {
+            case .clientToServer: return 0
+            case .serverToClient: return 1
+            case .relayToPeer: return 2
+            case .peerToRelay: return 3
+            case .state, .between: return 4
+            }
+        }
+
         /// Hashed for every relayed packet: relay entries only go one of four ways.
         func hash(into hasher: inout Hasher) {
             switch direction {
@@ -200,8 +213,8 @@ final class TurnAllocation {
             RelayBandSummary(kind: key.kind, peer: key.peer?.description, frames: count, bytes: bytes)
         }
 
-        var detail: String {
-            "peer \(key.peer?.description ?? "?"), \(count) frames, \(bytes) bytes, last frame \(lastFrame)"
+        var note: TimelineNote {
+            .relay(peer: key.peer, frames: count, bytes: bytes, lastFrame: lastFrame, forwardedAfter: nil)
         }
     }
 
@@ -216,7 +229,17 @@ final class TurnAllocation {
                   forwardedAfter: Double? = nil) {
         let key = RelayBandKey(direction: direction, kind: kind, peer: peer)
         if relayEntries >= TurnAllocation.individualRelayEntries {
+            // Relay traffic alternates between a few bands (one per direction and peer): the band
+            // the previous packet of this direction joined is tried before the hash lookup.
+            let slot = RelayBandKey.slot(direction)
+            if let i = lastSticky[slot], i < stickyBands.count, stickyBands[i].key == key {
+                stickyBands[i].count &+= 1
+                stickyBands[i].bytes &+= bytes
+                stickyBands[i].lastFrame = ctx.frame
+                return
+            }
             if let i = stickyIndex[key] {
+                lastSticky[slot] = i
                 stickyBands[i].count &+= 1
                 stickyBands[i].bytes &+= bytes
                 stickyBands[i].lastFrame = ctx.frame
@@ -232,9 +255,8 @@ final class TurnAllocation {
         closeBand()
         let made = RelayBand(key: key, index: timeline.count, count: 1, bytes: bytes, lastFrame: ctx.frame)
         let entry = TimelineEntry(time: ctx.time.epochSeconds, frame: ctx.frame, fileIndex: ctx.fileIndex == 0 ? nil : ctx.fileIndex,
-                                  direction: direction, kind: .relay(made.summary),
-                                  detail: "peer \(peer?.description ?? "?"), 1 frame, \(bytes) bytes"
-                                      + (forwardedAfter.map { String(format: ", forwarded by the server in %.3f ms", $0 * 1000) } ?? ""))
+                                  place: .leg(direction), kind: .relay(made.summary),
+                                  note: .relay(peer: peer, frames: 1, bytes: bytes, lastFrame: nil, forwardedAfter: forwardedAfter), rtt: nil)
         guard append(entry) else { return }
         relayEntries &+= 1
         if relayEntries > TurnAllocation.individualRelayEntries {
@@ -249,7 +271,7 @@ final class TurnAllocation {
     private func write(_ b: RelayBand) {
         guard b.count > 1, b.index < timeline.count else { return }
         timeline[b.index].kind = .relay(b.summary)
-        timeline[b.index].detail = b.detail
+        timeline[b.index].note = b.note
     }
 
     private func closeBand() {
