@@ -19,6 +19,9 @@ public final class CaptureFileSet: PacketSource {
         needsRefill = Array(repeating: true, count: readers.count)
     }
 
+    /// Bytes read so far over every file (a packet waiting in the merge counts as read).
+    public var bytesRead: Int64 { readers.reduce(0) { $0 &+ $1.bytesRead } }
+
     private func refill(_ i: Int) {
         needsRefill[i] = false
         do {

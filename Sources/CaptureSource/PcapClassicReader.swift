@@ -23,8 +23,8 @@ final class PcapClassicReader {
     private var start = 0
     private var end = 0
     private var atEOF = false
-    /// File offset of buffer[start].
-    private var offset: Int64
+    /// File offset of buffer[start]: the end of the last record handed out.
+    private(set) var offset: Int64
 
     /// libpcap's upper bound on a record's captured length.
     static let maxCaptureLength = 262_144

@@ -22,6 +22,8 @@ public final class PcapFileReader: PacketSource {
     /// Classic pcap records are read by `PcapClassicReader` once libpcap has validated the header.
     private var classic: PcapClassicReader?
     private var frameNumber = 0
+    /// `bytesRead` once the reader is closed (the readers that counted it are gone then).
+    private var bytesReadWhenClosed: Int64 = 0
 
     public static let supportedLinkTypes: Set<Int32> = [0, 1, 12, 14, 101, 108, 113, 228, 229, 276]
 
@@ -71,6 +73,7 @@ public final class PcapFileReader: PacketSource {
     deinit { close() }
 
     public func close() {
+        bytesReadWhenClosed = bytesRead
         if let h = handle { pcap_close(h) }  // also closes the FILE
         handle = nil
         file = nil
@@ -150,4 +153,14 @@ public final class PcapFileReader: PacketSource {
 
     /// Packets read so far (the last frame number handed out).
     public var packetsRead: Int { frameNumber }
+
+    /// Bytes of the file read so far, headers included, up to the end of the last
+    /// record (pcapng: block) read: a progress line's numerator, `fileSize` at the end
+    /// of an undamaged file.
+    public var bytesRead: Int64 {
+        if let reader = classic { return reader.offset }
+        if let reader = pcapng { return reader.offset }
+        if handle != nil { return max(currentOffset, 0) }
+        return bytesReadWhenClosed
+    }
 }

@@ -25,7 +25,8 @@ final class PcapngReader {
     private(set) var interfaces: [Interface] = []
     /// The current block; packet views point into it until the next block is read.
     private var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 8)
-    private var offset: Int64 = 0
+    /// File offset where the next block starts: the end of the last block read.
+    private(set) var offset: Int64 = 0
     private var finished = false
 
     /// Largest block accepted (libpcap's limit too): anything bigger is a corrupt length.

@@ -72,6 +72,10 @@ public final class LiveAnalysis {
         public var interfaceDropped: UInt32
     }
 
+    /// What the capture has done so far, about once a second from the analysing thread
+    /// (the progress line); set before `run()`.
+    public var progress: ((LiveProgress) -> Void)?
+
     /// The metrics tee (dissector -> metrics -> reconstructor), when configured; its
     /// `exposition()` is what the metrics endpoint serves.
     public let metrics: StunScopeMetrics?
@@ -126,6 +130,7 @@ public final class LiveAnalysis {
     private func analyseUntilClosed() {
         let decoder = dissection.decoder
         var lastGauge = Date()
+        var progressClock = progress.map { LiveProgressClock(report: $0) }
         while true {
             if let item = queue.pop(timeout: 0.2) {
                 item.bytes.withUnsafeBytes { raw in
@@ -133,10 +138,12 @@ public final class LiveAnalysis {
                                                   linkType: item.linkType, originalLength: item.originalLength, bytes: raw))
                 }
                 metrics?.packetAnalysed()
+                progressClock?.packetAnalysed(queue: queue, source: source)
             } else if queue.isClosedAndEmpty {
                 break
             } else {
                 reconstructor.advance(to: CaptureTime(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)))
+                progressClock?.idle(queue: queue, source: source)
             }
             if let m = metrics, Date().timeIntervalSince(lastGauge) > 0.5 {
                 m.setActiveAllocations(reconstructor.activeAllocations)

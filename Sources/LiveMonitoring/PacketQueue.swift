@@ -21,6 +21,8 @@ public final class PacketQueue: Sendable {
         var bytes = 0
         var closed = false
         var shed = 0
+        /// Packets ever queued (shed ones not included).
+        var queued = 0
     }
 
     private let state = WaitableMutex(State())
@@ -44,6 +46,7 @@ public final class PacketQueue: Sendable {
             s.items.append(Item(frameNumber: p.frameNumber, time: p.time, linkType: p.linkType,
                                 originalLength: p.originalLength, bytes: [UInt8](p.bytes)))
             s.bytes += p.bytes.count
+            s.queued &+= 1
             return true
         }
     }
@@ -74,5 +77,10 @@ public final class PacketQueue: Sendable {
 
     public var shedCount: Int {
         state.withLock { $0.shed }
+    }
+
+    /// Packets offered to the queue (queued or shed) and those shed, read together.
+    public var counts: (offered: Int, shed: Int) {
+        state.withLock { ($0.queued &+ $0.shed, $0.shed) }
     }
 }

@@ -12,8 +12,8 @@ public struct AnalysisPipeline {
     public var turnPorts: [UInt16] = []
     /// Capture and set-up problems, as they are found (the CLI prints them on stderr).
     public var report: (String) -> Void = { _ in }
-    /// Called now and then with the bytes read so far (export's progress bar).
-    public var progress: ((Int64) -> Void)? = nil
+    /// How far the reading has got, a few times a second and once at the end (the progress line).
+    public var progress: ((RunProgress) -> Void)? = nil
 
     public init(input: CaptureInput, credentialsFile: String? = nil, sdpFiles: [String] = [], turnPorts: [UInt16] = [],
                 report: @escaping (String) -> Void = { _ in }) {
@@ -43,16 +43,11 @@ public struct AnalysisPipeline {
         reconstructor.dropsCopiesAcrossFiles = stream.readers.count > 1
         for d in sdp.descriptions { reconstructor.signalledSdp(d.sdp, source: d.source) }
         let dissection = Dissection(consumer: reconstructor, credentials: store, turnPorts: turnPorts)
-        var bytesRead: Int64 = 0
-        var packetsSinceReport = 0
-        stream.run(into: dissection.decoder, each: progress.map { report in
-            { packet in
-                bytesRead += Int64(packet.bytes.count + 16)
-                packetsSinceReport += 1
-                if packetsSinceReport >= 4096 {
-                    packetsSinceReport = 0
-                    report(bytesRead)
-                }
+        stream.run(into: dissection.decoder, progress: progress.map { progress in
+            { position in
+                var position = position
+                position.sessionsAlive = reconstructor.sessionsAlive
+                progress(position)
             }
         })
         dissection.finish()

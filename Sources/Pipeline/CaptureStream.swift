@@ -63,20 +63,40 @@ public final class CaptureStream {
         report(error)
     }
 
-    /// Reads every packet through the decoder. `each` runs after every decoded packet
-    /// (progress); the decoder is finished at the end.
-    public func run(into decoder: PacketDecoder, each: ((CapturedPacket) -> Void)? = nil) {
+    /// Reads every packet through the decoder. `each` runs after every decoded packet;
+    /// `progress` every `RunProgress.interval` or so (the clock is read once per
+    /// `RunProgress.packetsBetweenClockReads` packets) and once at the end. The decoder
+    /// is finished at the end.
+    public func run(into decoder: PacketDecoder, each: ((CapturedPacket) -> Void)? = nil,
+                    progress: ((RunProgress) -> Void)? = nil) {
         let set = CaptureFileSet(readers: readers)
+        let totalBytes = progress == nil ? nil : input.totalBytes
+        var packets = 0
+        var untilClockRead = RunProgress.packetsBetweenClockReads
+        var nextReport = ContinuousClock.now + RunProgress.interval
         while true {
             let next: CapturedPacket?
             do { next = try set.nextPacket() } catch { break }
             guard let packet = next else { break }
+            packets &+= 1
+            if let progress {
+                untilClockRead &-= 1
+                if untilClockRead == 0 {
+                    untilClockRead = RunProgress.packetsBetweenClockReads
+                    let now = ContinuousClock.now
+                    if now >= nextReport {
+                        nextReport = now + RunProgress.interval
+                        progress(RunProgress(bytesRead: set.bytesRead, totalBytes: totalBytes, packets: packets))
+                    }
+                }
+            }
             if let f = filter, !((try? f.matches(packet)) ?? false) { continue }
             decoder.decode(packet)
             each?(packet)
         }
         decoder.finish()
         for e in set.errors { record(e) }
+        progress?(RunProgress(bytesRead: set.bytesRead, totalBytes: totalBytes, packets: packets, finished: true))
     }
 
     public var exitCode: Int32 { errors.isEmpty ? 0 : 2 }

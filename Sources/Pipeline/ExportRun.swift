@@ -13,10 +13,9 @@ public struct ExportRun {
     public var jobs: Int
     /// Capture and set-up problems as they are found (the CLI prints them on stderr).
     public var report: @Sendable (String) -> Void
-    /// Bytes read so far in a group; only when the groups are analysed one after the other (`runsInParallel` false).
-    public var progress: ((_ group: Int, _ bytes: Int64) -> Void)?
-    /// A group has been analysed; only when the groups are analysed one after the other.
-    public var groupFinished: ((_ group: Int) -> Void)?
+    /// How far the reading of a group has got, a few times a second and once when it is read;
+    /// from the worker analysing it when groups run in parallel.
+    public var progress: (@Sendable (_ group: Int, _ progress: RunProgress) -> Void)?
 
     public init(input: CaptureInput, merge: Bool, credentialsFile: String?, sdpFiles: [String], jobs: Int,
                 report: @escaping @Sendable (String) -> Void) {
@@ -31,7 +30,7 @@ public struct ExportRun {
     /// The files analysed together: one group per file, or one group of all with `merge`.
     public var groups: [[String]] { merge ? [input.captures] : input.captures.map { [$0] } }
 
-    /// Several groups on several workers (no progress is reported then).
+    /// Several groups on several workers.
     public var runsInParallel: Bool { !merge && groups.count >= 2 && jobs > 1 }
 
     /// One export per group that could be read (its name is the group's files joined
@@ -39,22 +38,13 @@ public struct ExportRun {
     /// could not be fully read, and when nothing could be read at all.
     public func run() -> (exports: [ExportCapture], exitCode: Int32) {
         let groups = self.groups
-        let runs: [(document: AnalysisDocument, exitCode: Int32)]
-        if runsInParallel {
-            let filter = input.filter, credentialsFile = credentialsFile, sdpFiles = sdpFiles, report = report
-            runs = ParallelRuns.map(groups.count, jobs: jobs) { i in
-                AnalysisPipeline(input: CaptureInput(captures: groups[i], filter: filter), credentialsFile: credentialsFile,
-                                 sdpFiles: sdpFiles, report: report).run()
-            }
-        } else {
-            runs = groups.indices.map { i in
-                var pipeline = AnalysisPipeline(input: CaptureInput(captures: groups[i], filter: input.filter),
-                                                credentialsFile: credentialsFile, sdpFiles: sdpFiles, report: report)
-                pipeline.progress = progress.map { progress in { bytes in progress(i, bytes) } }
-                let result = pipeline.run()
-                groupFinished?(i)
-                return result
-            }
+        let filter = input.filter, credentialsFile = credentialsFile, sdpFiles = sdpFiles, report = report,
+            progress = progress
+        let runs = ParallelRuns.map(groups.count, jobs: runsInParallel ? jobs : 1) { i in
+            var pipeline = AnalysisPipeline(input: CaptureInput(captures: groups[i], filter: filter),
+                                            credentialsFile: credentialsFile, sdpFiles: sdpFiles, report: report)
+            pipeline.progress = progress.map { progress in { progress(i, $0) } }
+            return pipeline.run()
         }
         var exports: [ExportCapture] = []
         var status: Int32 = 0

@@ -15,6 +15,8 @@ public struct MessagesRun {
     public var turnPorts: [UInt16]
     /// Capture problems as they are found (the CLI prints them on stderr).
     public var report: @Sendable (String) -> Void
+    /// How far the reading has got, a few times a second and once at the end (the progress line).
+    public var progress: ((RunProgress) -> Void)?
 
     public init(input: CaptureInput, format: MessagesFormat, credentials: CredentialStore, turnPorts: [UInt16],
                 report: @escaping @Sendable (String) -> Void) {
@@ -39,7 +41,7 @@ public struct MessagesRun {
         let printer = MessagesPrinter(format: format, output: out, includeFileIndex: stream.readers.count > 1,
                                       colour: format == .text && out.isTerminal)
         let dissection = Dissection(consumer: printer, credentials: credentials, turnPorts: turnPorts)
-        stream.run(into: dissection.decoder)
+        stream.run(into: dissection.decoder, progress: progress)
         dissection.finish()
         out.flush()
         return Outcome(exitCode: stream.exitCode, evictions: dissection.evictions)

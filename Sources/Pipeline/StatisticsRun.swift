@@ -17,6 +17,8 @@ public struct StatisticsRun {
     public var input: CaptureInput
     /// Capture problems as they are found (the CLI prints them on stderr).
     public var report: (String) -> Void
+    /// How far the reading has got, a few times a second and once at the end (the progress line).
+    public var progress: ((RunProgress) -> Void)?
 
     public init(input: CaptureInput, report: @escaping (String) -> Void = { _ in }) {
         self.input = input
@@ -30,7 +32,7 @@ public struct StatisticsRun {
         let stream = CaptureStream(input: input) { report($0.description) }
         guard stream.open() else { return (nil, 2) }
         let decoder = PacketDecoder(sink: DiscardingSink())
-        stream.run(into: decoder)
+        stream.run(into: decoder, progress: progress)
         let files = stream.readers.map { r in
             StatsReport.File(path: r.path, format: r.format.rawValue, linkType: r.linkType.name, packets: r.packetsRead)
         }

@@ -79,6 +79,15 @@ public final class SessionReconstructor {
     /// Allocations currently alive.
     public var activeAllocations: Int { allocations.activeCount }
 
+    /// Sessions alive at the reconstruction's clock (the latest message time): allocations
+    /// active and within their lifetime, ICE sessions within the consent timeout and
+    /// Binding sessions within the NAT-binding horizon of their last packet. Walks every
+    /// session: for a progress line a few times a second, not per packet.
+    public var sessionsAlive: Int {
+        guard let now = lastTime else { return 0 }
+        return allocations.aliveCount(at: now) &+ ice.aliveCount(at: now) &+ bindings.aliveCount(at: now)
+    }
+
     private func tick(_ t: CaptureTime) {
         // Hostile timestamps jump anywhere: the range is only formed when t is really later.
         if let last = lastTime, t > last, t.nanoseconds &- last.nanoseconds > SessionReconstructor.silenceNanoseconds, silences.count < 100 {

@@ -26,6 +26,8 @@ public final class FileDescriptorOutput: ByteOutput {
     private var buffer: [UInt8] = []
     private let fd: Int32
     private let flushThreshold = 1 << 16
+    /// A line drawn on the same terminal (the progress line): each flush writes around it.
+    public var statusLine: (any TerminalStatusLine)?
 
     public init(fd: Int32 = 1) {
         self.fd = fd
@@ -55,6 +57,15 @@ public final class FileDescriptorOutput: ByteOutput {
     }
 
     public func flush() {
+        guard !buffer.isEmpty else { return }
+        if let line = statusLine {
+            line.withLineErased { writeBuffer() }
+        } else {
+            writeBuffer()
+        }
+    }
+
+    private func writeBuffer() {
         var offset = 0
         buffer.withUnsafeBytes { raw in
             while offset < raw.count {

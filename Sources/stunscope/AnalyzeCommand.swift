@@ -19,6 +19,11 @@ struct AnalyzeCommand: ParsableCommand {
         schemaVersion, captures, stats, allocations, bindings, natMappings, \
         iceSessions, sipCalls, transactions, findings.
 
+        While it reads, a progress line on stderr (a terminal only, after the \
+        first second; --quiet turns it off) shows the bytes read of the total, \
+        the time left, packets/s and the sessions alive; it is erased before \
+        the output.
+
         Credentials file lines: `user:realm:password` (TURN long-term) or \
         `ufrag:password` (ICE short-term); they verify MESSAGE-INTEGRITY and are \
         never printed.
@@ -45,12 +50,18 @@ struct AnalyzeCommand: ParsableCommand {
     @Flag(help: "Never colour the text output.")
     var noColor = false
 
+    @OptionGroup var progress: QuietOption
+
     enum AnalyzeFormat: String, ExpressibleByArgument { case text, json }
 
     func run() throws {
         // Every file in one timestamp-ordered stream, whatever --jobs says (JobsOption).
-        let (doc, status) = AnalysisPipeline(input: input.captureInput, credentialsFile: credentials, sdpFiles: sdp,
-                                             report: StandardError.report).run()
+        var pipeline = AnalysisPipeline(input: input.captureInput, credentialsFile: credentials, sdpFiles: sdp,
+                                        report: StandardError.report)
+        let line = progress.startProgressLine()
+        pipeline.progress = line.map { $0.showReading }
+        let (doc, status) = pipeline.run()
+        line?.finish()
         if doc.captures.isEmpty && status != 0 { throw ExitCode(status) }
         let out = FileDescriptorOutput.standardOutput
         switch format {

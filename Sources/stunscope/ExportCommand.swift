@@ -26,6 +26,11 @@ struct ExportCommand: ParsableCommand {
 
         --output - writes to stdout (json, ndjson, html, mermaid).
 
+        While it reads, a progress line on stderr (a terminal only, after the \
+        first second; --quiet, or its older name --no-progress, turns it off) \
+        shows the bytes read of all the captures, the time left, packets/s and \
+        the sessions alive; it is erased before anything else is written.
+
         Examples:
           stunscope export call.pcapng --format html --output report.html
           stunscope export a.pcap b.pcap --format sqlite --output sessions.db
@@ -52,8 +57,7 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Analyse all captures together as one set (as analyze does) instead of one by one.")
     var merge = false
 
-    @Flag(help: "Never show a progress bar.")
-    var noProgress = false
+    @OptionGroup var progress: QuietOption
 
     enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
         case json, ndjson, csv, sqlite, html, mermaid
@@ -69,14 +73,13 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         var run = ExportRun(input: input.captureInput, merge: merge, credentialsFile: credentials, sdpFiles: sdp,
                             jobs: parallel.count, report: StandardError.report)
-        let progress = ProgressBar.forGroups(run.groups, enabled: !noProgress)
-        // --jobs: captures exported one by one are analysed in parallel (no progress then; the bar is only cleared).
-        if let bar = progress, !run.runsInParallel {
-            run.progress = { group, bytes in bar.update(file: group, bytes: bytes) }
-            run.groupFinished = { group in bar.finish(file: group) }
+        let line = progress.startProgressLine()
+        if let line {
+            let sum = ExportProgress(groups: run.groups.count, totalBytes: input.captureInput.totalBytes, line: line)
+            run.progress = { group, progress in sum.update(group: group, progress) }
         }
         let (exports, status) = run.run()
-        progress?.close()
+        line?.finish()
         if exports.isEmpty { throw ExitCode(status) }
 
         do {
@@ -102,63 +105,5 @@ extension ExportCommand.ExportFormat {
         case .html: .html
         case .mermaid: .mermaid
         }
-    }
-}
-
-/// A one-line progress bar on stderr, only when stderr is a terminal and the
-/// captures are large enough to wait for.
-final class ProgressBar {
-    static let threshold: Int64 = 4 << 20
-
-    private let sizes: [Int64]
-    private let total: Int64
-    private var done: Int64 = 0
-    private var current: Int64 = 0
-    private var lastDrawn = -1
-    private var lastTime = Date.distantPast
-
-    /// `sizes`: bytes of each group of files analysed together.
-    init(sizes: [Int64]) {
-        self.sizes = sizes
-        total = max(sizes.reduce(0, +), 1)
-    }
-
-    static func forGroups(_ groups: [[String]], enabled: Bool) -> ProgressBar? {
-        guard enabled, isatty(2) == 1 else { return nil }
-        let sizes = groups.map { files in
-            files.reduce(Int64(0)) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? NSNumber)?.int64Value ?? 0) }
-        }
-        guard sizes.reduce(0, +) > threshold else { return nil }
-        return ProgressBar(sizes: sizes)
-    }
-
-    /// Bytes read so far in group `file` (an estimate: record sizes).
-    func update(file: Int, bytes: Int64) {
-        current = file < sizes.count ? min(bytes, sizes[file]) : bytes
-        draw()
-    }
-
-    func finish(file: Int) {
-        done += file < sizes.count ? sizes[file] : current
-        current = 0
-        draw(force: true)
-    }
-
-    private func draw(force: Bool = false) {
-        let fraction = min(1, Double(done + current) / Double(total))
-        let percent = Int(fraction * 100)
-        let now = Date()
-        guard force || (percent != lastDrawn && now.timeIntervalSince(lastTime) > 0.1) else { return }
-        lastDrawn = percent
-        lastTime = now
-        let width = 40
-        let filled = Int(fraction * Double(width))
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        let line = "\rstunscope: reading [\(bar)] \(percent)% "
-        FileHandle.standardError.write(line.data(using: .utf8)!)
-    }
-
-    func close() {
-        FileHandle.standardError.write("\r\u{1b}[K".data(using: .utf8)!)
     }
 }

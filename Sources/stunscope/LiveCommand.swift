@@ -18,6 +18,11 @@ struct LiveCommand: ParsableCommand {
         packets shed by a slow analysis are reported, and the --write file is \
         flushed. Live capture needs root or CAP_NET_RAW+CAP_NET_ADMIN.
 
+        On a terminal, a progress line on stderr shows the packets captured, \
+        dropped by the kernel and shed by the analysis, and packets/s, about \
+        once a second (--quiet turns it off); events written to the same \
+        terminal scroll above it, and it is erased before the summary.
+
         Examples:
           sudo stunscope live -i eth0 --duration 60
           sudo stunscope live -i any --format ndjson --metrics 127.0.0.1:9469 --write ring.pcap --rotate-size 100 --rotate-files 10
@@ -63,6 +68,8 @@ struct LiveCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Kernel capture buffer size in MB.", valueName: "MB"))
     var bufferSize: Int = 8
 
+    @OptionGroup var progress: QuietOption
+
     enum LiveFormat: String, ExpressibleByArgument { case text, ndjson }
 
     func validate() throws {
@@ -99,9 +106,13 @@ struct LiveCommand: ParsableCommand {
             }
         }
 
-        let printer = LiveEventPrinter(format: format.rendererFormat, output: FileDescriptorOutput.standardOutput)
+        let out = FileDescriptorOutput.standardOutput
+        let printer = LiveEventPrinter(format: format.rendererFormat, output: out)
         let analysis = LiveAnalysis(source: source, writer: writer, credentials: store, events: printer,
                                     configuration: LiveAnalysis.Configuration(duration: duration, packetLimit: count, metrics: metrics != nil))
+        let line = progress.startProgressLine()
+        analysis.progress = line.map { $0.showLive }
+        if out.isTerminal { out.statusLine = line }
         var server: MetricsHTTPServer?
         if let address = metrics, let tee = analysis.metrics {
             do {
@@ -115,6 +126,7 @@ struct LiveCommand: ParsableCommand {
         }
 
         let result = analysis.run()
+        line?.finish()
         printer.summary(result.document, capture: result.captureName)
         StandardError.report(result.summary)
         server?.stop()

@@ -27,6 +27,11 @@ struct MessagesCommand: ParsableCommand {
 
         The NDJSON fields are documented in docs/messages.md.
 
+        While it reads, a progress line on stderr (a terminal only, after the \
+        first second; --quiet turns it off) shows the bytes read of the total, \
+        the time left and packets/s; lines written to the same terminal scroll \
+        above it, and it is erased at the end.
+
         Examples:
           stunscope messages captures/turn-udp-channels.server.pcap
           stunscope messages --format ndjson --credentials creds.txt call.pcapng
@@ -54,6 +59,8 @@ struct MessagesCommand: ParsableCommand {
                                valueName: "port"))
     var turnPorts: [UInt16] = []
 
+    @OptionGroup var progress: QuietOption
+
     enum MessagesFormat: String, ExpressibleByArgument, CaseIterable { case text, ndjson }
 
     func run() throws {
@@ -64,9 +71,14 @@ struct MessagesCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        let run = MessagesRun(input: input.captureInput, format: format.pipelineFormat, credentials: store, turnPorts: turnPorts,
+        var run = MessagesRun(input: input.captureInput, format: format.pipelineFormat, credentials: store, turnPorts: turnPorts,
                               report: StandardError.report)
-        let outcome = run.run(to: FileDescriptorOutput.standardOutput)
+        let out = FileDescriptorOutput.standardOutput
+        let line = progress.startProgressLine()
+        run.progress = line.map { $0.showReading }
+        if out.isTerminal { out.statusLine = line }
+        let outcome = run.run(to: out)
+        line?.finish()
         let e = outcome.evictions
         if !e.isEmpty {
             StandardError.report("note: bounded tables forgot \(e.turnFiveTuples) TURN 5-tuples, "

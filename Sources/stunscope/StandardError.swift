@@ -1,9 +1,6 @@
-import Foundation
-
 enum StandardError {
-    /// One line on stderr, prefixed with the program name.
+    /// One line on stderr, prefixed with the program name (around the progress line, when one is shown).
     @Sendable static func report(_ message: String) {
-        let line = "stunscope: " + message + "\n"
-        FileHandle.standardError.write(line.data(using: .utf8)!)
+        ProgressLine.standardError.print("stunscope: " + message + "\n")
     }
 }

@@ -13,6 +13,10 @@ struct StatsCommand: ParsableCommand {
         (ip, ipv6, udp, tcp, icmp frames; tcp.stream count). For a reassembled \
         IP datagram UDP/TCP is counted once, at its last fragment, as tshark does.
 
+        While it reads, a progress line on stderr (a terminal only, after the \
+        first second; --quiet turns it off) shows the bytes read of the total, \
+        the time left and packets/s; it is erased before the output.
+
         Examples:
           stunscope stats captures/turn-udp-channels.server.pcap
           stunscope stats --format json rotated-*.pcap
@@ -24,10 +28,16 @@ struct StatsCommand: ParsableCommand {
     @Option(help: "Output format: text or json.")
     var format: StatsFormat = .text
 
+    @OptionGroup var progress: QuietOption
+
     enum StatsFormat: String, ExpressibleByArgument { case text, json }
 
     func run() throws {
-        let (report, status) = StatisticsRun(input: input.captureInput, report: StandardError.report).run()
+        var run = StatisticsRun(input: input.captureInput, report: StandardError.report)
+        let line = progress.startProgressLine()
+        run.progress = line.map { $0.showReading }
+        let (report, status) = run.run()
+        line?.finish()
         guard let report else { throw ExitStatus.captureError }
         let out = FileDescriptorOutput.standardOutput
         switch format {

@@ -654,7 +654,10 @@ def test_mermaid_escapes_packet_strings():
 # ------------------------------------------------------------------ progress
 
 @need_bin
-def test_progress_bar_only_on_a_terminal(tmp_path):
+def test_progress_line_only_on_a_terminal(tmp_path):
+    """The progress line of export (test_progress.py checks the line itself): on a
+    terminal, summed over files analysed by several workers; never in a pipe, never
+    with --no-progress (the older name of --quiet)."""
     big = tmp_path / "big.pcap"
     src = os.path.join(REPO, "captures", "turn-stale-nonce.server.pcap")
     if not os.path.exists(src):
@@ -662,18 +665,30 @@ def test_progress_bar_only_on_a_terminal(tmp_path):
     with open(src, "rb") as f:
         data = f.read()
     head, body = data[:24], data[24:]
-    with open(big, "wb") as f:   # > 4 MiB of real packets (the same records again and again)
+    with open(big, "wb") as f:   # 5 MiB of real packets (the same records again and again): seconds of reading
         f.write(head)
         n = 0
         while n < (5 << 20):
             f.write(body)
             n += len(body)
+    other = tmp_path / "other.pcap"
+    shutil.copyfile(big, other)
     # not a terminal: silent
     r = export([str(big), "--format", "json", "--output", str(tmp_path / "a.json")])
     assert r.stderr == b""
-    # stderr on a terminal: a progress bar
+    # stderr on a terminal: one line for both files, read by two workers, erased at the end
     status, shown = pseudo_terminal.run(
-        [BIN, "export", str(big), "--format", "json", "--output", str(tmp_path / "b.json")],
+        [BIN, "export", str(big), str(other), "--jobs", "2", "--format", "json", "--output", str(tmp_path / "b.json")],
         stdout_on_terminal=False, cwd=REPO, timeout=120)
     assert status == 0
-    assert b"reading [" in shown and b"100%" in shown
+    total = f"{2 * os.path.getsize(big) / (1 << 20):.1f} MiB"
+    draws = re.findall(rb"\r([^\r\x1b]+)\x1b\[K", shown)
+    assert draws and all(re.fullmatch(rf"\S+ \S+ of {total} \(\d+%\), .* packets/s, \d+ sessions? alive".encode(), d)
+                         for d in draws), draws
+    assert draws[-1].startswith(f"{total} of {total} (100%)".encode())
+    assert re.sub(rb"\r[^\r\x1b]*\x1b\[K", b"", shown) == b"" and shown.endswith(b"\r\x1b[K")
+    # --no-progress on a terminal: nothing
+    status, shown = pseudo_terminal.run(
+        [BIN, "export", str(big), "--no-progress", "--format", "json", "--output", str(tmp_path / "c.json")],
+        stdout_on_terminal=False, cwd=REPO, timeout=120)
+    assert status == 0 and shown == b""

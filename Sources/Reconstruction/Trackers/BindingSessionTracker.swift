@@ -108,6 +108,15 @@ struct BindingSessionTracker {
         }
     }
 
+    /// A Binding session without a packet for this long is over: typical NAT bindings
+    /// expire after 30 s (the threshold of the keepalive-gap finding too).
+    static let idleHorizonNanoseconds: Int64 = 30_000_000_000
+
+    /// Sessions with a packet within the idle horizon before `now`.
+    func aliveCount(at now: CaptureTime) -> Int {
+        sessions.reduce(0) { $0 &+ (now.nanoseconds &- $1.last.nanoseconds <= BindingSessionTracker.idleHorizonNanoseconds ? 1 : 0) }
+    }
+
     private mutating func session(for flow: FiveTuple, at t: CaptureTime) -> Session {
         if let s = byFlow[flow] { return s }
         if sessions.count >= maxSessions {

@@ -266,6 +266,13 @@ struct IceSessionTracker {
         return s
     }
 
+    /// Sessions with a check or media within the consent timeout (RFC 7675: 30 s) before `now`:
+    /// after that the agents have stopped sending on every pair.
+    func aliveCount(at now: CaptureTime) -> Int {
+        let horizon = Int64(IceSessionContext.consentTimeout * 1e9)
+        return sessions.reduce(0) { $0 &+ (now.nanoseconds &- $1.last.nanoseconds <= horizon ? 1 : 0) }
+    }
+
     /// Drops the least recently active eighth of the sessions at once (so a
     /// flood of new ufrag pairs costs O(log n) per session, not O(n)).
     private mutating func evictOldest() {

@@ -651,6 +651,12 @@ final class TurnAllocationTracker {
 
     var activeCount: Int { allocations.reduce(0) { $0 + ($1.state == .active ? 1 : 0) } }
 
+    /// Allocations active at `now` whose lifetime has not run out (between sweeps an
+    /// allocation nobody refreshed is still `.active`; `finish` would expire it).
+    func aliveCount(at now: CaptureTime) -> Int {
+        allocations.reduce(0) { $0 &+ ($1.state == .active && !($1.expiresAt.map { $0 < now } ?? false) ? 1 : 0) }
+    }
+
     func finish(at end: CaptureTime) {
         for a in allocations {
             if a.state == .active, let exp = a.expiresAt, exp < end { expire(a, at: exp) }
