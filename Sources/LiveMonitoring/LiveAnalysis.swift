@@ -9,13 +9,14 @@ import WireEvents
 
 /// A live capture analysed as packets arrive (`stunscope live`).
 ///
-/// Two threads: the capture thread reads the interface, saves every packet
-/// (`--write`) and hands a copy to a bounded `PacketQueue`; the calling thread
-/// decodes, dissects and reconstructs from the queue, moves the clock while
-/// the interface is idle (allocations expire in real time) and keeps the
-/// metrics gauges current. SIGINT / SIGTERM, the duration or the packet limit
-/// end the capture; what was queued is still analysed, then the session model
-/// is finished and returned with the capture's counters.
+/// Two threads: the capture thread drains the kernel buffer in batches
+/// (`pcap_dispatch`), saves every packet (`--write`) and copies it into the
+/// `PacketQueue`'s slabs; the calling thread decodes, dissects and
+/// reconstructs a slab at a time, moves the clock while the interface is idle
+/// (allocations expire in real time) and keeps the metrics gauges current.
+/// SIGINT / SIGTERM, the duration or the packet limit end the capture; what
+/// was queued is still analysed, then the session model is finished and
+/// returned with the capture's counters.
 ///
 /// Opening the interface, the dump file and the metrics endpoint (and giving
 /// up root) is the caller's: those happen before any packet is read.
@@ -49,7 +50,11 @@ public final class LiveAnalysis {
         public var captured: Int
         /// libpcap's counters at the end (pcap_stats), when it gives them.
         public var libpcap: LibpcapStatistics?
-        /// Packets dropped because the analysis fell behind.
+        /// Packets decoded and analysed: `captured - shed`, counted by the analysing thread.
+        public var analysed: Int
+        /// Packets the capture thread could not queue because the analysis fell behind (the
+        /// queue's slabs were all full); libpcap's `dropped` are those the kernel could not
+        /// buffer because the capture thread fell behind.
         public var shed: Int
         /// `--write`: packets and files written.
         public var written: (packets: Int, files: [String])?
@@ -60,7 +65,7 @@ public final class LiveAnalysis {
         public var summary: String {
             var s = "captured \(captured) packets on \(interface)"
             if let st = libpcap { s += "; libpcap received \(st.received), dropped \(st.dropped) (interface dropped \(st.interfaceDropped))" }
-            s += "; analysis shed \(shed)"
+            s += "; analysed \(analysed); analysis shed \(shed)"
             if let w = written { s += "; wrote \(w.packets) packets to \(w.files.joined(separator: ", "))" }
             return s
         }
@@ -72,13 +77,13 @@ public final class LiveAnalysis {
         public var interfaceDropped: UInt32
     }
 
-    /// What the capture has done so far, about once a second from the analysing thread
-    /// (the progress line); set before `run()`.
-    public var progress: ((LiveProgress) -> Void)?
-
     /// The metrics tee (dissector -> metrics -> reconstructor), when configured; its
     /// `exposition()` is what the metrics endpoint serves.
     public let metrics: StunScopeMetrics?
+
+    /// What the capture has done so far, about once a second from the analysing thread
+    /// (the progress line); set before `run()`.
+    public var progress: ((LiveProgress) -> Void)?
 
     private let source: LiveCaptureSource
     /// Reads the interface and writes `--write` on the capture thread.
@@ -121,24 +126,23 @@ public final class LiveAnalysis {
         thread.name = "stunscope-capture"
         thread.start()
 
-        analyseUntilClosed()
+        let analysed = analyseUntilClosed()
         done.wait()
-        return finish(outcome.get())
+        return finish(outcome.get(), analysed: analysed)
     }
 
-    /// Decodes what the capture thread queues until it has closed the queue and it is empty.
-    private func analyseUntilClosed() {
+    /// Decodes what the capture thread queues until it has closed the queue and it is empty;
+    /// returns the number of packets decoded.
+    private func analyseUntilClosed() -> Int {
         let decoder = dissection.decoder
+        var analysed = 0
         var lastGauge = Date()
         var progressClock = progress.map { LiveProgressClock(report: $0) }
         while true {
-            if let item = queue.pop(timeout: 0.2) {
-                item.bytes.withUnsafeBytes { raw in
-                    decoder.decode(CapturedPacket(frameNumber: item.frameNumber, fileIndex: 0, time: item.time,
-                                                  linkType: item.linkType, originalLength: item.originalLength, bytes: raw))
-                }
-                metrics?.packetAnalysed()
-                progressClock?.packetAnalysed(queue: queue, source: source)
+            if let n = queue.drain(timeout: 0.2, { decoder.decode($0) }) {
+                analysed += n
+                metrics?.packetsAnalysed(n)
+                progressClock?.packetsAnalysed(n, queue: queue, source: source)
             } else if queue.isClosedAndEmpty {
                 break
             } else {
@@ -150,9 +154,10 @@ public final class LiveAnalysis {
                 lastGauge = Date()
             }
         }
+        return analysed
     }
 
-    private func finish(_ outcome: CaptureOutcome) -> Result {
+    private func finish(_ outcome: CaptureOutcome, analysed: Int) -> Result {
         dissection.decoder.finish()
         dissection.finish()
         let stats = dissection.decoder.currentStatistics()
@@ -168,7 +173,7 @@ public final class LiveAnalysis {
         let shed = queue.shedCount
         if let st = libpcap { metrics?.captureGauges.set(received: st.received, dropped: st.dropped, shed: shed) }
         return Result(document: doc, captureName: name, interface: source.interface, captured: outcome.captured,
-                      libpcap: libpcap, shed: shed, written: outcome.written,
+                      libpcap: libpcap, analysed: analysed, shed: shed, written: outcome.written,
                       captureError: outcome.error)
     }
 }
@@ -189,7 +194,8 @@ private final class CaptureOutcomeSlot: Sendable {
     func get() -> CaptureOutcome { value.withLock { $0 } }
 }
 
-/// The capture thread's work: read the interface, save each packet, queue a copy.
+/// The capture thread's work: drain the kernel buffer a batch at a time, save each packet,
+/// copy it into the queue.
 ///
 /// The source locks its libpcap handle, so the analysing thread may read its
 /// counters; the writer belongs to the capture thread alone: it takes it out of
@@ -200,6 +206,14 @@ private final class CaptureLoop: Sendable {
     let queue: PacketQueue
     let limit: Int?
     let gauges: StunScopeMetrics.CaptureGauges?
+
+    /// Most packets one `pcap_dispatch` call hands over (in buffered mode a call also stops
+    /// at the end of a kernel block).
+    static let batchPackets = 4_096
+    /// Longest wait while a partly filled slab is held back, before offering it again.
+    static let heldPacketsMilliseconds = 20
+    /// Longest one wait for packets, so that signals and the deadline are noticed.
+    static let pollMilliseconds = 200
 
     init(source: LiveCaptureSource, writer: sending PcapDumpWriter?, queue: PacketQueue, limit: Int?,
          gauges: StunScopeMetrics.CaptureGauges?) {
@@ -212,27 +226,59 @@ private final class CaptureLoop: Sendable {
 
     /// Runs until a signal, the deadline, the packet limit or a capture error; closes the queue
     /// and the writer. Call once.
+    ///
+    /// In buffered mode the kernel hands over a partly filled block only after its timeout:
+    /// after a signal or the deadline the loop keeps reading for two block timeouts (the
+    /// longest a packet can wait in a block), so packets that arrived before the stop are
+    /// analysed.
     func run(deadline: Date?) -> CaptureOutcome {
         let writer = self.writer.withLock { $0.take() }
         var outcome = CaptureOutcome()
+        var filler = PacketQueue.Filler(queue: queue)
+        var writeError: (any Error)?
         var lastStats = Date()
-        while !LiveStop.requested {
-            if let d = deadline, Date() >= d { break }
+        var stopAt: Date?
+        let settle = source.immediate ? 0 : 2 * Double(LiveCaptureSource.blockTimeoutMilliseconds) / 1000
+        while true {
+            let now = Date()
+            if stopAt == nil, LiveStop.requested || deadline.map({ now >= $0 }) == true {
+                stopAt = now.addingTimeInterval(settle)
+            }
+            if let s = stopAt, now >= s { break }
+            let wanted = limit.map { min(CaptureLoop.batchPackets, $0 - outcome.captured) } ?? CaptureLoop.batchPackets
+            let n: Int
             do {
-                guard let p = try source.nextPacket() else { continue }
-                outcome.captured += 1
-                try writer?.write(p)
-                queue.push(p)
-                if let l = limit, outcome.captured >= l { break }
+                n = try source.dispatch(maxPackets: wanted) { p in
+                    if writeError == nil, let writer {
+                        do { try writer.write(p) } catch { writeError = error }
+                    }
+                    filler.append(p)
+                }
             } catch {
                 outcome.error = error
                 break
             }
-            if let g = gauges, Date().timeIntervalSince(lastStats) > 1, let st = source.statistics() {
+            outcome.captured += n
+            if let e = writeError {
+                outcome.error = e
+                break
+            }
+            if let l = limit, outcome.captured >= l { break }
+            filler.handOver()
+            if n == 0 {
+                // Rounded up: a wait rounded down to 0 ms would spin through the last millisecond.
+                // Packets held back (the analysis was busy) are offered again soon.
+                let until = stopAt ?? deadline
+                var ms = until.map { Int(($0.timeIntervalSince(now) * 1000).rounded(.up)) } ?? CaptureLoop.pollMilliseconds
+                if filler.holdsPackets { ms = min(ms, CaptureLoop.heldPacketsMilliseconds) }
+                source.waitForPackets(milliseconds: Int32(max(1, min(ms, CaptureLoop.pollMilliseconds))))
+            }
+            if let g = gauges, now.timeIntervalSince(lastStats) > 1, let st = source.statistics() {
                 g.set(received: st.received, dropped: st.dropped, shed: queue.shedCount)
-                lastStats = Date()
+                lastStats = now
             }
         }
+        filler.finish()
         queue.close()
         if let writer {
             writer.close()

@@ -31,9 +31,10 @@ struct LiveProgressClock {
         self.report = report
     }
 
-    mutating func packetAnalysed(queue: PacketQueue, source: LiveCaptureSource) {
-        untilClockRead &-= 1
-        if untilClockRead == 0 { idle(queue: queue, source: source) }
+    /// After each batch taken from the queue.
+    mutating func packetsAnalysed(_ n: Int, queue: PacketQueue, source: LiveCaptureSource) {
+        untilClockRead &-= n
+        if untilClockRead <= 0 { idle(queue: queue, source: source) }
     }
 
     mutating func idle(queue: PacketQueue, source: LiveCaptureSource) {

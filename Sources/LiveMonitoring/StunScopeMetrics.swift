@@ -67,7 +67,7 @@ public final class StunScopeMetrics: WireEventConsumer, LiveEventObserver {
         return c
     }
 
-    public func packetAnalysed() { packets.increment() }
+    public func packetsAnalysed(_ count: Int) { packets.increment(by: Int64(count)) }
 
     public func setActiveAllocations(_ n: Int) { activeAllocations.set(to: Double(n)) }
 

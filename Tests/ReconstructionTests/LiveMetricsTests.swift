@@ -19,7 +19,7 @@ struct LiveMetricsTests {
         let stream = CaptureStream(input: CaptureInput(captures: names.map { captures.appendingPathComponent($0).path }))
         #expect(stream.open())
         let dissection = Dissection(consumer: metrics, credentials: CredentialStore())
-        stream.run(into: dissection.decoder, each: { _ in metrics.packetAnalysed() })
+        stream.run(into: dissection.decoder, each: { _ in metrics.packetsAnalysed(1) })
         dissection.finish()
         _ = reconstructor.finish(packets: 0)
         return String(decoding: metrics.exposition(), as: UTF8.self)

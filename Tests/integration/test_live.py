@@ -1,10 +1,13 @@
-"""`stunscope live` against real peers on loopback (issue 8).
+"""`stunscope live` against real peers on loopback (issue 8) and under replayed load (issue 15).
 
 coturn (turnserver) and turnutils_peer run on loopback on private ports;
 turnutils_uclient makes allocations, channels and relayed traffic while
 `stunscope live -i lo` watches. The live summary is compared with coturn's
 own verbose log, /metrics is scraped during the run, and the --write file is
-checked with tshark. Needs root (live capture) and coturn; skipped otherwise.
+checked with tshark. A generated TURN-server capture replayed on lo with
+tcpreplay must be captured whole (no kernel drop, nothing shed) and analysed
+to the same message counts as the file. Needs root (live capture), coturn or
+tcpreplay; each test is skipped without what it needs.
 """
 from __future__ import annotations
 
@@ -23,11 +26,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("STUNSCOPE_BIN", str(ROOT / ".build" / "debug" / "stunscope"))
+SYNTH_BIN = os.environ.get("STUNSCOPE_SYNTH_BIN", str(Path(BIN).parent / "stunscope-synth"))
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason="live capture needs root"),
-    pytest.mark.skipif(not shutil.which("turnserver") or not shutil.which("turnutils_uclient"), reason="coturn not installed"),
-]
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="live capture needs root")
+needs_coturn = pytest.mark.skipif(not shutil.which("turnserver") or not shutil.which("turnutils_uclient"),
+                                  reason="coturn not installed")
 
 TURN_PORT = 34_878
 PEER_PORT = 34_890
@@ -97,6 +100,7 @@ def _scrape() -> dict[str, float]:
     return values
 
 
+@needs_coturn
 def test_live_summary_metrics_and_write_agree_with_coturn(coturn, tmp_path):
     written = tmp_path / "live.pcap"
     live = subprocess.Popen([BIN, "live", "-i", "lo", "--filter", FILTER, "--duration", "12", "--format", "ndjson",
@@ -162,7 +166,7 @@ def test_sigint_prints_final_summary_and_exits_zero():
     assert "captured 0 packets on lo" in err
 
 
-def test_bad_interface_and_bad_filter():
+def test_bad_interface_bad_filter_and_bad_buffer_size():
     bad = subprocess.run([BIN, "live", "-i", "nosuchif0", "--duration", "1"], capture_output=True, text=True, timeout=10)
     assert bad.returncode == 3
     assert "no such interface" in bad.stderr
@@ -170,9 +174,65 @@ def test_bad_interface_and_bad_filter():
                          capture_output=True, text=True, timeout=10)
     assert flt.returncode == 2
     assert "can't parse filter expression" in flt.stderr
+    for size in ("0", "2048"):
+        buf = subprocess.run([BIN, "live", "-i", "lo", "--buffer-size", size, "--duration", "1"],
+                             capture_output=True, text=True, timeout=10)
+        assert buf.returncode == 64
+        assert "--buffer-size must be 1 to 2047 MiB" in buf.stderr
 
 
 def test_interfaces_lists_loopback():
     r = subprocess.run([BIN, "interfaces"], capture_output=True, text=True, timeout=10)
     assert r.returncode == 0
     assert re.search(r"^lo\s+\[[^]]*loopback", r.stdout, re.M)
+
+
+# Every packet stunscope-synth writes has a client or peer address in 100.64.0.0/10: the
+# filter keeps other loopback traffic (other tests, other tools) out of the counts.
+REPLAY_FILTER = "udp and net 100.64.0.0/10"
+REPLAY_PACKETS = 20_000
+REPLAY_PPS = 10_000
+# What depends only on which packets were analysed, not on when they arrived (the replay
+# compresses the capture's 60 s; transactions and retransmissions depend on the timing).
+TIMING_FREE_STATS = ["packets", "stunMessages", "nestedMessages", "classicStunMessages", "channelDataFrames",
+                     "malformed", "icmpErrors", "messagesByMethod", "errorCodes"]
+
+
+@pytest.mark.skipif(not shutil.which("tcpreplay"), reason="tcpreplay not installed")
+def test_replayed_capture_is_captured_whole_and_analysed_as_the_file(tmp_path):
+    capture = tmp_path / "replay.pcap"
+    subprocess.run([SYNTH_BIN, "--captures", str(ROOT / "captures"), "--packets", str(REPLAY_PACKETS),
+                    "--allocations", "40", "--seed", "3", "-o", str(capture), "--quiet"], check=True, timeout=120)
+    info = subprocess.run(["capinfos", "-c", "-M", str(capture)], capture_output=True, text=True, check=True).stdout
+    packets = int(re.search(r"Number of packets:\s+(\d+)", info).group(1))
+    assert packets == REPLAY_PACKETS
+    truth = json.loads(subprocess.run([BIN, "analyze", str(capture), "--format", "json"], capture_output=True,
+                                      text=True, check=True, timeout=120).stdout)["stats"]
+
+    live = subprocess.Popen([BIN, "live", "-i", "lo", "--filter", REPLAY_FILTER, "--duration", "30",
+                             "--format", "ndjson"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(1.5)
+        replay = subprocess.run(["timeout", "20", "tcpreplay", "-i", "lo", "--pps", str(REPLAY_PPS), str(capture)],
+                                capture_output=True, text=True)
+        assert replay.returncode == 0, replay.stdout + replay.stderr
+        assert re.search(rf"Actual: {packets} packets", replay.stdout), replay.stdout
+        time.sleep(0.5)
+        live.send_signal(signal.SIGINT)
+        out, err = live.communicate(timeout=30)
+    finally:
+        _kill(live)
+    assert live.returncode == 0, err
+
+    counters = re.search(r"captured (\d+) packets on lo; libpcap received (\d+), dropped (\d+) \(interface dropped \d+\); "
+                         r"analysed (\d+); analysis shed (\d+)", err)
+    assert counters, err
+    captured, received, dropped, analysed, shed = map(int, counters.groups())
+    assert (dropped, shed) == (0, 0)
+    assert captured == analysed == packets
+    # On lo the kernel hands libpcap each packet twice (sent and received) and libpcap keeps one.
+    assert received == 2 * packets
+
+    summary = next(json.loads(l) for l in out.splitlines() if '"type":"capture"' in l)
+    assert summary["packets"] == packets
+    assert {k: summary["stats"][k] for k in TIMING_FREE_STATS} == {k: truth[k] for k in TIMING_FREE_STATS}
