@@ -1,4 +1,5 @@
 import NetworkVocabulary
+import StunWire
 
 /// What one replay of a template costs: its packets, and how long a server
 /// (and an analyser) must keep it, which decides how many replays are alive
@@ -21,22 +22,30 @@ struct SessionFootprint {
 
     init(template: TemplateCapture, rounds: Int, controlEvery: Int64?) {
         let replay = SessionReplay(id: 0, template: template, start: 0, relayBase: 0, controlEvery: controlEvery)
-        var count = 0
-        var last: Int64 = 0
-        var allocationEnds: [FiveTuple: Int64] = [:]
-        while replay.refill(rounds: rounds) {
-            for due in replay.batch {
-                count += 1
-                last = max(last, due.time)
-                let packet = template.packets[due.packet]
-                guard let message = packet.payload.stunMessage, message.messageClass == .success,
-                      message.method == .allocate || message.method == .refresh else { continue }
-                let client = FiveTuple(source: packet.destination, destination: packet.source, transport: .udp)
-                let lifetime = message.lifetime.map { Int64($0) * 1_000_000_000 } ?? Self.defaultLifetime
-                allocationEnds[client] = due.time + lifetime
-            }
+        var dues: [SessionReplay.Due] = []
+        while replay.refill(rounds: rounds) { dues += replay.batch }
+        packets = dues.count
+        aliveSpan = max((dues.map(\.time).max() ?? 0) + Self.idleHorizon, Self.lastAllocationEnd(template, dues))
+    }
+
+    /// When the last allocation is deleted or expires, in the replay's time (0 without one).
+    private static func lastAllocationEnd(_ template: TemplateCapture, _ dues: [SessionReplay.Due]) -> Int64 {
+        var ends: [FiveTuple: Int64] = [:]
+        for due in dues {
+            let packet = template.packets[due.packet]
+            guard let message = packet.payload.stunMessage, message.messageClass == .success,
+                  message.method == .allocate || message.method == .refresh else { continue }
+            let client = FiveTuple(source: packet.destination, destination: packet.source, transport: .udp)
+            ends[client] = due.time + lifetime(granted: message)
         }
-        packets = count
-        aliveSpan = max(last + Self.idleHorizon, allocationEnds.values.max() ?? 0)
+        return ends.values.max() ?? 0
+    }
+
+    /// The LIFETIME a success response grants, in nanoseconds.
+    private static func lifetime(granted message: StunMessage) -> Int64 {
+        for attribute in message.attributes where attribute.type == .lifetime {
+            if case let .unsigned(seconds) = attribute.value { return Int64(truncatingIfNeeded: seconds) * 1_000_000_000 }
+        }
+        return defaultLifetime
     }
 }
