@@ -4,6 +4,8 @@ struct MinimumHeap<Element: Comparable> {
     private var elements: [Element] = []
 
     var isEmpty: Bool { elements.isEmpty }
+    var count: Int { elements.count }
+    var minimum: Element? { elements.first }
 
     mutating func insert(_ element: Element) {
         elements.append(element)

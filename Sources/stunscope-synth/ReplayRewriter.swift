@@ -37,11 +37,17 @@ struct ReplayRewriter {
 
     // MARK: Addresses, ports, channels
 
-    /// Client and peer addresses: 100.64.0.0/10 (RFC 6598), 64 per replay.
+    /// Client and peer addresses: 100.64.0.0/10 (RFC 6598), 64 per replay, or
+    /// as many as the template has from the replay's `addressBase` (a million
+    /// replays would not fit 64 each).
     private func mapIP(_ address: UInt32, _ replay: SessionReplay) -> UInt32 {
         if replay.template.serverIPs.contains(address) { return address }
-        let slot = replay.template.clientSlot(address) & 63
-        return 0x6440_0000 | UInt32((replay.id * 64 + slot) & 0x3f_ffff)
+        let slot = replay.template.clientSlot(address)
+        if let base = replay.addressBase {
+            precondition(slot < replay.template.clientAddressCount, "clientAddressCount counts every address a replay maps")
+            return 0x6440_0000 | UInt32((base + slot) & 0x3f_ffff)
+        }
+        return 0x6440_0000 | UInt32((replay.id * 64 + (slot & 63)) & 0x3f_ffff)
     }
 
     /// Server addresses stay; each replay's relayed addresses get their own port in 49152-65535.
@@ -50,7 +56,7 @@ struct ReplayRewriter {
         let address = endpoint.ipv4
         if template.serverIPs.contains(address) {
             if let relayed = template.relayEndpoints[endpoint] {
-                return Endpoint(.v4(address), UInt16(49_152 + (replay.relayBase + relayed) % 16_384))
+                return Endpoint(.v4(address), replay.relayPort(relayed))
             }
             return endpoint
         }
@@ -90,14 +96,6 @@ struct ReplayRewriter {
         }
     }
 
-    /// Attributes carrying endpoints the replay moves (IPv4 only; IPv6 ones
-    /// keep their address, XOR-ed again for the new id by `emit`).
-    private static let endpointAttributes: Set<StunAttributeType> = [
-        .xorPeerAddress, .xorRelayedAddress, .xorMappedAddress, .msXorMappedAddress,
-        .mappedAddress, .responseAddress, .sourceAddress, .changedAddress, .reflectedFrom,
-        .alternateServer, .responseOrigin, .otherAddress,
-    ]
-
     private func write(_ template: StunMessage, data: TemplatePayload?, of replay: SessionReplay, epoch: Int, depth: Int,
                        into out: inout [UInt8]) {
         var message = template
@@ -107,8 +105,10 @@ struct ReplayRewriter {
         for index in message.attributes.indices {
             let attribute = message.attributes[index]
             switch attribute.value {
-            case let .address(endpoint) where Self.endpointAttributes.contains(attribute.type) && !endpoint.address.isIPv6:
+            case let .address(endpoint) where TemplatePayload.movedAddressAttributes.contains(attribute.type) && !endpoint.address.isIPv6:
                 message.attributes[index].value = .address(mapEndpoint(endpoint, replay))
+            case let .string(username) where attribute.type == .username && message.method == .binding && replay.renamesIceAgents:
+                message.attributes[index].value = .string(renamedIceUsername(username, replay))
             case let .unsigned(channel) where attribute.type == .channelNumber:
                 message.attributes[index].value = .unsigned(UInt64(mapChannel(UInt16(truncatingIfNeeded: channel), replay)))
             case .data:
@@ -127,6 +127,26 @@ struct ReplayRewriter {
             preconditionFailure("the template's STUN message was written once when it was loaded: \(error)")
         }
     }
+
+    /// ICE's "receiver:sender" USERNAME with each ufrag renamed for the replay: the same
+    /// length (the message keeps its size), ice-chars (RFC 8445 section 5.3), a function of
+    /// (seed, replay, ufrag) so both agents and every check agree. Anything else stays.
+    private func renamedIceUsername(_ username: String, _ replay: SessionReplay) -> String {
+        let parts = username.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, username.utf8.allSatisfy({ $0 < 0x80 }) else { return username }
+        return parts.map { ufrag -> String in
+            var hash = SplitMix64.mix(seed ^ 0x5546_5241_4700 ^ UInt64(replay.id))
+            for byte in ufrag.utf8 { hash = SplitMix64.mix(hash ^ UInt64(byte)) }
+            var renamed = ""
+            for _ in ufrag.utf8 {
+                renamed.append(Self.iceChars[Int(hash & 63)])
+                hash = SplitMix64.mix(hash)
+            }
+            return renamed
+        }.joined(separator: ":")
+    }
+
+    private static let iceChars = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
     /// A new transaction id: a function of (seed, replay, epoch, old id), so
     /// a request and its response, and each copy of a relayed message, agree.

@@ -6,7 +6,7 @@ enum ReplayTiming {
     static let roundGap: Int64 = 20_000_000
     /// A round's relay packets fit in 0.5 s: longer relay phases are compressed.
     static let maxRoundSpan: Int64 = 500_000_000
-    /// One in-session control exchange per this much relay-phase time.
+    /// One in-session control exchange per this much relay-phase time, unless told otherwise.
     static let controlEvery: Int64 = 10_000_000_000
 }
 
@@ -30,6 +30,18 @@ final class SessionReplay {
     let start: Int64
     /// Numbering of this replay's relayed addresses among all replays' (they get distinct relay ports).
     let relayBase: Int
+    /// The relay port of each of the template's relayed addresses when a schedule handed them out
+    /// (`SessionSchedule`: a port is taken again only after the allocation holding it ended).
+    let relayPorts: [UInt16]?
+    /// Where this replay's client addresses start in a numbering that gives each replay
+    /// `clientAddressCount` of them (`SessionSchedule`); without it, 64 per replay by id.
+    let addressBase: Int?
+    /// ICE ufrags (in USERNAME) get names of this replay's own, so that each replay is an ICE
+    /// session of its own; otherwise every replay of a template shares its agents' names.
+    let renamesIceAgents: Bool
+    /// Relay-phase time per replayed control exchange; nil: none (relay packets only, for the
+    /// allocation check: the packets a bigger capture adds are then all relay packets).
+    let controlEvery: Int64?
     private(set) var batch: [Due] = []
     /// The next packet of `batch` to go out.
     var cursor = 0
@@ -39,11 +51,21 @@ final class SessionReplay {
     private var nextControlPair = 0
     private var controlEpoch = 1_000_000
 
-    init(id: Int, template: TemplateCapture, start: Int64, relayBase: Int) {
+    init(id: Int, template: TemplateCapture, start: Int64, relayBase: Int, relayPorts: [UInt16]? = nil, addressBase: Int? = nil,
+         renamesIceAgents: Bool = false, controlEvery: Int64? = ReplayTiming.controlEvery) {
         self.id = id
         self.template = template
         self.start = start
         self.relayBase = relayBase
+        self.relayPorts = relayPorts
+        self.addressBase = addressBase
+        self.renamesIceAgents = renamesIceAgents
+        self.controlEvery = controlEvery
+    }
+
+    /// The server port of the template's relayed address number `relayed`.
+    func relayPort(_ relayed: Int) -> UInt16 {
+        relayPorts?[relayed] ?? UInt16(49_152 + (relayBase + relayed) % 16_384)
     }
 
     var next: Due { batch[cursor] }
@@ -53,6 +75,8 @@ final class SessionReplay {
         while fillNextBatch(rounds: rounds) {
             if !batch.isEmpty { return true }
         }
+        // Finished: a million replays must not each keep their largest batch's storage.
+        batch = []
         return false
     }
 
@@ -64,7 +88,7 @@ final class SessionReplay {
 
     /// Round 0 has the control packets up to the end of the relay phase and
     /// the first relay round; rounds 1..<`rounds` repeat the relay packets
-    /// (with a replayed control exchange every `controlEvery`); round
+    /// (with a replayed control exchange every `controlEvery` of relay time); round
     /// `rounds` has the control packets after the relay phase. A template
     /// without relay traffic is one batch.
     private func fillNextBatch(rounds: Int) -> Bool {
@@ -100,7 +124,9 @@ final class SessionReplay {
                     let offset = Int64(Double(template.packets[index].time - template.relayStart) * scale)
                     batch.append(Due(time: roundStart + offset, packet: index, epoch: round + 1))
                 }
-                if !template.controlPairs.isEmpty { appendControlExchanges(after: roundStart + span, period: period) }
+                if !template.controlPairs.isEmpty, let controlEvery {
+                    appendControlExchanges(after: roundStart + span, period: period, every: controlEvery)
+                }
             }
         }
         round += 1
@@ -112,8 +138,8 @@ final class SessionReplay {
     /// The control exchanges this round's share of relay time owes, 2 µs
     /// apart after the round, each with its template round-trip time (at most
     /// an eighth of the gap, at least 1 µs).
-    private func appendControlExchanges(after roundEnd: Int64, period: Int64) {
-        controlDebt += Double(period) / Double(ReplayTiming.controlEvery)
+    private func appendControlExchanges(after roundEnd: Int64, period: Int64, every: Int64) {
+        controlDebt += Double(period) / Double(every)
         var at = roundEnd + ReplayTiming.roundGap / 4
         while controlDebt >= 1 {
             let pair = template.controlPairs[nextControlPair % template.controlPairs.count]

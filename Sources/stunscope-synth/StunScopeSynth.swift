@@ -37,20 +37,40 @@ import Foundation
 struct StunScopeSynth: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stunscope-synth",
-        abstract: "Developer tool: generate a big TURN-server capture from the real captures (benchmarks)."
+        abstract: "Developer tool: generate a big TURN-server capture from the real captures (benchmarks).",
+        discussion: """
+        Mixes (--mix): default: 2,000 allocations, 85 % relay data, 15 % relayed ICE checks. \
+        relay-heavy: the default's generator over the templates without relayed ICE checks, 1,300 allocations \
+        (ChannelData, Send/Data and peer-leg data). control-heavy: a public TURN/STUN server's busy hour: \
+        short allocations, ICE sessions with relayed checks, one-shot and keepalive Binding clients, each \
+        session played once, so sessions follow --packets (or --sessions); --max-alive bounds how many \
+        are alive at once.
+        """
     )
 
-    @Option(help: "Packets to write.")
-    var packets = 2_000_000
+    @Option(help: ArgumentHelp("Named mix of sessions: default, relay-heavy or control-heavy.", valueName: "mix"))
+    var mix: SynthMix = .standard
 
-    @Option(help: "At least this many TURN allocations (client 5-tuples sending Allocate).")
-    var allocations = 2_000
+    @Option(help: "Packets to write (default 2,000,000; with --sessions: all their packets).")
+    var packets: Int?
 
-    @Option(help: "Share of relay packets carrying application data (ChannelData, Send/Data, peer leg), 0..1; the rest is STUN control and relayed ICE checks.")
-    var relayShare = 0.85
+    @Option(help: "default and relay-heavy: at least this many TURN allocations (client 5-tuples sending Allocate); default 2,000, relay-heavy 1,300.")
+    var allocations: Int?
 
-    @Option(help: "Seconds over which session starts are spread.")
-    var spread = 60.0
+    @Option(help: "default and relay-heavy: share of relay packets carrying application data (ChannelData, Send/Data, peer leg), 0..1; the rest is STUN control and relayed ICE checks (default 0.85; relay-heavy has no relayed checks).")
+    var relayShare: Double?
+
+    @Option(help: "Seconds over which session starts are spread (default 60; control-heavy 1,800).")
+    var spread: Double?
+
+    @Option(help: "default and relay-heavy: seconds of relay phase per replayed in-session exchange (Refresh, CreatePermission, ChannelBind); 0: none, so that more packets are only more relay packets (default 10).")
+    var controlEvery: Double?
+
+    @Option(help: "control-heavy: this many sessions (replays), however many packets they make.")
+    var sessions: Int?
+
+    @Option(help: "control-heavy: at most this many sessions alive at once (a session waits for a free slot); a session is alive until its allocations are deleted or expire, else 30 s after its last packet.")
+    var maxAlive: Int?
 
     @Option(help: "Random seed.")
     var seed: UInt64 = 1
@@ -68,8 +88,18 @@ struct StunScopeSynth: ParsableCommand {
     var quiet = false
 
     func validate() throws {
-        if packets < 1 { throw ValidationError("--packets must be positive") }
-        if !(0...1).contains(relayShare) { throw ValidationError("--relay-share must be within 0...1") }
+        if let packets, packets < 1 { throw ValidationError("--packets must be positive") }
+        if let relayShare, !(0...1).contains(relayShare) { throw ValidationError("--relay-share must be within 0...1") }
+        if let sessions, sessions < 1 { throw ValidationError("--sessions must be positive") }
+        if let maxAlive, maxAlive < 1 { throw ValidationError("--max-alive must be positive") }
+        if let controlEvery, controlEvery < 0 { throw ValidationError("--control-every must not be negative") }
+        if mix == .controlHeavy {
+            if allocations != nil || relayShare != nil || controlEvery != nil {
+                throw ValidationError("--allocations, --relay-share and --control-every do not apply to the control-heavy mix (its sessions follow --packets or --sessions, each played once)")
+            }
+        } else if sessions != nil || maxAlive != nil {
+            throw ValidationError("--sessions and --max-alive apply to the control-heavy mix only")
+        }
     }
 
     func run() throws {
@@ -84,8 +114,8 @@ struct StunScopeSynth: ParsableCommand {
         for path in paths {
             do {
                 let template = try TemplateCapture(path: path)
-                if template.allocations == 0 {
-                    skipped.append("\(path) (no UDP Allocate)")
+                if let reason = mix.rejects(template) {
+                    skipped.append("\(path) (\(reason))")
                     continue
                 }
                 loaded.append(template)
@@ -94,25 +124,48 @@ struct StunScopeSynth: ParsableCommand {
             }
         }
         guard !loaded.isEmpty else { throw ValidationError("no usable template capture in \(paths)") }
-        var generator = SynthGenerator(templates: loaded, packets: packets, allocations: allocations,
-                                       relayShare: relayShare, spread: spread, seed: seed)
+        let spread = spread ?? mix.spread
+        let generator: SynthGenerator
+        var shown = loaded
+        switch mix {
+        case .standard, .relayHeavy:
+            let packets = packets ?? 2_000_000
+            let draw = AllocationDraw(templates: loaded, packets: packets, allocationsWanted: allocations ?? mix.allocations,
+                                      relayShare: relayShare ?? mix.relayShare, spread: spread, seed: seed,
+                                      controlEvery: controlEvery.map { $0 > 0 ? Int64($0 * 1e9) : nil } ?? ReplayTiming.controlEvery)
+            let (replays, rounds) = draw.replays()
+            generator = SynthGenerator(replays: replays, rounds: rounds, packetLimit: packets, seed: seed)
+        case .controlHeavy:
+            let mixed = ControlHeavyMix(loaded: loaded)
+            shown = mixed.all
+            // One relay round: a replayed control exchange would need 10 s of relay phase.
+            let footprints = shown.reduce(into: [ObjectIdentifier: SessionFootprint]()) {
+                $0[ObjectIdentifier($1)] = SessionFootprint(template: $1, rounds: 1, controlEvery: ReplayTiming.controlEvery)
+            }
+            let arrivals = mixed.arrivals(packets: packets ?? 2_000_000, sessions: sessions, spread: spread, seed: seed, footprints: footprints)
+            let replays = SessionSchedule.replays(arriving: arrivals, footprints: footprints, maxAlive: maxAlive)
+            generator = SynthGenerator(replays: replays, rounds: 1, packetLimit: sessions == nil ? packets ?? 2_000_000 : packets, seed: seed)
+        }
         let summary = try generator.write(to: output)
         if !quiet {
-            FileHandle.standardError.write(report(summary, generator: generator, loaded: loaded, skipped: skipped).data(using: .utf8)!)
+            FileHandle.standardError.write(report(summary, generator: generator, shown: shown, skipped: skipped).data(using: .utf8)!)
         }
     }
 
-    private func report(_ summary: SynthSummary, generator: SynthGenerator, loaded: [TemplateCapture], skipped: [String]) -> String {
+    private func report(_ summary: SynthSummary, generator: SynthGenerator, shown: [TemplateCapture], skipped: [String]) -> String {
         let relayPercent = String(format: "%.1f", 100 * Double(summary.relayPackets) / Double(max(1, summary.packets)))
         let control = summary.packets - summary.relayPackets - summary.relayedChecks
         var report = "synth: \(summary.packets) packets, \(summary.replays) sessions, \(summary.allocations) allocations, "
         report += "\(summary.relayPackets) relay data (\(relayPercent) %), "
         report += "\(summary.relayedChecks) relayed ICE checks, \(control) control, "
         report += "\(summary.rounds) relay rounds, \(String(format: "%.1f", summary.duration)) s -> \(output)\n"
-        for template in loaded {
+        report += "  mix \(mix.rawValue): at most \(summary.maxAlive) sessions alive at once "
+        report += "(alive until its allocations are deleted or expire, else 30 s after its last packet)\n"
+        let drawn = generator.drawn
+        for template in shown {
             report += "  template \(template.name): \(template.packets.count) packets, \(template.relayIndices.count) relay "
             report += "(\(template.relayChecks) ICE checks), \(template.allocations) allocations, "
-            report += "\(template.controlPairs.count) control pairs, drawn \(generator.drawn[template.name] ?? 0) times\n"
+            report += "\(template.controlPairs.count) control pairs, drawn \(drawn[template.name] ?? 0) times\n"
         }
         for line in skipped { report += "  skipped \(line)\n" }
         return report

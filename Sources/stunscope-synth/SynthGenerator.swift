@@ -1,7 +1,6 @@
 import NetworkVocabulary
 import CaptureSource
 import Foundation
-import TestSupport
 
 /// What a run wrote, for the report on stderr.
 struct SynthSummary {
@@ -12,82 +11,39 @@ struct SynthSummary {
     var relayedChecks = 0
     var rounds = 0
     var duration = 0.0
+    /// The most sessions alive at one time, by `SessionFootprint.aliveSpan`, counted as they are written.
+    var maxAlive = 0
 }
 
-/// Draws the sessions, then merges their packets in time order into one
-/// classic pcap (microseconds, Ethernet) through `PcapDumpWriter`.
+/// Merges the replays' packets in time order into one classic pcap
+/// (microseconds, Ethernet) through `PcapDumpWriter`.
 struct SynthGenerator {
-    let templates: [TemplateCapture]
-    let packets: Int
-    let allocationsWanted: Int
-    let relayShare: Double
-    let spread: Double
+    let replays: [SessionReplay]
+    /// Relay rounds each replay plays.
+    let rounds: Int
+    /// Stop after this many packets; nil: when every replay has finished.
+    let packetLimit: Int?
     let seed: UInt64
+    /// What one replay of each template costs, by template.
+    let footprints: [ObjectIdentifier: SessionFootprint]
 
-    private var replays: [SessionReplay] = []
-    /// Relay rounds per session: enough for `packets` in total.
-    private var rounds = 1
-    /// How many sessions replay each template, by name.
-    private(set) var drawn: [String: Int] = [:]
-
-    init(templates: [TemplateCapture], packets: Int, allocations: Int, relayShare: Double, spread: Double, seed: UInt64) {
-        self.templates = templates
-        self.packets = packets
-        self.allocationsWanted = allocations
-        self.relayShare = relayShare
-        self.spread = spread
+    init(replays: [SessionReplay], rounds: Int, packetLimit: Int?, seed: UInt64) {
+        self.replays = replays
+        self.rounds = rounds
+        self.packetLimit = packetLimit
         self.seed = seed
+        var footprints: [ObjectIdentifier: SessionFootprint] = [:]
+        for replay in replays where footprints[ObjectIdentifier(replay.template)] == nil {
+            footprints[ObjectIdentifier(replay.template)] = SessionFootprint(template: replay.template, rounds: rounds,
+                                                                              controlEvery: replay.controlEvery)
+        }
+        self.footprints = footprints
     }
 
-    /// How often each template is drawn: control-only templates 1, relay templates 3, and the
-    /// templates whose relay phase carries ICE checks as often as it takes for the relayed
-    /// checks to make up (1 - relayShare) of the relay rounds.
-    private func weights() -> [Double] {
-        let checking = templates.filter { $0.relayChecks > 0 }
-        let plain = templates.filter { $0.relayChecks == 0 && !$0.relayIndices.isEmpty }
-        let checks = Double(checking.reduce(0) { $0 + $1.relayChecks })
-        let checkingData = Double(checking.reduce(0) { $0 + $1.relayIndices.count - $1.relayChecks })
-        let plainData = Double(plain.reduce(0) { $0 + $1.relayIndices.count })
-        let checkShare = 1 - relayShare
-        var checkingWeight = 1.0
-        if checks > 0 {
-            let denominator = checks - checkShare * (checks + checkingData)
-            checkingWeight = denominator > 0 ? max(0.05, checkShare * plainData / denominator) : 100
-        }
-        return templates.map { $0.relayIndices.isEmpty ? 1 : $0.relayChecks > 0 ? 3 * checkingWeight : 3 }
-    }
+    /// How many sessions replay each template, by name.
+    var drawn: [String: Int] { replays.reduce(into: [:]) { $0[$1.template.name, default: 0] += 1 } }
 
-    /// Draws templates (weighted) until the sessions hold `allocationsWanted` allocations, each
-    /// with a start time in the spread; then sizes the relay rounds to reach `packets`.
-    private mutating func plan() {
-        var random = SplitMix64(seed: seed)
-        let weights = weights()
-        let totalWeight = weights.reduce(0, +)
-        var allocations = 0
-        var relayBase = 0
-        while allocations < allocationsWanted || replays.isEmpty {
-            var pick = random.nextUnit() * totalWeight
-            var index = 0
-            while index < weights.count - 1 && pick >= weights[index] {
-                pick -= weights[index]
-                index += 1
-            }
-            let template = templates[index]
-            drawn[template.name, default: 0] += 1
-            let start = Int64(random.nextUnit() * spread * 1e9)
-            replays.append(SessionReplay(id: replays.count, template: template, start: start, relayBase: relayBase))
-            relayBase += template.relayEndpoints.count
-            allocations += template.allocations
-        }
-        let oneTimePackets = replays.reduce(0) { $0 + $1.template.packets.count - $1.template.relayIndices.count }
-        let relayPerRound = replays.reduce(0) { $0 + $1.template.relayIndices.count }
-        if relayPerRound > 0 {
-            rounds = max(1, Int(Double(packets - oneTimePackets) / Double(relayPerRound) + 0.999))
-        }
-    }
-
-    mutating func write(to path: String) throws -> SynthSummary {
-        plan()
+    func write(to path: String) throws -> SynthSummary {
         let writer = try PcapDumpWriter(path: path, linkType: .ethernet)
         let rewriter = ReplayRewriter(seed: seed)
         var summary = SynthSummary()
@@ -95,15 +51,33 @@ struct SynthGenerator {
         summary.allocations = replays.reduce(0) { $0 + $1.template.allocations }
         summary.rounds = rounds
 
-        // The session whose next packet is earliest goes next; ties by session id.
+        // The session whose next packet is earliest goes next; ties by session id. A session joins
+        // the queue once the queue's earliest packet is no earlier than its start (its first packet's
+        // time), so that only started sessions hold their packet batches: the order is the same as
+        // with every session queued from the outset.
+        let byStart = replays.indices.sorted { replays[$0].start < replays[$1].start || (replays[$0].start == replays[$1].start && $0 < $1) }
+        var nextToQueue = 0
         var queue = MinimumHeap<NextPacket>()
-        for replay in replays where replay.refill(rounds: rounds) { queue.insert(NextPacket(time: replay.next.time, replay: replay.id)) }
+        var started = [Bool](repeating: false, count: replays.count)
+        var aliveUntil = MinimumHeap<Int64>()
         var frame: [UInt8] = []
         var firstTime: Int64?
         var lastTime: Int64 = 0
-        while summary.packets < packets, let earliest = queue.popMinimum() {
+        while packetLimit.map({ summary.packets < $0 }) ?? true {
+            while nextToQueue < byStart.count, queue.minimum.map({ replays[byStart[nextToQueue]].start <= $0.time }) ?? true {
+                let replay = replays[byStart[nextToQueue]]
+                nextToQueue += 1
+                if replay.refill(rounds: rounds) { queue.insert(NextPacket(time: replay.next.time, replay: replay.id)) }
+            }
+            guard let earliest = queue.popMinimum() else { break }
             let replay = replays[earliest.replay]
             let due = replay.next
+            if !started[replay.id] {
+                started[replay.id] = true
+                while let end = aliveUntil.minimum, end < due.time { _ = aliveUntil.popMinimum() }
+                aliveUntil.insert(due.time + (footprints[ObjectIdentifier(replay.template)]?.aliveSpan ?? 0))
+                summary.maxAlive = max(summary.maxAlive, aliveUntil.count)
+            }
             let packet = replay.template.packets[due.packet]
             rewriter.write(packet, of: replay, epoch: due.epoch, into: &frame)
             let time = ReplayTiming.baseTime + due.time

@@ -34,10 +34,67 @@ final class TemplateCapture {
     init(path: String) throws {
         name = (path as NSString).lastPathComponent
         try read(path)
+        analyse()
+    }
+
+    /// A template made of some of another's packets (`OneShotBinding`), its time 0 at the first of them;
+    /// the server addresses are the whole template's (a slice may not show the server's port).
+    init(name: String, packets: [TemplatePacket], serverIPs: Set<UInt32>) {
+        self.name = name
+        self.serverIPs = serverIPs
+        let origin = packets.first?.time ?? 0
+        self.packets = packets.map { var packet = $0; packet.time -= origin; return packet }
+        analyse()
+    }
+
+    private func analyse() {
         findServerAddresses()
         let relayFlows = classifyRelayTraffic()
         findControlPairs(on: relayFlows)
     }
+
+    /// A Binding success response with the magic cookie: a STUN server answered here.
+    var answersBinding: Bool {
+        packets.contains { packet in
+            guard let message = packet.payload.stunMessage else { return false }
+            return message.method == .binding && message.messageClass == .success
+        }
+    }
+
+    /// How many client-side IPv4 addresses a replay maps (`clientSlot` hands out at most this many
+    /// slots): those in IP headers and in the address attributes the rewriter moves, at any depth.
+    private(set) lazy var clientAddressCount: Int = {
+        var addresses = Set<UInt32>()
+        func note(_ endpoint: Endpoint) {
+            guard case let .v4(address) = endpoint.address, !serverIPs.contains(address) else { return }
+            addresses.insert(address)
+        }
+        func walk(_ payload: TemplatePayload) {
+            switch payload {
+            case let .stun(message, data):
+                for attribute in message.attributes where TemplatePayload.movedAddressAttributes.contains(attribute.type) {
+                    if let endpoint = attribute.address { note(endpoint) }
+                }
+                if let data { walk(data) }
+            case let .channelData(_, _, body, _):
+                walk(body)
+            case .application:
+                break
+            }
+        }
+        for packet in packets {
+            note(packet.source)
+            note(packet.destination)
+            walk(packet.payload)
+        }
+        return addresses.count
+    }()
+
+    /// The IPv4 address of each relayed transport address, by its number in `relayEndpoints`.
+    private(set) lazy var relayAddresses: [UInt32] = relayEndpoints.sorted { $0.value < $1.value }.map(\.key.ipv4)
+
+    /// Relayed transport addresses per relay IPv4 address: the ports a replay takes from that address's pool.
+    private(set) lazy var relayPortsNeeded: [UInt32: Int] = relayAddresses.reduce(into: [:]) { $0[$1, default: 0] += 1 }
 
     /// Keeps the untagged Ethernet frames holding one whole IPv4/UDP datagram,
     /// captured in full; parses their payloads.

@@ -73,6 +73,14 @@ indirect enum TemplatePayload {
         }
     }
 
+    /// Attributes carrying endpoints a replay moves (IPv4 only; IPv6 ones
+    /// keep their address, XOR-ed again for the new id by `emit`).
+    static let movedAddressAttributes: Set<StunAttributeType> = [
+        .xorPeerAddress, .xorRelayedAddress, .xorMappedAddress, .msXorMappedAddress,
+        .mappedAddress, .responseAddress, .sourceAddress, .changedAddress, .reflectedFrom,
+        .alternateServer, .responseOrigin, .otherAddress,
+    ]
+
     /// The STUN message, when the payload is one.
     var stunMessage: StunMessage? {
         if case let .stun(message, _) = self { return message }
