@@ -12,20 +12,25 @@ enum JSONScalarText {
     /// How a string is escaped beyond what JSONEncoder always escapes.
     struct Escaping {
         /// `/` as `\/` (JSONEncoder's default; off with `.withoutEscapingSlashes`).
-        var slashes: Bool
+        let slashes: Bool
         /// C1 controls (U+0080-U+009F, NEL among them) and U+2028/U+2029 as `\uXXXX`:
         /// legal raw in JSON, but line breaks for readers that split on Unicode line
         /// boundaries (Python's splitlines, JavaScript). JSONEncoder leaves them raw.
-        var unicodeLineBreaks: Bool
+        let unicodeLineBreaks: Bool
+        /// By byte value: true where the scan for bytes to copy unchanged stops (a byte
+        /// to escape, or a lead byte of a sequence that may need it).
+        let stops: [Bool]
+
+        init(slashes: Bool, unicodeLineBreaks: Bool) {
+            self.slashes = slashes
+            self.unicodeLineBreaks = unicodeLineBreaks
+            stops = (0...255).map { (b: Int) -> Bool in
+                b < 0x20 || b == 0x22 || b == 0x5C || (slashes && b == 0x2F) || (unicodeLineBreaks && (b == 0xC2 || b == 0xE2))
+            }
+        }
     }
 
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// Which ASCII bytes need an escape (index by byte value, below 0x80).
-    private static func needsEscape(_ byte: UInt8, _ escaping: Escaping) -> Bool {
-        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || (escaping.slashes && byte == UInt8(ascii: "/"))
-            || (escaping.unicodeLineBreaks && (byte == 0xC2 || byte == 0xE2))
-    }
 
     /// `"` + the escaped contents + `"`.
     static func appendString(_ value: String, escaping: Escaping, to bytes: inout [UInt8]) {
@@ -36,12 +41,16 @@ enum JSONScalarText {
     }
 
     private static func appendContents(_ utf8: UnsafeBufferPointer<UInt8>, escaping: Escaping, to bytes: inout [UInt8]) {
+        escaping.stops.withUnsafeBufferPointer { stops in appendContents(utf8, stops: stops, to: &bytes) }
+    }
+
+    private static func appendContents(_ utf8: UnsafeBufferPointer<UInt8>, stops: UnsafeBufferPointer<Bool>, to bytes: inout [UInt8]) {
         let count = utf8.count
         var runStart = 0
         var i = 0
         while i < count {
             let byte = utf8[i]
-            guard needsEscape(byte, escaping) else {
+            guard stops[Int(byte)] else {
                 i &+= 1
                 continue
             }
