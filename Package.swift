@@ -79,7 +79,8 @@ let package = Package(
         .testTarget(name: "SipWireTests", dependencies: ["SipWire"]),
         .testTarget(name: "WireEventsTests", dependencies: ["WireEvents", "PacketDecoding", "StunWire", "NetworkVocabulary"]),
         .testTarget(name: "CLITests", dependencies: []),
-        .testTarget(name: "RenderersTests", dependencies: ["Renderers", "Reconstruction", "NetworkVocabulary"]),
+        // Pipeline: the JSON encoder tests run every capture in captures/ to compare with JSONEncoder.
+        .testTarget(name: "RenderersTests", dependencies: ["Renderers", "Reconstruction", "NetworkVocabulary", "Pipeline"]),
         .testTarget(name: "ReconstructionTests", dependencies: ["Pipeline", "Reconstruction", "Renderers", "LiveMonitoring", "StunWire"],
                     exclude: ["Golden"]),
     ],
@@ -113,7 +114,8 @@ if Context.environment["STUNSCOPE_FUZZ"] != nil {
 // (SplitMix64 for reproducible randomness, packet builders).
 package.targets.append(.target(name: "TestSupport", dependencies: ["NetworkVocabulary"], path: "Tests/TestSupport"))
 for target in package.targets
-where ["PacketDecodingTests", "StunWireTests", "SipWireTests", "WireEventsTests", "ReconstructionTests", "FuzzHarness"].contains(target.name) {
+where ["PacketDecodingTests", "StunWireTests", "SipWireTests", "WireEventsTests", "ReconstructionTests", "RenderersTests", "FuzzHarness"]
+    .contains(target.name) {
     target.dependencies.append("TestSupport")
 }
 

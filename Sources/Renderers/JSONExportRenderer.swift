@@ -7,22 +7,23 @@ import Reconstruction
 public struct JSONExportRenderer {
     public init() {}
 
-    public static func encoder(pretty: Bool) -> JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        return e
+    /// JSONEncoder's bytes with `[.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]`
+    /// (or without `.prettyPrinted`) and non-finite numbers as the strings `Infinity`,
+    /// `-Infinity` and `NaN`.
+    public static func encoder(pretty: Bool) -> ByteJSONEncoder {
+        ByteJSONEncoder(options: .init(pretty: pretty, escapesSlashes: false,
+                                       nonFiniteNumbers: .strings(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")))
     }
 
     public func render(_ captures: [ExportCapture]) throws -> Data {
         let encoder = Self.encoder(pretty: true)
-        var data: Data
+        var bytes: [UInt8]
         if captures.count == 1 {
-            data = try encoder.encode(captures[0].document)
+            bytes = try encoder.encode(captures[0].document)
         } else {
-            data = try encoder.encode(captures.map(\.document))
+            bytes = try encoder.encode(captures.map(\.document))
         }
-        data.append(0x0a)
-        return data
+        bytes.append(0x0a)
+        return Data(bytes)
     }
 }
