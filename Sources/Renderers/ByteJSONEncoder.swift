@@ -14,7 +14,8 @@ import Foundation
 ///
 /// Keys sort as JSONEncoder sorts them on Linux: by their UTF-8 bytes. A key
 /// encoded twice keeps its last value, as in JSONEncoder. Unsorted output is not
-/// offered: JSONEncoder's unsorted order is a dictionary's, which nothing can match.
+/// offered: JSONEncoder's unsorted order is its dictionaries' hash order.
+///
 /// One encoder serves one thread at a time: its buffers are reused from call to call.
 public final class ByteJSONEncoder {
     public enum NonFiniteNumbers: Sendable, Equatable {

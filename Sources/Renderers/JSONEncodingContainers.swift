@@ -42,10 +42,10 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encode(_ value: Bool, forKey key: Key) throws { try member(key) { state.writeBool(value) } }
     mutating func encode(_ value: String, forKey key: Key) throws { try member(key) { state.writeString(value) } }
     mutating func encode(_ value: Double, forKey key: Key) throws {
-        try member(key) { try state.writeDouble(value, slot: slot, key: key) }
+        try member(key) { try state.writeDouble(value) { codingPath + [key] } }
     }
     mutating func encode(_ value: Float, forKey key: Key) throws {
-        try member(key) { try state.writeFloat(value, slot: slot, key: key) }
+        try member(key) { try state.writeFloat(value) { codingPath + [key] } }
     }
     mutating func encode(_ value: Int, forKey key: Key) throws { try member(key) { state.writeInteger(value) } }
     mutating func encode(_ value: Int8, forKey key: Key) throws { try member(key) { state.writeInteger(value) } }
@@ -101,12 +101,10 @@ struct JSONUnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: Bool) throws { try element { state.writeBool(value) } }
     mutating func encode(_ value: String) throws { try element { state.writeString(value) } }
     mutating func encode(_ value: Double) throws {
-        let index = count
-        try element { try state.writeDouble(value, slot: slot, key: JSONIndexKey(index)) }
+        try element { try state.writeDouble(value) { codingPath + [JSONIndexKey(count - 1)] } }
     }
     mutating func encode(_ value: Float) throws {
-        let index = count
-        try element { try state.writeFloat(value, slot: slot, key: JSONIndexKey(index)) }
+        try element { try state.writeFloat(value) { codingPath + [JSONIndexKey(count - 1)] } }
     }
     mutating func encode(_ value: Int) throws { try element { state.writeInteger(value) } }
     mutating func encode(_ value: Int8) throws { try element { state.writeInteger(value) } }
@@ -148,8 +146,8 @@ struct JSONSingleValueContainer: SingleValueEncodingContainer {
     mutating func encodeNil() throws { try state.beginSingle(slot); state.writeNull() }
     mutating func encode(_ value: Bool) throws { try state.beginSingle(slot); state.writeBool(value) }
     mutating func encode(_ value: String) throws { try state.beginSingle(slot); state.writeString(value) }
-    mutating func encode(_ value: Double) throws { try state.beginSingle(slot); try state.writeDouble(value, slot: slot, key: nil) }
-    mutating func encode(_ value: Float) throws { try state.beginSingle(slot); try state.writeFloat(value, slot: slot, key: nil) }
+    mutating func encode(_ value: Double) throws { try state.beginSingle(slot); try state.writeDouble(value) { codingPath } }
+    mutating func encode(_ value: Float) throws { try state.beginSingle(slot); try state.writeFloat(value) { codingPath } }
     mutating func encode(_ value: Int) throws { try state.beginSingle(slot); state.writeInteger(value) }
     mutating func encode(_ value: Int8) throws { try state.beginSingle(slot); state.writeInteger(value) }
     mutating func encode(_ value: Int16) throws { try state.beginSingle(slot); state.writeInteger(value) }

@@ -29,27 +29,59 @@ final class JSONEncodingState {
         var firstMember: Int
         var elements = 0
         let serial: UInt64
-        let key: (any CodingKey)?
         /// The key it is written under when the frame below is an object.
         let name: String?
+        /// Its position when the frame below is an array (else -1).
+        let index: Int
     }
 
     struct Member {
         var name: String
-        /// The name's first 8 UTF-8 bytes, big-endian: most comparisons end here.
-        var sortPrefix: UInt64
+        var sortKey: SortKey
         var start: Int
         var end: Int
+
+        init(name: String, start: Int, end: Int) {
+            self.name = name
+            sortKey = SortKey(name)
+            self.start = start
+            self.end = end
+        }
+    }
+
+    /// A name's first 16 UTF-8 bytes (big-endian, zero-padded) and its length: nearly
+    /// every comparison of two keys ends with these integers.
+    struct SortKey {
+        var high: UInt64
+        var low: UInt64
+        var length: Int
+
+        init(_ name: String) {
+            var copy = name
+            (high, low, length) = copy.withUTF8 { utf8 in
+                var high: UInt64 = 0
+                var low: UInt64 = 0
+                for i in 0..<min(utf8.count, 8) { high |= UInt64(utf8[i]) << (56 &- 8 &* UInt64(i)) }
+                if utf8.count > 8 {
+                    for i in 8..<min(utf8.count, 16) { low |= UInt64(utf8[i]) << (120 &- 8 &* UInt64(i)) }
+                }
+                return (high, low, utf8.count)
+            }
+        }
     }
 
     let options: ByteJSONEncoder.Options
     let escaping: JSONScalarText.Escaping
-    var bytes: [UInt8] = []
-    private var frames: [Frame] = []
-    private var members: [Member] = []
+    // Unchecked: the runtime's exclusivity checks on these (a thread-local access set
+    // updated around every append) were about half of the encoder's instructions. One thread uses a
+    // state at a time, and no access to one of them overlaps another: the encoded
+    // values' `encode(to:)` runs between appends, never inside one.
+    @exclusivity(unchecked) var bytes: [UInt8] = []
+    @exclusivity(unchecked) private var frames: [Frame] = []
+    @exclusivity(unchecked) private var members: [Member] = []
     /// An object's member values while they are written back in key order.
-    private var scratch: [UInt8] = []
-    private var order: [Int] = []
+    @exclusivity(unchecked) private var scratch: [UInt8] = []
+    @exclusivity(unchecked) private var order: [Int] = []
     private var nextSerial: UInt64 = 1
     /// The depth the root value is written at (an element of a streamed array is at 2).
     private var baseDepth = 0
@@ -75,7 +107,7 @@ final class JSONEncodingState {
         failure = nil
         baseDepth = depth
         do {
-            let root = push(key: nil, name: nil)
+            let root = push(name: nil, index: -1)
             try encodeValue(value, in: root)
             if let failure { throw failure }
             if frames[0].kind == .empty {
@@ -113,7 +145,7 @@ final class JSONEncodingState {
     /// An object member encoded by its own `encode(to:)`.
     func encodeMember<T: Encodable>(_ value: T, key: some CodingKey, in object: JSONSlot) throws {
         try settle(object)
-        let child = push(key: key, name: key.stringValue)
+        let child = push(name: key.stringValue, index: -1)
         try encodeValue(value, in: child)
         close(through: child.index)
     }
@@ -121,7 +153,7 @@ final class JSONEncodingState {
     /// An array element encoded by its own `encode(to:)`.
     func encodeElement<T: Encodable>(_ value: T, in array: JSONSlot) throws {
         let index = try beginElement(array)
-        let child = push(key: JSONIndexKey(index), name: nil)
+        let child = push(name: nil, index: index)
         try encodeValue(value, in: child)
         close(through: child.index)
     }
@@ -144,28 +176,27 @@ final class JSONEncodingState {
         bytes.append(contentsOf: [UInt8(ascii: "n"), UInt8(ascii: "u"), UInt8(ascii: "l"), UInt8(ascii: "l")])
     }
 
-    func writeDouble(_ value: Double, slot: JSONSlot, key: (any CodingKey)?) throws {
+    /// `path`: the value's coding path, for the error a NaN or infinity may throw.
+    func writeDouble(_ value: Double, path: () -> [any CodingKey]) throws {
         if value.isFinite {
             JSONScalarText.appendFinite(value, to: &bytes)
         } else {
-            try writeNonFinite(value, isPositive: value > 0, slot: slot, key: key)
+            try writeNonFinite(value, isPositive: value > 0, path: path)
         }
     }
 
-    func writeFloat(_ value: Float, slot: JSONSlot, key: (any CodingKey)?) throws {
+    func writeFloat(_ value: Float, path: () -> [any CodingKey]) throws {
         if value.isFinite {
             JSONScalarText.appendFinite(value, to: &bytes)
         } else {
-            try writeNonFinite(value, isPositive: value > 0, slot: slot, key: key)
+            try writeNonFinite(value, isPositive: value > 0, path: path)
         }
     }
 
-    private func writeNonFinite(_ value: some BinaryFloatingPoint, isPositive: Bool, slot: JSONSlot, key: (any CodingKey)?) throws {
+    private func writeNonFinite(_ value: some BinaryFloatingPoint, isPositive: Bool, path: () -> [any CodingKey]) throws {
         guard case let .strings(positiveInfinity, negativeInfinity, nan) = options.nonFiniteNumbers else {
-            var path = codingPath(slot)
-            if let key { path.append(key) }
             throw EncodingError.invalidValue(value, EncodingError.Context(
-                codingPath: path, debugDescription: "Unable to encode \(type(of: value)).\(value) directly in JSON."))
+                codingPath: path(), debugDescription: "Unable to encode \(type(of: value)).\(value) directly in JSON."))
         }
         writeString(value.isNaN ? nan : isPositive ? positiveInfinity : negativeInfinity)
     }
@@ -189,7 +220,7 @@ final class JSONEncodingState {
 
     func endMember(_ key: some CodingKey, start: Int) {
         let name = key.stringValue
-        members.append(Member(name: name, sortPrefix: Self.sortPrefix(name), start: start, end: bytes.count))
+        members.append(Member(name: name, start: start, end: bytes.count))
     }
 
     /// The separator and indentation before the next element of the slot's array; its index.
@@ -295,7 +326,7 @@ final class JSONEncodingState {
             fail("A nested container or super encoder for key \"\(name)\", which already has a value, is not supported.", object)
             return .invalid
         }
-        return push(key: key, name: name)
+        return push(name: name, index: -1)
     }
 
     /// A slot for a nested container or super encoder as the array's next element.
@@ -304,12 +335,16 @@ final class JSONEncodingState {
             fail("A container was used after the value it belongs to was complete.", nil)
             return .invalid
         }
-        return push(key: JSONIndexKey(index), name: nil)
+        return push(name: nil, index: index)
     }
 
+    /// The keys' string and integer values (the keys themselves are not kept).
     func codingPath(_ slot: JSONSlot) -> [any CodingKey] {
-        guard slot.index < frames.count else { return [] }
-        return frames[...slot.index].compactMap(\.key)
+        guard slot.index < frames.count, slot.index > 0 else { return [] }
+        return frames[1...slot.index].map { frame -> any CodingKey in
+            if let name = frame.name { return JSONNameKey(name) }
+            return JSONIndexKey(frame.index)
+        }
     }
 
     func fail(_ message: String, _ slot: JSONSlot?) {
@@ -320,10 +355,10 @@ final class JSONEncodingState {
 
     // MARK: - Frames
 
-    private func push(key: (any CodingKey)?, name: String?) -> JSONSlot {
+    private func push(name: String?, index: Int) -> JSONSlot {
         let serial = nextSerial
         nextSerial &+= 1
-        frames.append(Frame(start: bytes.count, firstMember: members.count, serial: serial, key: key, name: name))
+        frames.append(Frame(start: bytes.count, firstMember: members.count, serial: serial, name: name, index: index))
         return JSONSlot(index: frames.count - 1, serial: serial)
     }
 
@@ -357,7 +392,7 @@ final class JSONEncodingState {
             writeObject(frame, depth: depth)
         }
         if let name = frame.name, let parent = frames.last, parent.kind == .object {
-            members.append(Member(name: name, sortPrefix: Self.sortPrefix(name), start: frame.start, end: bytes.count))
+            members.append(Member(name: name, start: frame.start, end: bytes.count))
         }
     }
 
@@ -367,43 +402,42 @@ final class JSONEncodingState {
     private func writeObject(_ frame: Frame, depth: Int) {
         let base = frame.start
         order.removeAll(keepingCapacity: true)
-        for m in frame.firstMember..<members.count {
-            // Insertion sort: a few to a few dozen members, often nearly in order; stable,
-            // so a key encoded twice keeps its encoding order.
-            var at = order.count
-            order.append(m)
-            while at > 0, precedes(members[m], members[order[at - 1]]) {
-                order[at] = order[at - 1]
-                at -= 1
-            }
-            order[at] = m
-        }
         scratch.removeAll(keepingCapacity: true)
         scratch.append(contentsOf: bytes[base...])
         bytes.removeLast(bytes.count - base)
-
         bytes.append(UInt8(ascii: "{"))
         if options.pretty { bytes.append(UInt8(ascii: "\n")) }
-        var first = true
-        for (k, m) in order.enumerated() {
-            let member = members[m]
-            if k + 1 < order.count {
-                let next = members[order[k + 1]]
-                if next.sortPrefix == member.sortPrefix, next.name == member.name { continue }
+        members.withUnsafeBufferPointer { members in
+            for m in frame.firstMember..<members.count {
+                // Insertion sort: a few to a few dozen members; stable, so a key encoded
+                // twice keeps its encoding order.
+                var at = order.count
+                order.append(m)
+                while at > 0, Self.precedes(members[m], members[order[at - 1]]) {
+                    order[at] = order[at - 1]
+                    at -= 1
+                }
+                order[at] = m
             }
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            if options.pretty {
-                if !first { bytes.append(UInt8(ascii: "\n")) }
-                indent(depth + 1)
+            var first = true
+            for k in order.indices {
+                let member = members[order[k]]
+                // A key encoded twice: the last value (sorted after the earlier ones).
+                if k + 1 < order.count, !Self.precedes(member, members[order[k + 1]]) { continue }
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                if options.pretty {
+                    if !first { bytes.append(UInt8(ascii: "\n")) }
+                    indent(depth + 1)
+                }
+                first = false
+                writeString(member.name)
+                if options.pretty {
+                    bytes.append(contentsOf: Self.prettyColon)
+                } else {
+                    bytes.append(UInt8(ascii: ":"))
+                }
+                scratch.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[(member.start - base)..<(member.end - base)])) }
             }
-            first = false
-            writeString(member.name)
-            if options.pretty {
-                bytes.append(contentsOf: [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")])
-            } else {
-                bytes.append(UInt8(ascii: ":"))
-            }
-            bytes.append(contentsOf: scratch[(member.start - base)..<(member.end - base)])
         }
         if options.pretty {
             bytes.append(UInt8(ascii: "\n"))
@@ -413,19 +447,18 @@ final class JSONEncodingState {
         members.removeLast(members.count - frame.firstMember)
     }
 
-    private func precedes(_ a: Member, _ b: Member) -> Bool {
-        if a.sortPrefix != b.sortPrefix { return a.sortPrefix < b.sortPrefix }
-        return a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
-    }
+    private static let prettyColon: [UInt8] = [UInt8(ascii: " "), UInt8(ascii: ":"), UInt8(ascii: " ")]
 
-    static func sortPrefix(_ name: String) -> UInt64 {
-        var prefix: UInt64 = 0
-        var shift: UInt64 = 56
-        for byte in name.utf8.prefix(8) {
-            prefix |= UInt64(byte) << shift
-            shift &-= 8
-        }
-        return prefix
+    /// Whether `a`'s name sorts before `b`'s in UTF-8 byte order.
+    private static func precedes(_ a: Member, _ b: Member) -> Bool {
+        let x = a.sortKey
+        let y = b.sortKey
+        if x.high != y.high { return x.high < y.high }
+        if x.low != y.low { return x.low < y.low }
+        // Same first 16 bytes (zero-padded): when one name is that short, it is a prefix of
+        // the other, or equal.
+        if x.length <= 16 || y.length <= 16 { return x.length < y.length }
+        return a.name.utf8.lexicographicallyPrecedes(b.name.utf8)
     }
 
     private func indent(_ depth: Int) {
@@ -446,6 +479,16 @@ struct JSONIndexKey: CodingKey {
     init(_ index: Int) { intValue = index }
     init?(stringValue: String) { return nil }
     init?(intValue: Int) { self.intValue = intValue }
+}
+
+/// An object key in a coding path.
+struct JSONNameKey: CodingKey {
+    let stringValue: String
+    var intValue: Int? { nil }
+
+    init(_ name: String) { stringValue = name }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    init?(intValue: Int) { return nil }
 }
 
 /// The key JSONEncoder writes a keyed container's `superEncoder()` value under.
