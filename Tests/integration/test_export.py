@@ -120,6 +120,9 @@ def swift_model():
     """Stored properties of every Encodable struct in Sources/Reconstruction/Model:
     {qualified name: {property: optional?}}."""
     structs = {}
+    # Computed properties: in the JSON only when the struct's own CodingKeys name them (a
+    # hand-written encode(to:) writes them, e.g. a timeline entry's sentence made when read).
+    computed = {}
     coding_keys = {}
     in_keys = None
     for path in sorted(glob.glob(os.path.join(REPO, "Sources", "Reconstruction", "Model", "*.swift"))):
@@ -133,6 +136,10 @@ def swift_model():
                     p = re.match(r"\s*(?:public\s+)?(?:private\(set\)\s+)?var\s+(\w+)\s*(?::\s*([^=]+?))?\s*(?:=.*)?$", code)
                     if p:
                         structs[stack[-1][0]][p.group(1)] = (p.group(2) or "").strip().endswith("?")
+                if not m and stack and depth == stack[-1][1] + 1:
+                    c = re.match(r"\s*public\s+var\s+(\w+)\s*:\s*([^={]+?)\s*\{", code)
+                    if c:
+                        computed.setdefault(stack[-1][0], {})[c.group(1)] = c.group(2).strip().endswith("?")
                 # Explicit CodingKeys: only those properties are in the JSON (the rest are for code, e.g. a typed twin).
                 if stack and depth == stack[-1][1] + 1 and re.match(r"\s*enum\s+CodingKeys\b", code):
                     coding_keys[stack[-1][0]] = set()
@@ -150,7 +157,8 @@ def swift_model():
                 while stack and depth <= stack[-1][1]:
                     stack.pop()
     for name, keys in coding_keys.items():
-        structs[name] = {k: v for k, v in structs[name].items() if k in keys}
+        merged = {**computed.get(name, {}), **structs[name]}
+        structs[name] = {k: v for k, v in merged.items() if k in keys}
     return structs
 
 
