@@ -72,16 +72,15 @@ final class JSONEncodingState {
 
     let options: ByteJSONEncoder.Options
     let escaping: JSONScalarText.Escaping
-    // Unchecked: the runtime's exclusivity checks on these (a thread-local access set
-    // updated around every append) were about half of the encoder's instructions. One thread uses a
-    // state at a time, and no access to one of them overlaps another: the encoded
-    // values' `encode(to:)` runs between appends, never inside one.
-    @exclusivity(unchecked) var bytes: [UInt8] = []
-    @exclusivity(unchecked) private var frames: [Frame] = []
-    @exclusivity(unchecked) private var members: [Member] = []
+    // The runtime's exclusivity checks on these (a thread-local access set updated around
+    // every append) were about half of the encoder's instructions: release builds skip
+    // them (Package.swift), debug builds and tests keep them.
+    var bytes: [UInt8] = []
+    private var frames: [Frame] = []
+    private var members: [Member] = []
     /// An object's member values while they are written back in key order.
-    @exclusivity(unchecked) private var scratch: [UInt8] = []
-    @exclusivity(unchecked) private var order: [Int] = []
+    private var scratch: [UInt8] = []
+    private var order: [Int] = []
     private var nextSerial: UInt64 = 1
     /// The depth the root value is written at (an element of a streamed array is at 2).
     private var baseDepth = 0
