@@ -183,22 +183,7 @@ public struct JSONByteWriter {
     }
 
     private mutating func digits(_ value: UInt64) {
-        if value < 10 {
-            bytes.append(UInt8(truncatingIfNeeded: value) &+ 0x30)
-            return
-        }
-        // Up to 20 digits, written backwards into a fixed scratch area.
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &scratch) { out in
-            var v = value
-            var i = out.count
-            while v > 0 {
-                i &-= 1
-                out[i] = UInt8(truncatingIfNeeded: v % 10) &+ 0x30
-                v /= 10
-            }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: out[i...]))
-        }
+        JSONScalarText.appendDigits(value, to: &bytes)
     }
 
     private mutating func escapeByte(_ byte: UInt8) {
