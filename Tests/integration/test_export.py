@@ -30,6 +30,7 @@ import shutil
 import sqlite3 as pysqlite
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -673,17 +674,30 @@ def test_progress_line_only_on_a_terminal(tmp_path):
     with open(src, "rb") as f:
         data = f.read()
     head, body = data[:24], data[24:]
-    with open(big, "wb") as f:   # 5 MiB of real packets (the same records again and again): seconds of reading
+    # Real packets (the same records again and again), enough for seconds of reading: the
+    # line only appears after the first second, and how much that is depends on the
+    # machine (a fast one read the first 5 MiB in under a second). Doubled until one
+    # export of the file lasts 3 s in a pipe, where it must stay silent.
+    with open(big, "wb") as f:
         f.write(head)
         n = 0
         while n < (5 << 20):
             f.write(body)
             n += len(body)
+    while True:
+        started = time.monotonic()
+        r = export([str(big), "--format", "json", "--output", str(tmp_path / "a.json")])
+        took = time.monotonic() - started
+        assert r.stderr == b""   # not a terminal: silent
+        if took >= 3 or os.path.getsize(big) > (320 << 20):
+            break
+        with open(big, "rb") as f:
+            f.seek(24)
+            records = f.read()
+        with open(big, "ab") as f:
+            f.write(records)
     other = tmp_path / "other.pcap"
     shutil.copyfile(big, other)
-    # not a terminal: silent
-    r = export([str(big), "--format", "json", "--output", str(tmp_path / "a.json")])
-    assert r.stderr == b""
     # stderr on a terminal: one line for both files, read by two workers, erased at the end
     status, shown = pseudo_terminal.run(
         [BIN, "export", str(big), str(other), "--jobs", "2", "--format", "json", "--output", str(tmp_path / "b.json")],
