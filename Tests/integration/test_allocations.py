@@ -10,7 +10,7 @@ The cases scripts/bench reports too: ChannelData and peer-leg datagrams; STUN co
 checks carried in ChannelData (ICE through a relay); Send/Data indications. Counts do not
 depend on the machine's speed or load.
 
-It needs an optimised stunscope, named by STUNSCOPE_RELEASE_BIN (.ci/run builds one; without it
+It needs an optimised stunscope, named by STUNSCOPE_RELEASE_BIN (scripts/test builds one; without it
 the tests skip): a debug build allocates where -O does not, on every call of generic code
 (coroutine frames of unspecialised collection accessors, contexts of autoclosures such as
 `dictionary[key, default: value]`). The debug binary makes 6.5 allocations per extra

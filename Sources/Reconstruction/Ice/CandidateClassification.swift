@@ -202,10 +202,8 @@ extension IceSessionContext {
         }
         // Same NAT address as a STUN mapping seen for some host, another port.
         // Only mappings seen after the NAT (local == mapping): their base may be the same socket.
-        for (local, maps) in facts.mappings.byLocal where maps.contains(local) {
-            if let m = maps.first(where: { $0.address == x.address && $0.port != x.port }), local != x {
-                return (.symmetricNat, "the NAT at \(x.address) gave \(local) the mapping \(m) toward the STUN server; the check came from port \(x.port): the NAT maps each destination to a new port (symmetric)")
-            }
+        if let (local, m) = facts.mappings.afterNatOtherPort(of: x) {
+            return (.symmetricNat, "the NAT at \(x.address) gave \(local) the mapping \(m) toward the STUN server; the check came from port \(x.port): the NAT maps each destination to a new port (symmetric)")
         }
         if x.address.isPrivate && !addresses[owner].contains(x) {
             return (.nestedNat, "a private address that is not the owner's host address: an inner NAT between the agents (different NAT levels)")

@@ -38,7 +38,7 @@ extension IceSessionContext {
                     list.add(c)
                 }
             }
-            for a in facts.relays.allocations where a.relayed.contains(where: addresses[owner].contains) || isOwnAllocation(a, owner: owner) {
+            for a in facts.relays.allocations(relayingAnyOf: addresses[owner], orFromHostOf: ownHosts(owner)) {
                 for r in a.relayed {
                     var c = IceCandidateSummary(address: r.description, type: .relay, source: .observed, agent: ufrag,
                                                 relatedAddress: a.mapped?.description, checked: list.wasChecked(r.description))
@@ -98,11 +98,12 @@ extension IceSessionContext {
         return checked
     }
 
-    /// An allocation made from the same host (IP) as one of the owner's bases.
-    private func isOwnAllocation(_ a: TurnAllocation, owner: AgentSide) -> Bool {
-        addresses[owner].contains { e in
-            !facts.relays.isRelayed(e) && e.address == a.flow.source.address
-                && facts.mappings.isMappedByNat(e) ?? e.address.isPrivate
+    /// The owner's bases whose host (IP) makes an allocation from it the owner's own: not relayed
+    /// addresses, and behind a NAT (a server saw them as another address; without a server's
+    /// answer, a private address).
+    private func ownHosts(_ owner: AgentSide) -> [Endpoint] {
+        addresses[owner].filter { e in
+            !facts.relays.isRelayed(e) && facts.mappings.isMappedByNat(e) ?? e.address.isPrivate
         }
     }
 }

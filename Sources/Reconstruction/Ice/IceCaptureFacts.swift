@@ -8,9 +8,49 @@ struct IceCaptureFacts {
     let mappings: StunMappings
     let relays: TurnRelays
     let signalling: SignalledCandidates
-    let natMappings: [NatMappingSummary]
+    let natMappings: NatMappingTable
     /// The capture's last packet: a pair checked more than a STUN timeout before it has failed.
     let end: CaptureTime
+}
+
+/// The NAT view of the Binding sessions, looked up by local and by reflexive
+/// address: every ICE session asks about its own few addresses, and a scan of
+/// the whole list per session made a busy server's summary quadratic (tens of
+/// thousands of sessions times as many mappings). Lookups answer what the
+/// first match of a scan in list order would.
+struct NatMappingTable {
+    let all: [NatMappingSummary]
+    private let byLocal: [String: [Int]]
+    private let byReflexive: [String: [Int]]
+
+    init(_ all: [NatMappingSummary]) {
+        var byLocal: [String: [Int]] = [:]
+        var byReflexive: [String: [Int]] = [:]
+        for (i, m) in all.enumerated() {
+            byLocal[m.local, default: []].append(i)
+            for o in m.observations where byReflexive[o.reflexive]?.last != i {
+                byReflexive[o.reflexive, default: []].append(i)
+            }
+        }
+        self.all = all
+        self.byLocal = byLocal
+        self.byReflexive = byReflexive
+    }
+
+    /// The mappings whose local address is one of `locals`, in list order.
+    func mappings(ofLocals locals: Set<String>) -> [NatMappingSummary] {
+        locals.flatMap { byLocal[$0] ?? [] }.sorted().map { all[$0] }
+    }
+
+    /// The mappings whose local address is `local`, in list order.
+    func mappings(ofLocal local: String) -> [NatMappingSummary] {
+        (byLocal[local] ?? []).map { all[$0] }
+    }
+
+    /// The mappings with an observation of `reflexive`, in list order.
+    func mappings(seenAs reflexive: String) -> [NatMappingSummary] {
+        (byReflexive[reflexive] ?? []).map { all[$0] }
+    }
 }
 
 /// The reflexive addresses STUN servers (Binding responses) and TURN servers
@@ -22,6 +62,10 @@ struct StunMappings {
     let byLocal: OrderedDictionary<Endpoint, [Endpoint]>
     /// The other way round: the locals a reflexive address was returned to.
     private let localsByReflexive: [Endpoint: [Endpoint]]
+    /// Every reflexive address by its IP, in `byLocal`'s order (locals, then their mappings).
+    private let reflexivesByIP: [IPAddress: [Endpoint]]
+    /// The same for mappings seen after the NAT (the local was also seen as itself), with their local.
+    private let afterNatByIP: [IPAddress: [(local: Endpoint, reflexive: Endpoint)]]
 
     init(_ observations: OrderedDictionary<Endpoint, [ReflexiveObservation]>) {
         let locals = observations.map { (local: $0.key, frame: $0.value.map(\.frame).min() ?? 0) }
@@ -34,8 +78,30 @@ struct StunMappings {
                 if !(localsByReflexive[o.reflexive]?.contains(local) ?? false) { localsByReflexive[o.reflexive, default: []].append(local) }
             }
         }
+        var reflexivesByIP: [IPAddress: [Endpoint]] = [:]
+        var afterNatByIP: [IPAddress: [(local: Endpoint, reflexive: Endpoint)]] = [:]
+        for (local, maps) in byLocal {
+            let afterNat = maps.contains(local)
+            for m in maps {
+                reflexivesByIP[m.address, default: []].append(m)
+                if afterNat { afterNatByIP[m.address, default: []].append((local, m)) }
+            }
+        }
         self.byLocal = byLocal
         self.localsByReflexive = localsByReflexive
+        self.reflexivesByIP = reflexivesByIP
+        self.afterNatByIP = afterNatByIP
+    }
+
+    /// The first reflexive address any server returned on `e`'s IP with another port.
+    func otherPort(of e: Endpoint) -> Endpoint? {
+        reflexivesByIP[e.address]?.first { $0.port != e.port }
+    }
+
+    /// The first mapping seen after the NAT (its local was also seen as itself) on `e`'s IP with
+    /// another port, given to a local other than `e`: another socket of the NAT's host.
+    func afterNatOtherPort(of e: Endpoint) -> (local: Endpoint, reflexive: Endpoint)? {
+        afterNatByIP[e.address]?.first { $0.reflexive.port != e.port && $0.local != e }
     }
 
     /// What servers saw `local` as (nil when no server answered it).
@@ -62,22 +128,41 @@ struct StunMappings {
 struct TurnRelays {
     let allocations: [TurnAllocation]
     private let byRelayed: [Endpoint: TurnAllocation]
+    /// Positions in `allocations` per relayed address and per client IP: each ICE session
+    /// looks up its own few addresses instead of scanning every allocation of the capture.
+    private let indicesByRelayed: [Endpoint: [Int]]
+    private let indicesByClientIP: [IPAddress: [Int]]
     /// TURN servers' addresses and relayed addresses' IPs.
     private let turnIPs: Set<IPAddress>
 
     init(_ allocations: [TurnAllocation]) {
         var byRelayed: [Endpoint: TurnAllocation] = [:]
+        var indicesByRelayed: [Endpoint: [Int]] = [:]
+        var indicesByClientIP: [IPAddress: [Int]] = [:]
         var ips = Set<IPAddress>()
-        for a in allocations {
+        for (i, a) in allocations.enumerated() {
             ips.insert(a.flow.destination.address)
+            indicesByClientIP[a.flow.source.address, default: []].append(i)
             for r in a.relayed {
                 byRelayed[r] = a
+                if indicesByRelayed[r]?.last != i { indicesByRelayed[r, default: []].append(i) }
                 ips.insert(r.address)
             }
         }
         self.allocations = allocations
         self.byRelayed = byRelayed
+        self.indicesByRelayed = indicesByRelayed
+        self.indicesByClientIP = indicesByClientIP
         self.turnIPs = ips
+    }
+
+    /// The allocations, in capture order, that relay one of `endpoints` or were made from the IP
+    /// of one of `clients`.
+    func allocations(relayingAnyOf endpoints: some Sequence<Endpoint>, orFromHostOf clients: some Sequence<Endpoint>) -> [TurnAllocation] {
+        var indices = Set<Int>()
+        for e in endpoints { indices.formUnion(indicesByRelayed[e] ?? []) }
+        for e in clients { indices.formUnion(indicesByClientIP[e.address] ?? []) }
+        return indices.sorted().map { allocations[$0] }
     }
 
     /// The allocation whose relayed address `e` is.

@@ -101,7 +101,7 @@ extension IceSessionContext {
             for c in summary.candidates where c.agent == ufrag && c.reason == .symmetricNat {
                 guard let x = Endpoint(c.address) else { continue }
                 let frames = seen.filter { $0.address == x }.compactMap(\.frame)
-                let stun = facts.mappings.byLocal.values.joined().first { $0.address == x.address && $0.port != x.port }
+                let stun = facts.mappings.otherPort(of: x)
                 let what = stun.map { "a STUN server saw \($0) on the same NAT address, but its checks come from \(x)" }
                     ?? "its checks come from \(x), a mapping no candidate had (\(c.explanation ?? ""))"
                 let check = seen.first { $0.address == x }
@@ -110,7 +110,7 @@ extension IceSessionContext {
                                             frames: frames, srflx: stun, other: stun == nil ? nil : x, toward: check?.toward, otherFrame: check?.frame)
             }
             let own = Set(addresses[agent].map(\.description))
-            if let nat = facts.natMappings.first(where: { ($0.mappingBehavior == .addressDependent || $0.mappingBehavior == .addressAndPortDependent) && own.contains($0.local) }) {
+            if let nat = facts.natMappings.mappings(ofLocals: own).first(where: { $0.mappingBehavior == .addressDependent || $0.mappingBehavior == .addressAndPortDependent }) {
                 return SymmetricNatEvidence(
                     agent: ufrag,
                     sentence: "agent \(ufrag) is behind a symmetric NAT: \(nat.observations.map { "\($0.server) saw \(nat.local) as \($0.reflexive)" }.joined(separator: ", ")) (one host address, several mappings)",
@@ -134,7 +134,7 @@ extension IceSessionContext {
         func answered(_ p: IcePairState) -> Bool { p.successes > 0 }
         // y's public addresses that keep one mapping, and how that shows.
         func keepsMapping(_ ys: Endpoint) -> String? {
-            if let nat = facts.natMappings.first(where: { $0.mappingBehavior == .endpointIndependent && $0.observations.contains { $0.reflexive == ys.description } }) {
+            if let nat = facts.natMappings.mappings(seenAs: ys.description).first(where: { $0.mappingBehavior == .endpointIndependent }) {
                 return "\(yu)'s NAT keeps one mapping for its socket (\(nat.local) seen as \(ys) by \(Set(nat.observations.map(\.server)).sorted().joined(separator: " and ")))"
             }
             if let via = pairs.first(where: { $0.key.address(of: y) == ys && $0.isRelayed(x) && $0.checks(from: y).requests > 0 }) {
@@ -158,7 +158,7 @@ extension IceSessionContext {
             let xs = p.key.address(of: x)
             guard xSrflx.contains(xs), !pairs.contains(where: { $0.key.address(of: x) == xs && $0.checks(from: x).requests > 0 }) else { continue }
             guard let yBase = Optional(p.key.address(of: y)),
-                  let ys = facts.natMappings.first(where: { $0.local == yBase.description })?.observations.first.flatMap({ Endpoint($0.reflexive) }) ?? Optional(yBase),
+                  let ys = facts.natMappings.mappings(ofLocal: yBase.description).first?.observations.first.flatMap({ Endpoint($0.reflexive) }) ?? Optional(yBase),
                   let why = keepsMapping(ys) else { continue }
             let frames = p.checks(from: y).requestFrames.prefix(4)
             return SymmetricNatEvidence(
@@ -263,12 +263,12 @@ extension IceSessionContext {
         guard let e = symmetricNatEvidence(summary), let srflx = e.srflx, let other = e.other, let toward = e.toward,
               let side = session.agentSides.first(where: { session.ufrag(of: $0) == e.agent }) else { return nil }
         let own = Set(addresses[side].map(\.description))
-        if facts.natMappings.contains(where: { own.contains($0.local) && $0.mappingBehavior != .none && $0.mappingBehavior != .endpointIndependent }) {
+        if facts.natMappings.mappings(ofLocals: own).contains(where: { $0.mappingBehavior != .none && $0.mappingBehavior != .endpointIndependent }) {
             return nil
         }
         // The socket behind both mappings: the agent's one private host address, when this vantage point shows one.
         let bases = addresses[side].filter { $0.address.isPrivate && !facts.relays.isRelayed($0) }
-        let stun = facts.natMappings.lazy.flatMap(\.observations).first { $0.reflexive == srflx.description }
+        let stun = facts.natMappings.mappings(seenAs: srflx.description).first?.observations.first { $0.reflexive == srflx.description }
         var observations: [NatMappingSummary.Observation] = []
         if let stun { observations.append(stun) }
         observations.append(.init(server: toward.description, reflexive: other.description, frame: e.otherFrame ?? 0))

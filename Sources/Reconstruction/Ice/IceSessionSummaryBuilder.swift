@@ -17,7 +17,7 @@ struct IceSessionSummaryBuilder {
     init(reflexiveByLocal: OrderedDictionary<Endpoint, [ReflexiveObservation]>, allocations: [TurnAllocation],
          signalled: [SignalledDescription], natMappings: [NatMappingSummary], end: CaptureTime) {
         facts = IceCaptureFacts(mappings: StunMappings(reflexiveByLocal), relays: TurnRelays(allocations),
-                                signalling: SignalledCandidates(signalled), natMappings: natMappings, end: end)
+                                signalling: SignalledCandidates(signalled), natMappings: NatMappingTable(natMappings), end: end)
     }
 
     func summary(of session: IceSessionState, findings: inout FindingCollector) -> IceSessionSummary {
@@ -27,9 +27,10 @@ struct IceSessionSummaryBuilder {
     /// NAT-view entries for symmetric NATs that only the ICE checks show (`summaries` in `sessions`' order).
     func natMappings(sessions: [IceSessionState], summaries: [IceSessionSummary]) -> [NatMappingSummary] {
         var out: [NatMappingSummary] = []
+        var locals = Set<String>()
         for (session, summary) in zip(sessions, summaries) {
             guard let m = IceSessionContext(facts: facts, session: session).natMappingEvidence(summary),
-                  !out.contains(where: { $0.local == m.local }) else { continue }
+                  locals.insert(m.local).inserted else { continue }
             out.append(m)
         }
         return out

@@ -175,6 +175,10 @@ struct BindingSessionTracker {
     func natMappings(fromPeers: OrderedDictionary<Endpoint, [ReflexiveObservation]> = [:],
                      findings: inout FindingCollector) -> [NatMappingSummary] {
         var described = Set<Endpoint>()
+        // Each host's NAT tests, gathered once: looked up per local endpoint, a scan of every
+        // session per endpoint made a public STUN server's summary quadratic.
+        var testsByHost: [IPAddress: [NatTest]] = [:]
+        for s in sessions where !s.natTests.isEmpty { testsByHost[s.flow.source.address, default: []] += s.natTests }
         // Hosts whose mapping behaviour a NAT test shows from outside: their endpoints are described there.
         var out = mappingTestsSeenOutside(described: &described, findings: &findings)
         let hostsSeenOutside = Set(out.compactMap { Endpoint($0.local)?.address })
@@ -227,14 +231,14 @@ struct BindingSessionTracker {
             out.append(NatMappingSummary(local: local.description,
                                          observations: obs.map { .init(server: $0.server.description, reflexive: $0.reflexive.description, frame: $0.frame) },
                                          mappingBehavior: behavior,
-                                         filteringBehavior: filteringSeen ? filtering(for: local.address) : nil,
-                                         explanation: explanation + (filteringSeen ? "" : outsideFilteringNote(for: local.address))))
+                                         filteringBehavior: filteringSeen ? Self.filtering(testsByHost[local.address] ?? []) : nil,
+                                         explanation: explanation + (filteringSeen || testsByHost[local.address] == nil ? "" : Self.outsideFilteringNote)))
         }
         // Hosts that only ran CHANGE-REQUEST probes (RFC 3489 tests II/III come from their own socket).
         for s in sessions where !s.natTests.isEmpty && !described.contains(s.flow.source) {
             described.insert(s.flow.source)
             // Without a reflexive answer, only a private source says the capture is inside the NAT.
-            guard s.flow.source.address.isPrivate, let f = filtering(for: s.flow.source.address) else { continue }
+            guard s.flow.source.address.isPrivate, let f = Self.filtering(testsByHost[s.flow.source.address] ?? []) else { continue }
             out.append(NatMappingSummary(local: s.flow.source.description, observations: [], mappingBehavior: .unknown,
                                          filteringBehavior: f,
                                          explanation: "CHANGE-REQUEST probes from \(s.flow.source): the NAT's filtering is \(f.rawValue)."))
@@ -252,13 +256,14 @@ struct BindingSessionTracker {
         var reported = Set<IPAddress>()
         let testing = sessions.filter { ($0.otherAddress ?? $0.changedAddress) != nil && $0.reflexive.contains($0.flow.source) }
         guard !testing.isEmpty else { return [] }
+        let testingByHost = Dictionary(grouping: testing) { $0.flow.source.address }
         var destinationsBySource: [Endpoint: Set<IPAddress>] = [:]
         for s in sessions { destinationsBySource[s.flow.source, default: []].insert(s.flow.destination.address) }
         for second in sessions where !reported.contains(second.flow.source.address) {
             let host = second.flow.source.address
             guard second.reflexive.contains(second.flow.source) else { continue }
-            let first = testing.last { s in
-                s.flow.source.address == host && s.flow.source.port != second.flow.source.port
+            let first = testingByHost[host]?.last { s in
+                s.flow.source.port != second.flow.source.port
                     && (s.otherAddress ?? s.changedAddress)!.address == second.flow.destination.address
                     && s.flow.destination.address != second.flow.destination.address
                     && s.start <= second.start && second.start.seconds(since: s.start) < 5
@@ -284,17 +289,13 @@ struct BindingSessionTracker {
 
     /// Seen outside the NAT (or with none), an answer to a CHANGE-REQUEST test is seen leaving the
     /// server, not arriving: the NAT may still drop it, so the filtering is not inferred here.
-    private func outsideFilteringNote(for host: IPAddress) -> String {
-        let tests = sessions.filter { $0.flow.source.address == host }.flatMap(\.natTests)
-        guard !tests.isEmpty else { return "" }
-        return " Its CHANGE-REQUEST / RESPONSE-PORT tests are seen here outside any NAT (the server saw the source as it is here): answers leaving the server say nothing of what the NAT let in, so the filtering behaviour is only known from a capture inside the NAT."
-    }
+    private static let outsideFilteringNote =
+        " Its CHANGE-REQUEST / RESPONSE-PORT tests are seen here outside any NAT (the server saw the source as it is here): answers leaving the server say nothing of what the NAT let in, so the filtering behaviour is only known from a capture inside the NAT."
 
-    /// RFC 5780 section 4.4 / RFC 3489 tests II and III, for every socket of a host, seen inside the NAT:
-    /// an answer from another IP means endpoint-independent filtering; only from
+    /// RFC 5780 section 4.4 / RFC 3489 tests II and III, for every socket of a host (`tests`), seen
+    /// inside the NAT: an answer from another IP means endpoint-independent filtering; only from
     /// another port, address-dependent; neither, address-and-port-dependent.
-    private func filtering(for host: IPAddress) -> NatBehavior? {
-        let tests = sessions.filter { $0.flow.source.address == host }.flatMap(\.natTests)
+    private static func filtering(_ tests: [NatTest]) -> NatBehavior? {
         let ipChange = tests.filter(\.changeIP)
         let portOnly = tests.filter { !$0.changeIP && $0.changePort }
         if ipChange.contains(where: \.answered) { return .endpointIndependent }

@@ -12,6 +12,9 @@ struct FindingCollector {
     }
     /// In the order first raised.
     private var findings: OrderedDictionary<Key, (finding: Finding, count: Int)> = [:]
+    /// The keys raised on each session (nil: capture-wide), so that asking about one session
+    /// does not scan every finding of a capture with hundreds of thousands of sessions.
+    private var keysBySession: [SessionRef?: [Key]] = [:]
     static let maxFramesPerFinding = 50
     /// `live`: told of each new finding (code and session) when it is first raised.
     weak var observer: LiveEventObserver?
@@ -35,25 +38,28 @@ struct FindingCollector {
         var distinct: [Int] = []
         for f in frames where distinct.count < FindingCollector.maxFramesPerFinding && !distinct.contains(f) { distinct.append(f) }
         findings[key] = (Finding(severity: severity, code: code, message: message, frames: distinct, session: session), 1)
+        keysBySession[session, default: []].append(key)
     }
 
     /// Replaces the message of an existing finding (e.g. to state a final count).
     mutating func update(_ code: FindingCode, session: SessionRef?, message: (Int) -> FindingMessage) {
-        for key in findings.keys where key.code == code && key.session == session {
+        for key in keysBySession[session] ?? [] where key.code == code {
             findings[key]!.finding.message = message(findings[key]!.count)
         }
     }
 
     /// Whether a finding with one of these codes was raised on this session.
     func has(_ codes: Set<FindingCode>, session: SessionRef?) -> Bool {
-        findings.keys.contains { codes.contains($0.code) && $0.session == session }
+        keysBySession[session]?.contains { codes.contains($0.code) } ?? false
     }
 
     /// Drops a finding raised earlier (a later, more specific one explains the same problem).
     mutating func remove(_ code: FindingCode, session: SessionRef?) {
-        for key in findings.keys where key.code == code && key.session == session {
+        guard let keys = keysBySession[session] else { return }
+        for key in keys where key.code == code {
             findings.removeValue(forKey: key)
         }
+        keysBySession[session] = keys.filter { $0.code != code }
     }
 
     var all: [Finding] {
