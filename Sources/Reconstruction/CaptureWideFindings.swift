@@ -101,10 +101,14 @@ extension SessionReconstructor {
         let refused = Set(icmpByFlow.keys)
         // Relayed checks (nested in ChannelData / DATA) are the ICE reconstructor's to judge: their
         // carrier flow names the TURN server, not the peer that did not answer.
-        let judgedElsewhere = Set(iceCheckIds.map(\.hex)).union(natTestIds.map(\.hex)).union(proprietaryIds.map(\.hex))
+        // Looked up by identity: the kept transactions are bounded, the id sets reach 100,000 each.
+        func judgedElsewhere(_ id: String) -> Bool {
+            guard let identity = TransactionIdentity(hex: id) else { return false }
+            return iceCheckIds.contains(identity) || natTestIds.contains(identity) || proprietaryIds.contains(identity)
+        }
         let unanswered = doc.transactions.filter {
-            !$0.nested && !judgedElsewhere.contains($0.transactionId) && !malformed.contains($0.transactionId)
-                && ($0.state == .unanswered || $0.state == .timedOut)
+            !$0.nested && ($0.state == .unanswered || $0.state == .timedOut)
+                && !judgedElsewhere($0.transactionId) && !malformed.contains($0.transactionId)
         }
         guard !unanswered.isEmpty else { return }
         // A client that asked several servers at once and was served by one has not failed.

@@ -71,7 +71,7 @@ public struct MessagesNDJSON {
         out.key("method"); out.string(m.methodName)
         out.key("class"); out.string(m.messageClass.name)
         out.key("type"); out.uint(UInt64(m.type.rawValue))
-        out.key("transactionId"); out.string(m.transactionID.hex)
+        out.key("transactionId"); out.hexString(m.transactionID.idBytes)
         out.key("classic"); out.bool(m.isClassic)
         if m.dialect == .msTurn { out.key("dialect"); out.plainString("ms-turn") }
         out.key("attributes")
@@ -90,7 +90,7 @@ public struct MessagesNDJSON {
         out.key("length"); out.int(a.length)
         switch a.value {
         case let .address(endpoint):
-            out.key("address"); out.string(endpoint.description)
+            out.key("address"); out.endpoint(endpoint)
         case let .unsigned(value):
             out.key("value"); out.uint(value)
         case let .string(value):
@@ -142,7 +142,7 @@ public struct MessagesNDJSON {
         out.key("frame"); out.int(c.frame)
         out.key("kind"); out.string(c.kind.rawValue)
         if let channel = c.channel { out.key("channel"); out.uint(UInt64(channel)) }
-        if let peer = c.peer { out.key("peer"); out.string(peer.description) }
+        if let peer = c.peer { out.key("peer"); out.endpoint(peer) }
         if let type = c.carrierType { out.key("type"); out.uint(UInt64(type.rawValue)) }
         out.objectEnd()
     }

@@ -167,7 +167,7 @@ public final class CredentialStore {
             }
         }
         if let hashAttribute = message.first(.userhash), case let .bytes(userhash) = hashAttribute.value {
-            for credential in longTerm where credential.userhash == userhash && (realm == nil || credential.realm == realm) {
+            for credential in longTerm where credential.userhash.elementsEqual(userhash) && (realm == nil || credential.realm == realm) {
                 addLongTerm(credential)
             }
         }

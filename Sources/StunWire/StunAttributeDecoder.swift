@@ -18,7 +18,7 @@ enum StunAttributeDecoder {
             // Not UTF-8 (MS-TURN's USERNAME is a binary token): kept as bytes, so nothing is lost
             // and it re-encodes exactly.
             if let text = String(validating: v, as: UTF8.self) { return .string(text) }
-            return .bytes(Array(v))
+            return .bytes(StunBytes(v))
         case .unsigned8:
             guard v.count >= 1 else { return tooShort(name, v.count, 1) }
             return .unsigned(UInt64(v[0]))
@@ -46,7 +46,7 @@ enum StunAttributeDecoder {
             guard v.count >= 1 else { return tooShort(name, v.count, 1) }
             return .evenPort(reserveNext: v[0] & 0x80 != 0)
         case .empty:
-            return v.isEmpty ? .empty : .bytes(Array(v))
+            return v.isEmpty ? .empty : .bytes(StunBytes(v))
         case .unsigned16List:
             var list: [UInt16] = []
             list.reserveCapacity(v.count / 2)
@@ -59,7 +59,7 @@ enum StunAttributeDecoder {
         case .data:
             return .data(PayloadSummary(v))
         case .bytes:
-            return .bytes(Array(v))
+            return .bytes(StunBytes(v))
         case .passwordAlgorithms:
             // Each entry: algorithm (2), parameter length (2), parameters padded to 4.
             var algorithms: [UInt16] = []

@@ -22,8 +22,9 @@ public enum StunAttributeValue: Sendable, Equatable {
     case unsigned16List([UInt16])
     /// The DATA attribute: the relayed application payload, summarised.
     case data(PayloadSummary)
-    /// Opaque values (MESSAGE-INTEGRITY, tokens, unknown attributes), copied.
-    case bytes([UInt8])
+    /// Opaque values (MESSAGE-INTEGRITY, tokens, unknown attributes), copied
+    /// (up to 24 bytes without a heap allocation: `StunBytes`).
+    case bytes(StunBytes)
     case passwordAlgorithms([UInt16])
     case icmp(type: UInt8, code: UInt8, errorData: UInt32)
     /// libwebrtc GOOG-NETWORK-INFO: network id and cost.

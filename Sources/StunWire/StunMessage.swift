@@ -39,6 +39,16 @@ public struct StunMessage: Sendable, Equatable {
     /// Decodes every attribute of a recognised view. FINGERPRINT is checked
     /// here; MESSAGE-INTEGRITY needs keys (`IntegrityVerifier`).
     public init(_ view: StunMessageView) {
+        var scratch = StunDecodingScratch()
+        self.init(view, scratch: &scratch)
+    }
+
+    /// The same, with the attribute list's storage and long strings taken from `scratch`
+    /// (the dissector's, one message after the other): with the list given back
+    /// (`StunDecodingScratch.recycle`) and a sender repeating its SOFTWARE, a message is
+    /// decoded without a heap allocation. `depth`: messages nested in a DATA attribute or a
+    /// ChannelData frame are decoded while their carrier is still in use.
+    public init(_ view: StunMessageView, scratch: inout StunDecodingScratch, depth: Int = 0) {
         self.init(type: view.messageType, transactionID: view.transactionID, dialect: view.dialect,
                   length: min(StunHeader.length &+ view.declaredLength, view.bytes.count))
         malformation = view.malformation
@@ -47,13 +57,19 @@ public struct StunMessage: Sendable, Equatable {
         var count = 0
         var counter = view.attributes
         while counter.next() != nil { count &+= 1 }
-        var decoded: [StunAttribute] = []
+        var decoded = scratch.takeBuffer(depth: depth)
         decoded.reserveCapacity(count)
         var iterator = view.attributes
         while let raw = iterator.next() {
             let type = StunAttributeType(raw.type)
             let meaning = type.meaning(in: view.dialect)
-            let value = StunAttributeDecoder.decode(raw.value, layout: meaning.layout, name: meaning.name, header: header)
+            let value: StunAttributeValue
+            if meaning.layout == .string, let known = scratch.recentString(type: raw.type, bytes: raw.value) {
+                value = .string(known)
+            } else {
+                value = StunAttributeDecoder.decode(raw.value, layout: meaning.layout, name: meaning.name, header: header)
+                if case let .string(text) = value { scratch.remember(text, type: raw.type) }
+            }
             // The padding present: none when unpadded, less than due when the last attribute omits it.
             let valueEnd = raw.offset &+ StunHeader.attributeHeaderLength &+ raw.value.count
             let due = view.attributesPadded ? StunPadding.count(afterValueOf: raw.value.count) : 0

@@ -25,7 +25,7 @@ public struct StunMessageBuilder {
     }
 
     public mutating func add(_ type: StunAttributeType, _ value: [UInt8]) {
-        append(type, .bytes(value), length: value.count)
+        append(type, .bytes(StunBytes(value)), length: value.count)
     }
 
     public mutating func add(_ type: StunAttributeType, string: String) { add(type, Array(string.utf8)) }

@@ -43,6 +43,21 @@ public struct StunTransactionID: Hashable, Sendable, CustomStringConvertible {
         return out
     }
 
+    /// The id bytes as `bytes` has them, read from the words on demand (no array, no closure).
+    public var idBytes: IDBytes { IDBytes(high: high, low: low, startIndex: isClassic ? 0 : 4) }
+
+    public struct IDBytes: RandomAccessCollection, Sendable {
+        let high: UInt64
+        let low: UInt64
+        public let startIndex: Int
+        public var endIndex: Int { 16 }
+
+        public subscript(i: Int) -> UInt8 {
+            precondition(i >= startIndex && i < 16, "transaction id byte out of range")
+            return i < 8 ? UInt8(truncatingIfNeeded: high >> UInt64(56 &- 8 &* i)) : UInt8(truncatingIfNeeded: low >> UInt64(120 &- 8 &* i))
+        }
+    }
+
     /// Lowercase hex: 24 digits, or 32 for classic ids.
     public var hex: String {
         var digits: [UInt8] = []

@@ -30,6 +30,8 @@ public final class WireDissector: TransportSink {
     public let configuration: Configuration
     public let verifier: IntegrityVerifier
     private var counters = WireStatistics()
+    /// Attribute-list storage and recent strings lent to each message's decoding.
+    private var decoding = StunDecodingScratch()
     private let turnFlows: TurnFlowTable
     private let streams: TCPStreamTable
     /// SIP and its SDP (SipDissection.swift): ice-pwd from SDP feeds `verifier.credentials`.
@@ -155,7 +157,7 @@ public final class WireDissector: TransportSink {
             let message = stunMessage(view, context: context, flow: flow, tcpStream: stream, carrier: nil, depth: 0)
             // RFC 6062 section 4.3: after ConnectionBind the connection carries raw peer data.
             if let message, message.dialect == .rfc5389, message.method == .connectionBind,
-               message.messageClass == .request || message.messageClass == .success {
+               message.type.messageClass == .request || message.type.messageClass == .success {
                 direction.framer.switchToPassthrough()
             }
         case let .channelData(frame):
@@ -177,10 +179,14 @@ public final class WireDissector: TransportSink {
 
     // MARK: STUN and ChannelData
 
+    /// Reports one message (and what its DATA attribute carries); returns its type and dialect
+    /// when it was well formed.
     @discardableResult
     private func stunMessage(_ view: StunMessageView, context: FrameContext, flow: FiveTuple, tcpStream: Int?,
-                             carrier: MessageCarrier?, depth: Int) -> StunMessage? {
-        var message = StunMessage(view)
+                             carrier: MessageCarrier?, depth: Int) -> (type: StunMessageType, method: StunMethod, dialect: StunDialect)? {
+        var message = StunMessage(view, scratch: &decoding, depth: depth)
+        // Once the events are delivered the list's storage serves the next message at this depth.
+        defer { decoding.recycle(&message, depth: depth) }
         if let reason = message.malformation {
             malformed(reason, partial: message, context: context, flow: flow, tcpStream: tcpStream, carrier: carrier)
             return nil
@@ -199,7 +205,7 @@ public final class WireDissector: TransportSink {
                                        peer: message.peerAddresses.first, carrierType: message.type)
             stunMessage(nested, context: context, flow: flow, tcpStream: tcpStream, carrier: inner, depth: depth + 1)
         }
-        return message
+        return (message.type, message.method, message.dialect)
     }
 
     private func channelData(_ frame: ChannelDataView, context: FrameContext, flow: FiveTuple, tcpStream: Int?, depth: Int) {

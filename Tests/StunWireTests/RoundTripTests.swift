@@ -169,7 +169,7 @@ struct RoundTripTests {
             (.googNetworkInfo, .networkInfo(networkID: 7, cost: 10)),
             (.transactionTransmitCounter, .transmitCounter(request: 2, response: 1)),
             (.data, .data(data.withUnsafeBytes { PayloadSummary($0) })),
-            (.messageIntegrity, .bytes([UInt8](repeating: 0xAB, count: 20))),
+            (.messageIntegrity, .bytes(StunBytes([UInt8](repeating: 0xAB, count: 20)))),
             (StunAttributeType(0x7F31), .bytes([1, 2, 3, 4, 5])),
             (.fingerprint, .unsigned(0)),
         ]

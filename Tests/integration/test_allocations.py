@@ -10,6 +10,17 @@ The cases scripts/bench reports too: ChannelData and peer-leg datagrams; STUN co
 checks carried in ChannelData (ICE through a relay); Send/Data indications. Counts do not
 depend on the machine's speed or load.
 
+Every relayed check is a STUN transaction, and `analyze` lists finished transactions in its
+document up to a bound (50,000: TransactionMatcher.maxKeptSummaries); writing each listed one
+out costs allocations at the end of the run. The relayed-check case is therefore measured past
+that bound, where one more check is what a busy server's steady state costs: 400,000 and
+440,000 packets (about 68,000 and 75,000 checks). Both sizes are also past the moment the
+sessions' channel bindings expire (600 s, about 315,000 packets: --control-every 0 replays no
+ChannelBind refresh), so the findings and timeline entries that expiry raises once per
+allocation are in both runs and the difference is the checks alone (ChannelData on a bound
+channel is the first case's). Below the bound the figure is the listing's, about 2 allocations
+per relay packet at 20,000 -> 40,000.
+
 It needs an optimised stunscope, named by STUNSCOPE_RELEASE_BIN (scripts/test builds one; without it
 the tests skip): a debug build allocates where -O does not, on every call of generic code
 (coroutine frames of unspecialised collection accessors, contexts of autoclosures such as
@@ -29,6 +40,8 @@ BIN = os.environ.get("STUNSCOPE_RELEASE_BIN")
 SYNTH_BIN = os.environ.get("STUNSCOPE_SYNTH_BIN", str(ROOT / ".build" / "debug" / "stunscope-synth"))
 CAPTURES = ROOT / "captures"
 SIZES = (20000, 40000)
+# Past the transaction list's bound (see above).
+SIZES_PAST_THE_TRANSACTION_LIST = (400000, 440000)
 # Fewer than one allocation per this many extra packets is "none per packet".
 PER_PACKET_LIMIT = 0.01
 
@@ -43,15 +56,15 @@ CASES = {
     "ice-checks-in-channeldata": "ice-relay-symmetric.turn-server.pcap",
     "send-data-indications": "turn-udp-send.server.pcap",
 }
-# Measured with the release build at a8a9175 (before the allocation-free hot path), per extra relay packet (the
-# relay packets of ice-relay-symmetric are 9 checks and 20 data datagrams a round; those of
-# turn-udp-send 10 indications and 10 peer-leg datagrams).
-TODAY = {
-    ("ice-checks-in-channeldata", "analyze"): "13.8 allocations per extra relay packet (44 per relayed check)",
-    ("ice-checks-in-channeldata", "messages"): "2.8 allocations per extra relay packet (9 per relayed check)",
-    ("send-data-indications", "analyze"): "2.25 allocations per extra relay packet (4.5 per indication)",
-    ("send-data-indications", "messages"): "4.1 allocations per extra relay packet (8.2 per indication)",
-}
+# Measured with the release build at a8a9175, before the allocation-free hot path, per extra relay
+# packet: relayed checks 13.8 in analyze (44 per check) and 2.8 in messages; Send/Data
+# indications 2.25 in analyze and 4.1 in messages. Now none: the dissector lends each message
+# its attribute storage (StunDecodingScratch), MESSAGE-INTEGRITY stays inline (StunBytes),
+# pending transactions are values in slots, findings raised again build no text.
+
+
+def sizes(case):
+    return SIZES_PAST_THE_TRANSACTION_LIST if case == "ice-checks-in-channeldata" else SIZES
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +83,7 @@ def captures(tmp_path_factory):
     directory = tmp_path_factory.mktemp("relay-only")
     made = {}
     for case, template in CASES.items():
-        for size in SIZES:
+        for size in sizes(case):
             path = directory / f"{case}-{size}.pcap"
             subprocess.run([SYNTH_BIN, "--packets", str(size), "--relay-share", "1", "--control-every", "0", "--allocations", "20",
                             "--template", str(CAPTURES / template), "-o", str(path), "--quiet"],
@@ -88,16 +101,10 @@ def allocations(library, command, path):
     return int(counted[1])
 
 
-def params():
-    for case in CASES:
-        for command in COMMANDS:
-            reason = TODAY.get((case, command))
-            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-            yield pytest.param(case, command, marks=marks, id=f"{case}-{command}")
-
-
-@pytest.mark.parametrize("case,command", params())
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("case", CASES)
 def test_no_heap_allocation_per_relay_packet(malloc_count, captures, case, command):
-    small, large = (allocations(malloc_count, command, captures[case, size]) for size in SIZES)
-    per_packet = (large - small) / (SIZES[1] - SIZES[0])
+    small_size, large_size = sizes(case)
+    small, large = (allocations(malloc_count, command, captures[case, size]) for size in (small_size, large_size))
+    per_packet = (large - small) / (large_size - small_size)
     assert per_packet < PER_PACKET_LIMIT, f"{per_packet:.3f} allocations per extra relay packet ({small} -> {large})"

@@ -38,10 +38,10 @@ public struct ObservedStunMessage {
     public var nonce: String?
     public var software: String?
     public var lifetime: UInt32?
-    public var xorRelayed: [Endpoint] = []
+    public var xorRelayed: EndpointList = []
     public var xorMapped: Endpoint?
     public var mapped: Endpoint?
-    public var xorPeers: [Endpoint] = []
+    public var xorPeers: EndpointList = []
     public var channelNumber: UInt16?
     public var errorCode: Int?
     public var errorReason: String?
@@ -110,6 +110,42 @@ public struct TransactionIdentity: Hashable, Sendable {
     public var key: TransactionKeyBits
     public var classic: Bool
     public var hex: String { ObservedStunMessage.hex(key, classic: classic) }
+
+    public init(key: TransactionKeyBits, classic: Bool) {
+        self.key = key
+        self.classic = classic
+    }
+
+    /// The identity `hex` was made from: 24 hex digits (RFC 5389 and later) or 32 (classic).
+    /// Read without building anything, so that a transaction's id text can be looked up in
+    /// sets of identities instead of turning every identity into text.
+    public init?(hex: String) {
+        var words: (UInt64, UInt64) = (0, 0)
+        var count = 0
+        for c in hex.utf8 {
+            let nibble: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = c &- UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = c &- UInt8(ascii: "a") &+ 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): nibble = c &- UInt8(ascii: "A") &+ 10
+            default: return nil
+            }
+            guard count < 32 else { return nil }
+            // Digits fill `low` last: shift the pair left by one nibble.
+            words.0 = words.0 << 4 | words.1 >> 60
+            words.1 = words.1 << 4 | UInt64(nibble)
+            count &+= 1
+        }
+        switch count {
+        case 24:
+            let id = StunTransactionID(high: words.0, low: words.1, isClassic: false)
+            self.init(key: TransactionKeyBits(high: id.high, low: id.low), classic: false)
+        case 32:
+            self.init(key: TransactionKeyBits(high: words.0, low: words.1 ^ 1), classic: true)
+        default:
+            return nil
+        }
+    }
 }
 
 extension ObservedStunMessage {

@@ -114,7 +114,7 @@ extension ObservedStunMessage {
     /// A USERNAME: its text, or `0x` and hex when it is a binary token that is not UTF-8 (MS-TURN).
     /// Text with control characters stays text: every renderer escapes it.
     @inline(never) static func identifier(_ v: StunAttributeValue) -> String? {
-        if case let .bytes(b) = v { return hex(b) }
+        if case let .bytes(b) = v { return hex(b.array) }
         return string(v)
     }
 

@@ -21,18 +21,24 @@ struct FindingCollector {
     /// Capture time of the latest packet: when a finding is raised.
     var clock: Double = 0
 
-    mutating func add(_ severity: Finding.Severity, _ code: FindingCode, _ message: FindingMessage, frames: [Int],
-                      session: SessionRef? = nil, subject: String? = nil) {
+    /// `message` and `frames` are only evaluated when needed: a repeat keeps the first message,
+    /// and its frames only until the finding holds `maxFramesPerFinding`. A finding raised per
+    /// packet (ChannelData on an expired channel, a flood) then costs a count, not text.
+    mutating func add(_ severity: Finding.Severity, _ code: FindingCode, _ message: @autoclosure () -> FindingMessage,
+                      frames: @autoclosure () -> [Int], session: SessionRef? = nil, subject: String? = nil) {
         let key = Key(code: code, session: session, severity: severity, subject: subject)
-        if var existing = findings[key] {
-            for f in frames where existing.finding.frames.count < FindingCollector.maxFramesPerFinding
-                && !existing.finding.frames.contains(f) {
-                existing.finding.frames.append(f)
+        if let index = findings.index(forKey: key) {
+            if findings.values[index].finding.frames.count < FindingCollector.maxFramesPerFinding {
+                for f in frames() where findings.values[index].finding.frames.count < FindingCollector.maxFramesPerFinding
+                    && !findings.values[index].finding.frames.contains(f) {
+                    findings.values[index].finding.frames.append(f)
+                }
             }
-            existing.count &+= 1
-            findings[key] = existing
+            findings.values[index].count &+= 1
             return
         }
+        let message = message()
+        let frames = frames()
         observer?.liveEvent(LiveEvent(time: clock, frame: frames.first ?? 0, kind: .finding, session: session,
                                       message: "\(severity.rawValue) \(code.rawValue): \(message)", findingCode: code))
         var distinct: [Int] = []

@@ -29,8 +29,9 @@ struct TransactionMatcher {
     }
 
     /// Kept small (tens of thousands can be pending): the id text is made when the
-    /// summary is, and retransmissions only allocate when there are some.
-    final class Pending {
+    /// summary is, and retransmissions only allocate when there are some. A value in a
+    /// slot of `slots` (no object per request: a busy server sends millions).
+    struct Pending {
         let key: Key
         let classic: Bool
         /// Set only for ids that do not come from the key bits (hand-made observations).
@@ -38,11 +39,14 @@ struct TransactionMatcher {
         let nested: Bool
         let firstFrame: Int
         let firstTime: CaptureTime
-        var moreFrames: [Int] = []
-        var moreTimes: [CaptureTime] = []
-        /// Answered, timed out or evicted: no longer in `pending`.
-        var done = false
-        init(key: Key, classic: Bool, explicitTransactionId: String?, nested: Bool, frame: Int, time: CaptureTime) {
+        /// Retransmissions: the first two in the value, so a check sent twice allocates nothing.
+        var moreFrames: InlineList<Int> = []
+        var moreTimes: InlineList<CaptureTime> = []
+        /// Which request this is (the matcher's count when it arrived): tells a slot's
+        /// current occupant from an earlier one in `order`.
+        let serial: Int
+        init(key: Key, classic: Bool, explicitTransactionId: String?, nested: Bool, frame: Int, time: CaptureTime, serial: Int) {
+            self.serial = serial
             self.key = key
             self.classic = classic
             self.explicitTransactionId = explicitTransactionId
@@ -81,11 +85,19 @@ struct TransactionMatcher {
     var maxPending = 100_000
     var maxKeptSummaries = 50_000
 
-    private var pending: [Key: Pending] = [:]
+    /// A pending request's place: its slot, and its serial (the slot may have been reused since).
+    private struct Ticket {
+        var slot: Int
+        var serial: Int
+    }
+    /// Pending requests; nil slots are free (listed in `freeSlots`) for the next request.
+    private var slots: [Pending?] = []
+    private var freeSlots: [Int] = []
+    private var pending: [Key: Int] = [:]
     /// Pending requests by transaction id (see the type's comment); the latest one per id.
-    private var byId: [TransactionKeyBits: Pending] = [:]
+    private var byId: [TransactionKeyBits: Int] = [:]
     /// Pending transactions in arrival order (entries already answered are skipped).
-    private var order: [Pending] = []
+    private var order: [Ticket] = []
     private var orderHead = 0
     /// Finished transactions as values (no text): `summaries` writes them out at the end.
     private var kept: [KeptTransaction] = []
@@ -110,15 +122,15 @@ struct TransactionMatcher {
     mutating func classify(_ m: ObservedStunMessage) -> RequestKind {
         expire(now: m.context.time)
         let key = Key(flow: m.flow, id: m.transactionKey, method: m.method)
-        if let p = pending[key] {
-            p.moreFrames.append(m.context.frame)
-            p.moreTimes.append(m.context.time)
+        if let slot = pending[key] {
+            slots[slot]!.moreFrames.append(m.context.frame)
+            slots[slot]!.moreTimes.append(m.context.time)
             retransmissions &+= 1
             return .retransmission
         }
-        if let other = byId[m.transactionKey], !other.done {
+        if let slot = byId[m.transactionKey], let other = slots[slot] {
             if other.key.flow == m.flow.reversed {
-                return .answer(complete(other, response: m, state: .success))
+                return .answer(complete(slot, response: m, state: .success))
             }
             // Within moments of the first send: clients that reuse a fixed id (all zeros) for
             // unrelated requests stay separate transactions.
@@ -128,10 +140,18 @@ struct TransactionMatcher {
         }
         if pending.count >= maxPending { evictOldest() }
         let p = Pending(key: key, classic: m.classic, explicitTransactionId: m.explicitTransactionId,
-                        nested: m.carrier != nil, frame: m.context.frame, time: m.context.time)
-        pending[key] = p
-        byId[key.id] = p
-        order.append(p)
+                        nested: m.carrier != nil, frame: m.context.frame, time: m.context.time, serial: total)
+        let slot: Int
+        if let free = freeSlots.popLast() {
+            slot = free
+            slots[slot] = p
+        } else {
+            slot = slots.count
+            slots.append(p)
+        }
+        pending[key] = slot
+        byId[key.id] = slot
+        order.append(Ticket(slot: slot, serial: p.serial))
         total &+= 1
         return .new
     }
@@ -141,19 +161,19 @@ struct TransactionMatcher {
         // A request past its 39.5 s has timed out: a later answer does not revive it.
         expire(now: m.context.time)
         let key = Key(flow: m.flow.reversed, id: m.transactionKey, method: m.method)
-        let p: Pending
-        if let exact = pending.removeValue(forKey: key) {
-            p = exact
-        } else if let other = byId[m.transactionKey], !other.done, other.key.method == m.method {
-            p = other
+        let slot: Int
+        if let exact = pending[key] {
+            slot = exact
+        } else if let other = byId[m.transactionKey], slots[other]?.key.method == m.method {
+            slot = other
         } else {
             return nil
         }
-        return complete(p, response: m, state: m.messageClass == .success ? .success : .error)
+        return complete(slot, response: m, state: m.messageClass == .success ? .success : .error)
     }
 
-    private mutating func complete(_ p: Pending, response m: ObservedStunMessage, state: TransactionState) -> Match {
-        retire(p)
+    private mutating func complete(_ slot: Int, response m: ObservedStunMessage, state: TransactionState) -> Match {
+        let p = retire(slot)
         // Karn's rule (RFC 6298 section 3): no RTT sample from a retransmitted request.
         let rtt: Double? = p.moreFrames.isEmpty ? m.context.time.seconds(since: p.firstTime) : nil
         let elsewhere = m.flow.reversed != p.key.flow
@@ -163,11 +183,19 @@ struct TransactionMatcher {
                      retransmissions: p.moreFrames.count, rtt: rtt, requestFlow: p.key.flow, redirected: elsewhere)
     }
 
-    /// No longer pending (answered, timed out, evicted): drops its id index entry too.
-    private mutating func retire(_ p: Pending) {
+    /// No longer pending (answered, timed out, evicted): frees its slot and drops its index entries.
+    private mutating func retire(_ slot: Int) -> Pending {
+        let p = slots[slot]!
+        slots[slot] = nil
+        freeSlots.append(slot)
         pending.removeValue(forKey: p.key)
-        if byId[p.key.id] === p { byId.removeValue(forKey: p.key.id) }
-        p.done = true
+        if byId[p.key.id] == slot { byId.removeValue(forKey: p.key.id) }
+        return p
+    }
+
+    /// Whether `ticket`'s request is still pending (its slot not freed nor reused since).
+    private func isPending(_ ticket: Ticket) -> Bool {
+        slots[ticket.slot]?.serial == ticket.serial
     }
 
     private mutating func record(_ p: Pending, state: TransactionState, response: ObservedStunMessage?, rtt: Double?,
@@ -184,13 +212,13 @@ struct TransactionMatcher {
 
     private mutating func expire(now: CaptureTime) {
         while orderHead < order.count {
-            let p = order[orderHead]
-            guard !p.done else {
+            let ticket = order[orderHead]
+            guard isPending(ticket) else {
                 orderHead &+= 1
                 continue
             }
-            guard now.nanoseconds &- p.firstTime.nanoseconds > TransactionMatcher.timeoutNanoseconds else { break }
-            retire(p)
+            guard now.nanoseconds &- slots[ticket.slot]!.firstTime.nanoseconds > TransactionMatcher.timeoutNanoseconds else { break }
+            let p = retire(ticket.slot)
             record(p, state: .timedOut, response: nil, rtt: nil)
             orderHead &+= 1
         }
@@ -199,10 +227,10 @@ struct TransactionMatcher {
 
     private mutating func evictOldest() {
         while orderHead < order.count {
-            let p = order[orderHead]
+            let ticket = order[orderHead]
             orderHead &+= 1
-            if !p.done {
-                retire(p)
+            if isPending(ticket) {
+                let p = retire(ticket.slot)
                 evicted &+= 1
                 record(p, state: .unanswered, response: nil, rtt: nil)
                 break
@@ -219,18 +247,20 @@ struct TransactionMatcher {
             orderHead = 0
         }
         if order.count - orderHead > pending.count + pending.count / 2 + 1024 {
-            order = order[orderHead...].filter { !$0.done }
+            order = order[orderHead...].filter(isPending)
             orderHead = 0
         }
     }
 
     /// End of capture: what is still pending was never answered.
     mutating func finish(at end: CaptureTime) {
-        let rest = order[orderHead...].filter { !$0.done }
+        let rest = order[orderHead...].filter(isPending).map { slots[$0.slot]! }
         pending.removeAll()
         byId.removeAll()
         order.removeAll()
         orderHead = 0
+        slots.removeAll()
+        freeSlots.removeAll()
         for p in rest {
             let timedOut = end.nanoseconds &- p.firstTime.nanoseconds > TransactionMatcher.timeoutNanoseconds
             record(p, state: timedOut ? .timedOut : .unanswered, response: nil, rtt: nil)
