@@ -17,8 +17,9 @@ at least everything beyond the cap, and the `capture.state.evicted` finding
                 segment (caps: 65,536 connections, 64 MiB out-of-order bytes)
   fragments     1,000,000 first fragments that never complete (cap 4,096)
 
-These run only when STUNSCOPE_FLOODS=1 (CI's flood step in .ci/run; a few
-minutes with the debug binary), so the README's test command stays fast.
+These run only when STUNSCOPE_FLOODS=1 (CI's flood step in .ci/run, with the
+optimised binary users run: under a minute, against a few minutes with the
+debug one), so the README's test command stays fast.
 STUNSCOPE_FLOOD_SCALE=0.25 shrinks every flood (each still at least twice
 its cap except `transactions`).
 """
