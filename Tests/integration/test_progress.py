@@ -8,10 +8,11 @@ never with --quiet, never in a pipe. Checked here against the files' sizes,
 the run's own wall time and the analysis document.
 
 Cost with the debug binaries (2 shared cores): the fixture writes a
-50,000-packet synth capture (~1 s) and tiles it to 100,000 and 2,000,000
-packets; `stats --filter ip6` reads all 2M packets in ~2.5 s CPU (the filter
-spares the decoding: the progress is about reading); analyze over 50,000
-packets ~3.5 s; messages over 100,000 ~2.6 s a run, three runs. live runs
+50,000-packet synth capture (~1 s) and tiles it to 200,000 and 4,000,000
+packets (long enough for the line's first second on a quiet, faster machine
+than this one); `stats --filter ip6` reads all 4M packets in ~4.5 s CPU (the filter
+spares the decoding: the progress is about reading); analyze over 200,000
+packets of their own ~5-10 s; messages over 200,000 ~2.7 s a run, three runs. live runs
 need root and send 40,000 datagrams on loopback.
 """
 from __future__ import annotations
@@ -106,27 +107,33 @@ def check_reading_draws(texts: list[str], total: int, sessions: bool, cut_short:
 
 @pytest.fixture(scope="module")
 def captures(tmp_path_factory):
-    """base: 50,000 synth packets (40 allocations); mid: base twice (100,000);
-    big: base 40 times (2,000,000 packets). Tiled copies repeat the records
-    as they are (times too): stats and messages do not mind."""
+    """base: 50,000 synth packets (40 allocations); mid: base 4 times (200,000);
+    big: base 80 times (4,000,000 packets). Tiled copies repeat the records
+    as they are (times too): stats and messages do not mind. sessions: 200,000
+    synth packets of their own for analyze, whose sessions must be real (the
+    debug binary analyses 50,000 in under the line's first second on a quiet
+    machine)."""
     d = tmp_path_factory.mktemp("progress")
     base = d / "base.pcap"
     subprocess.run([SYNTH_BIN, "--packets", "50000", "--allocations", "40", "--seed", "5", "-o", base, "--quiet"],
                    check=True, timeout=TIMEOUT, cwd=ROOT)
+    sessions = d / "sessions.pcap"
+    subprocess.run([SYNTH_BIN, "--packets", "200000", "--allocations", "40", "--seed", "5", "-o", sessions, "--quiet"],
+                   check=True, timeout=TIMEOUT, cwd=ROOT)
     data = base.read_bytes()
     header, records = data[:24], data[24:]
-    files = {"base": base}
-    for name, copies in (("mid", 2), ("big", 40)):
+    files = {"base": base, "sessions": sessions}
+    for name, copies in (("mid", 4), ("big", 80)):
         files[name] = d / f"{name}.pcap"
         with open(files[name], "wb") as f:
             f.write(header)
             for _ in range(copies):
                 f.write(records)
     yield files
-    shutil.rmtree(d, ignore_errors=True)  # 260 MB: not left for pytest's keep-three-runs
+    shutil.rmtree(d, ignore_errors=True)  # 550 MB: not left for pytest's keep-three-runs
 
 
-def test_stats_over_2m_packets_on_a_terminal(captures):
+def test_stats_over_4m_packets_on_a_terminal(captures):
     big = captures["big"]
     started = time.monotonic()
     status, shown = pseudo_terminal.run([BIN, "stats", "--filter", "ip6", str(big)], columns=60,
@@ -134,20 +141,20 @@ def test_stats_over_2m_packets_on_a_terminal(captures):
     wall = time.monotonic() - started
     assert status == 0
     texts, rest = draws_and_rest(shown)
-    assert texts, "no progress line over 2M packets"
+    assert texts, "no progress line over 4M packets"
     # 60 columns: no draw reaches the last one.
     assert all(len(t) <= 59 for t in texts), [t for t in texts if len(t) > 59]
     last = check_reading_draws(texts, big.stat().st_size, sessions=False)[-1]
-    # packets/s is an average over the run so far: never below 2M over the whole wall time (3 digits shown).
-    assert rate_value(last.group(5)) >= 2_000_000 / wall * 0.99, (last.group(0), wall)
+    # packets/s is an average over the run so far: never below 4M over the whole wall time (3 digits shown).
+    assert rate_value(last.group(5)) >= 4_000_000 / wall * 0.99, (last.group(0), wall)
     # The terminal ends clean: the line erased, then the report alone.
     text = rest.decode()
     assert "\x1b" not in text and "packets/s" not in text
-    assert text.startswith("File:") and re.search(r"packets:\s+2000000\r\n", text), text[:300]
+    assert text.startswith("File:") and re.search(r"packets:\s+4000000\r\n", text), text[:300]
 
 
 def test_analyze_shows_sessions_alive_and_leaves_the_output_alone(captures, tmp_path):
-    base = captures["base"]
+    base = captures["sessions"]
     out = tmp_path / "doc.json"
     with open(out, "wb") as f:
         status, shown = pseudo_terminal.run([BIN, "analyze", "--format", "json", str(base)], stdout_on_terminal=False,
@@ -169,7 +176,7 @@ def test_analyze_shows_sessions_alive_and_leaves_the_output_alone(captures, tmp_
 
 
 def test_messages_scroll_above_the_line_errors_too_and_quiet_or_a_pipe_show_none(captures, tmp_path):
-    """messages over 100,000 packets whose last record is cut short: the lines and
+    """messages over 200,000 packets whose last record is cut short: the lines and
     the error (reported once the file is read) scroll above the progress line on
     the terminal they share with it; none is cut or mixed with the line."""
     cut = tmp_path / "cut.pcap"
