@@ -23,7 +23,7 @@ public struct NDJSONExportRenderer {
         var line: [UInt8] = []
         for c in captures {
             let prefix = try encoder.encode(c.file)
-            func emit<T: Encodable>(_ type: String, _ value: T) throws {
+            func emit(_ type: String, _ value: any Encodable) throws {
                 object.removeAll(keepingCapacity: true)
                 try encoder.encode(value, depth: 0, into: &object)
                 // Splice `"capture":...,"type":...` in front of the object's own keys.
@@ -38,18 +38,24 @@ public struct NDJSONExportRenderer {
                 line.append(0x0a)
                 write(Data(line))
             }
-            let doc = c.document
-            var summary = c.summary
-            summary.file = c.file
-            try emit("capture", CaptureLine(summary: summary, schemaVersion: doc.schemaVersion, stats: doc.stats))
-            for a in doc.allocations { try emit("allocation", a) }
-            for b in doc.bindings { try emit("binding", b) }
-            for n in doc.natMappings { try emit("natMapping", n) }
-            for i in doc.iceSessions { try emit("iceSession", i) }
-            for s in doc.sipCalls { try emit("sipCall", s) }
-            for f in doc.findings { try emit("finding", f) }
-            for t in doc.transactions { try emit("transaction", t) }
+            try Self.lines(of: c, emit)
         }
+    }
+
+    /// One capture's lines in order, each as its `type` and the value whose members follow
+    /// `capture` and `type`: the capture line, then every session, finding and transaction.
+    static func lines(of c: ExportCapture, _ line: (String, any Encodable) throws -> Void) rethrows {
+        let doc = c.document
+        var summary = c.summary
+        summary.file = c.file
+        try line("capture", CaptureLine(summary: summary, schemaVersion: doc.schemaVersion, stats: doc.stats))
+        for a in doc.allocations { try line("allocation", a) }
+        for b in doc.bindings { try line("binding", b) }
+        for n in doc.natMappings { try line("natMapping", n) }
+        for i in doc.iceSessions { try line("iceSession", i) }
+        for s in doc.sipCalls { try line("sipCall", s) }
+        for f in doc.findings { try line("finding", f) }
+        for t in doc.transactions { try line("transaction", t) }
     }
 
     public func render(_ captures: [ExportCapture]) throws -> Data {

@@ -85,24 +85,15 @@ struct ByteJSONEncoderDocumentTests {
         var out: [UInt8] = []
         for c in captures {
             let file = try encode(c.file)
-            func line<T: Encodable>(_ type: String, _ value: T) throws {
+            // Which lines, in which order, is the renderer's (NDJSONExportRenderer.lines); their
+            // bytes here are Foundation's.
+            try NDJSONExportRenderer.lines(of: c) { type, value in
                 let object = try encode(value)
                 out += Array(#"{"capture":"#.utf8) + file + Array(#","type":"\#(type)""#.utf8)
                 if object != Array("{}".utf8) { out.append(UInt8(ascii: ",")) }
                 out += object.dropFirst()
                 out.append(0x0a)
             }
-            let doc = c.document
-            var summary = c.summary
-            summary.file = c.file
-            try line("capture", NDJSONExportRenderer.CaptureLine(summary: summary, schemaVersion: doc.schemaVersion, stats: doc.stats))
-            for a in doc.allocations { try line("allocation", a) }
-            for b in doc.bindings { try line("binding", b) }
-            for n in doc.natMappings { try line("natMapping", n) }
-            for i in doc.iceSessions { try line("iceSession", i) }
-            for s in doc.sipCalls { try line("sipCall", s) }
-            for f in doc.findings { try line("finding", f) }
-            for t in doc.transactions { try line("transaction", t) }
         }
         return out
     }

@@ -29,10 +29,7 @@ struct FindingCollector {
         let key = Key(code: code, session: session, severity: severity, subject: subject)
         if let index = findings.index(forKey: key) {
             if findings.values[index].finding.frames.count < FindingCollector.maxFramesPerFinding {
-                for f in frames() where findings.values[index].finding.frames.count < FindingCollector.maxFramesPerFinding
-                    && !findings.values[index].finding.frames.contains(f) {
-                    findings.values[index].finding.frames.append(f)
-                }
+                Self.merge(frames(), into: &findings.values[index].finding.frames)
             }
             findings.values[index].count &+= 1
             return
@@ -42,9 +39,14 @@ struct FindingCollector {
         observer?.liveEvent(LiveEvent(time: clock, frame: frames.first ?? 0, kind: .finding, session: session,
                                       message: "\(severity.rawValue) \(code.rawValue): \(message)", findingCode: code))
         var distinct: [Int] = []
-        for f in frames where distinct.count < FindingCollector.maxFramesPerFinding && !distinct.contains(f) { distinct.append(f) }
+        Self.merge(frames, into: &distinct)
         findings[key] = (Finding(severity: severity, code: code, message: message, frames: distinct, session: session), 1)
         keysBySession[session, default: []].append(key)
+    }
+
+    /// Adds the frames not listed yet, up to `maxFramesPerFinding`.
+    private static func merge(_ frames: [Int], into list: inout [Int]) {
+        for f in frames where list.count < maxFramesPerFinding && !list.contains(f) { list.append(f) }
     }
 
     /// Replaces the message of an existing finding (e.g. to state a final count).
