@@ -13,6 +13,8 @@ import PackageDescription
 //   SipWire            SIP messages and SDP bodies
 //   WireEvents         decoded units -> STUN/ChannelData/SIP wire events (the dissector)
 //   Reconstruction     wire events -> sessions, timelines and findings (the analysis model)
+//   Stitching          wire events of several vantage points -> one packet per datagram with its sightings,
+//                      clock offsets, NAT translations, per-hop delay and loss (analyze --stitch)
 //   Renderers          the analysis model and messages -> text, JSON, CSV, SQLite, HTML, Mermaid
 //   Pipeline           wires capture -> decoder -> dissector -> reconstruction/renderers for every command
 //   LiveMonitoring     the live capture loop: packet queue, real-time expiry, Prometheus metrics
@@ -50,8 +52,9 @@ let package = Package(
             "NetworkVocabulary", "StunWire", "SipWire", "WireEvents",
             .product(name: "OrderedCollections", package: "swift-collections"),
         ]),
+        .target(name: "Stitching", dependencies: ["NetworkVocabulary", "StunWire", "SipWire", "WireEvents"]),
         .target(name: "Renderers", dependencies: [
-            "NetworkVocabulary", "PacketDecoding", "StunWire", "WireEvents", "Reconstruction",
+            "NetworkVocabulary", "PacketDecoding", "StunWire", "WireEvents", "Reconstruction", "Stitching",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -59,7 +62,7 @@ let package = Package(
         // capture files -> decoder -> dissector -> reconstructor, or -> message lines.
         .target(name: "Pipeline", dependencies: [
             "NetworkVocabulary", "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
-            "Reconstruction", "Renderers",
+            "Reconstruction", "Stitching", "Renderers",
         ]),
         // Live capture: the capture loop (LiveAnalysis) on the Pipeline's stages, bounded packet
         // queue, Prometheus metrics and their HTTP endpoint.
@@ -69,7 +72,7 @@ let package = Package(
         ]),
         .executableTarget(name: "stunscope", dependencies: [
             "NetworkVocabulary", "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
-            "Reconstruction", "Renderers", "LiveMonitoring", "Pipeline",
+            "Reconstruction", "Stitching", "Renderers", "LiveMonitoring", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "NetworkVocabularyTests", dependencies: ["NetworkVocabulary"]),
@@ -81,6 +84,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: []),
         // Pipeline: the JSON encoder tests run every capture in captures/ to compare with JSONEncoder.
         .testTarget(name: "RenderersTests", dependencies: ["Renderers", "Reconstruction", "NetworkVocabulary", "Pipeline"]),
+        .testTarget(name: "StitchingTests", dependencies: ["Stitching", "Pipeline", "NetworkVocabulary", "StunWire"]),
         .testTarget(name: "ReconstructionTests", dependencies: ["Pipeline", "Reconstruction", "Renderers", "LiveMonitoring", "StunWire"],
                     exclude: ["Golden"]),
     ],

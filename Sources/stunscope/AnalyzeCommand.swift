@@ -28,9 +28,18 @@ struct AnalyzeCommand: ParsableCommand {
         `ufrag:password` (ICE short-term); they verify MESSAGE-INTEGRITY and are \
         never printed.
 
+        Stitching (--stitch, or --vantage NAME=FILE): each file is one vantage \
+        point of the same call (a client's LAN, a firewall's outside, the TURN \
+        server). A datagram seen at several of them is one packet with several \
+        sightings; the output gives each capture's clock offset (with its \
+        uncertainty), the NAT translations and each NAT's mapping and \
+        filtering behaviour, delay and loss per hop, and a timeline with one \
+        lane per vantage point (docs/stitch.md). Formats: text, json, mermaid.
+
         Examples:
           stunscope analyze captures/turn-udp-channels.server.pcap
           stunscope analyze --format json --credentials creds.txt call.pcapng | jq .findings
+          stunscope analyze --vantage lan=client.pcap --vantage server=turn.pcap
         """
     )
 
@@ -47,14 +56,39 @@ struct AnalyzeCommand: ParsableCommand {
     @Option(name: .customLong("sdp"), help: ArgumentHelp("Offer/answer SDP text from outside the capture (repeatable).", valueName: "file"))
     var sdp: [String] = []
 
+    @Flag(help: "Each capture is one vantage point of the same traffic: stitch them into one story (docs/stitch.md).")
+    var stitch = false
+
+    @Option(name: .customLong("vantage"), help: ArgumentHelp("A named vantage point for --stitch (repeatable; implies --stitch). Unnamed captures are named after their file.", valueName: "NAME=FILE"))
+    var vantages: [String] = []
+
     @Flag(help: "Never colour the text output.")
     var noColor = false
 
     @OptionGroup var progress: QuietOption
 
-    enum AnalyzeFormat: String, ExpressibleByArgument { case text, json }
+    enum AnalyzeFormat: String, ExpressibleByArgument { case text, json, mermaid }
+
+    var stitching: Bool { stitch || !vantages.isEmpty }
+
+    func validate() throws {
+        if input.captures.isEmpty && vantages.isEmpty { throw ValidationError("give at least one capture file") }
+        if format == .mermaid && !stitching { throw ValidationError("--format mermaid is for --stitch (export --format mermaid draws one capture's sessions)") }
+        if stitching {
+            let names = stitchVantages.map(\.name)
+            if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+                throw ValidationError("two vantage points are named '\(twice)': name them with --vantage NAME=FILE")
+            }
+        }
+    }
+
+    /// `--vantage NAME=FILE` first, then the positional captures (named after their files).
+    var stitchVantages: [StitchRun.VantageFile] {
+        vantages.map { StitchRun.VantageFile(argument: $0) } + input.captures.map { StitchRun.VantageFile(name: StitchRun.VantageFile(argument: $0).name, path: $0) }
+    }
 
     func run() throws {
+        if stitching { return try runStitch() }
         // Every file in one timestamp-ordered stream, whatever --jobs says (JobsOption).
         var pipeline = AnalysisPipeline(input: input.captureInput, credentialsFile: credentials, sdpFiles: sdp,
                                         report: StandardError.report)
@@ -68,9 +102,29 @@ struct AnalyzeCommand: ParsableCommand {
         case .json:
             // Streamed: same bytes as one JSONEncoder call, without the whole document in memory twice.
             try AnalysisJSONWriter.write(doc, to: out)
+        case .mermaid:
+            break  // refused by validate()
         case .text:
             let style = TerminalStyle(enabled: out.isTerminal && !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
             out.write(AnalysisTextRenderer(style: style).render(doc))
+        }
+        out.flush()
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    private func runStitch() throws {
+        let run = StitchRun(vantages: stitchVantages, filter: input.filter, credentialsFile: credentials, report: StandardError.report)
+        guard case let .stitched(doc, status) = run.run() else { throw ExitCode(2) }
+        let out = FileDescriptorOutput.standardOutput
+        switch format {
+        case .json:
+            out.write(bytes: try JSONExportRenderer.encoder(pretty: true).encode(doc))
+            out.write("\n")
+        case .mermaid:
+            out.write(StitchMermaidRenderer().render(doc))
+        case .text:
+            let style = TerminalStyle(enabled: out.isTerminal && !noColor && ProcessInfo.processInfo.environment["NO_COLOR"] == nil)
+            out.write(StitchTextRenderer(style: style).render(doc))
         }
         out.flush()
         if status != 0 { throw ExitCode(status) }

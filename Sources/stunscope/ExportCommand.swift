@@ -64,6 +64,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     func validate() throws {
+        try input.requireCaptures()
         if output == "-" && !format.rendererFormat.canWriteToStandardOutput {
             throw ValidationError("--format \(format.rawValue) cannot write to stdout: give a \(format == .csv ? "directory" : "database file") with --output")
         }

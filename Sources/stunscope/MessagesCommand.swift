@@ -40,6 +40,8 @@ struct MessagesCommand: ParsableCommand {
 
     @OptionGroup var input: CaptureOptions
 
+    func validate() throws { try input.requireCaptures() }
+
     @OptionGroup var parallel: JobsOption
 
     @Option(help: "Output format: text or ndjson.")

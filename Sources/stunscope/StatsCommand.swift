@@ -25,6 +25,8 @@ struct StatsCommand: ParsableCommand {
 
     @OptionGroup var input: CaptureOptions
 
+    func validate() throws { try input.requireCaptures() }
+
     @Option(help: "Output format: text or json.")
     var format: StatsFormat = .text
 
