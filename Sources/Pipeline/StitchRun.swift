@@ -28,6 +28,17 @@ public struct StitchRun {
     }
 
     public var vantages: [VantageFile]
+
+    /// `--vantage NAME=FILE` arguments first, then bare capture files (named after the file).
+    public static func vantageFiles(named: [String], unnamed: [String]) -> [VantageFile] {
+        named.map { VantageFile(argument: $0) } + unnamed.map { VantageFile(name: VantageFile(argument: $0).name, path: $0) }
+    }
+
+    /// A name two vantage points share (their sightings could not be told apart in the output).
+    public static func duplicateName(in files: [VantageFile]) -> String? {
+        var seen = Set<String>()
+        return files.first { !seen.insert($0.name).inserted }?.name
+    }
     public var filter: String?
     public var credentialsFile: String?
     public var report: (String) -> Void

@@ -5,8 +5,9 @@ import Reconstruction
 /// one row per message, band, note or internal hop. The HTML report draws it
 /// as SVG, the Mermaid export as a `sequenceDiagram`.
 public struct Ladder: Sendable {
-    /// `allocation:1`, `binding:2`, `ice:3`, `sip:1`.
-    public var session: SessionRef
+    /// `allocation:1`, `binding:2`, `ice:3`, `sip:1`; nil for a ladder that is not one
+    /// session's (the stitched view of several vantage points).
+    public var session: SessionRef?
     public var title: String
     public var lanes: [Lane]
     public var rows: [Row]

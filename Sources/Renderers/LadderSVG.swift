@@ -72,7 +72,7 @@ public struct LadderSVG {
         let bodyHeight = ladder.rows.reduce(0) { $0 + Self.height($1.kind) } + (ladder.omitted > 0 ? 30 : 0)
         let height = Self.headerHeight + 12 + bodyHeight + 16
         var s: [String] = []
-        s.append("<svg class=\"ladder\" data-session=\"\(e(ladder.session.description))\" data-rows=\"\(ladder.rows.count)\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Self.fmt(width))\" height=\"\(Self.fmt(height))\" viewBox=\"0 0 \(Self.fmt(width)) \(Self.fmt(height))\" role=\"img\" aria-label=\"\(e(ladder.title))\">")
+        s.append("<svg class=\"ladder\" data-session=\"\(e(ladder.session?.description ?? "stitch"))\" data-rows=\"\(ladder.rows.count)\" xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Self.fmt(width))\" height=\"\(Self.fmt(height))\" viewBox=\"0 0 \(Self.fmt(width)) \(Self.fmt(height))\" role=\"img\" aria-label=\"\(e(ladder.title))\">")
         s.append("<title>\(e(ladder.title))</title>")
         s.append("<defs>")
         for (name, color) in [("dark", "#2b3445"), ("relay", "#1f6fb2"), ("err", "#b42318"), ("ok", "#067647"), ("grey", "#a7adb8")] {

@@ -54,14 +54,24 @@ public struct StitchTextRenderer {
             }
         }
 
-        if !doc.flows.isEmpty {
+        if !doc.conversations.isEmpty {
             line()
-            line(style.bold("Flows (where first seen)"))
-            for f in doc.flows {
-                let seen = f.seenAt.keys.sorted().map { "\(TerminalText.sanitize($0)) \(f.seenAt[$0]!)" }.joined(separator: ", ")
-                var s = "  \(pad(TerminalText.sanitize(f.vantage), width))  \(f.flow.transport) \(f.flow.source) -> \(f.flow.destination)  \(f.carries.joined(separator: ", ")): \(f.packets) packets (\(seen))"
-                if f.lost > 0 { s += ", " + style.red("\(f.lost) lost") }
-                line(s)
+            line(style.bold("Conversations") + " (addresses as on the wire outside the NATs)")
+            for c in doc.conversations {
+                let ends = c.endpoints.map { e in c.behindNat[e].map { "\(e) (\($0) behind its NAT)" } ?? e }
+                var head = "  \(c.kind) \(c.transport) \(ends.joined(separator: " <-> "))"
+                if !c.relayed.isEmpty { head += ", relayed \(c.relayed.joined(separator: ", "))" }
+                if !c.usernames.isEmpty { head += ", USERNAME \(c.usernames.map(TerminalText.sanitize).joined(separator: ", "))" }
+                line(head + "  [\(c.carries.joined(separator: ", "))]")
+                for d in c.directions {
+                    var s = "    \(d.source) -> \(d.destination): \(d.packets) packets from \(TerminalText.sanitize(d.senderVantage))"
+                    let hops = d.hops.filter { $0.packets > 0 }.map { h in
+                        "\(TerminalText.sanitize(h.from))->\(TerminalText.sanitize(h.to)) \(h.packets)" + (h.delay.map { " (median \(milliseconds($0.medianMs)) ms)" } ?? "")
+                    }
+                    if !hops.isEmpty { s += "; " + hops.joined(separator: ", ") }
+                    if d.lost > 0 { s += ", " + style.red("\(d.lost) lost") }
+                    line(s)
+                }
             }
         }
 

@@ -40,12 +40,15 @@ public struct StunSummary: Hashable, Sendable {
     public var transactionID: StunTransactionID
     /// USERNAME, when present (ICE checks: `remote:local` ufrags).
     public var username: String?
+    /// XOR-RELAYED-ADDRESS (an Allocate success: the allocation's relayed address).
+    public var relayed: Endpoint?
 
     public init(_ message: StunMessage) {
         method = message.methodName
         messageClass = message.messageClass
         transactionID = message.transactionID
         username = message.username
+        relayed = message.messageClass == .success ? message.xorRelayedAddresses.first : nil
     }
 
     /// `Binding request`, `Allocate error`.

@@ -11,7 +11,7 @@ public struct StitchDocument: Encodable, Sendable {
     public var natTranslations: [Translation] = []
     public var nats: [Nat] = []
     public var hops: [HopSummary] = []
-    public var flows: [Flow] = []
+    public var conversations: [Conversation] = []
     public var transactions: [Transaction] = []
     public var packets: [Packet] = []
     /// What could not be stitched, and why.
@@ -85,23 +85,34 @@ public struct StitchDocument: Encodable, Sendable {
         public var delay: Delay?
     }
 
-    public struct FlowID: Encodable, Sendable {
+    /// One direction of a conversation.
+    public struct Direction: Encodable, Sendable {
         public var source: String
         public var destination: String
-        public var transport: String
-    }
-
-    public struct Flow: Encodable, Sendable {
-        /// The vantage point that saw the flow's packets first (nearest the sender).
-        public var vantage: String
-        public var flow: FlowID
-        /// What the flow carries: `STUN Binding`, `ICE checks`, `TURN Allocate`, `ChannelData`, `rtp`, ...
-        public var carries: [String]
+        /// The vantage point that saw most of this direction's packets first (nearest the sender).
+        public var senderVantage: String
         public var packets: Int
+        public var lost: Int
         public var seenAt: [String: Int]
         public var hops: [HopSummary]
-        public var lost: Int
-        public var seenOnlyAtSender: Int
+    }
+
+    /// Both directions between two endpoints as addressed outside the NATs: a TURN
+    /// allocation's client 5-tuple, an ICE candidate pair, a Binding session, a relayed
+    /// address and its peer.
+    public struct Conversation: Encodable, Sendable {
+        /// `turn-allocation`, `ice-pair`, `stun-binding`, `sip`, `relay-peer` or `other`.
+        public var kind: String
+        public var transport: String
+        public var endpoints: [String]
+        /// Endpoints that are a NAT's outside endpoint -> the inside endpoint behind it.
+        public var behindNat: [String: String]
+        /// TURN allocations: the relayed addresses the server gave (XOR-RELAYED-ADDRESS).
+        public var relayed: [String]
+        /// ICE pairs: the USERNAMEs of the checks (from the packets: escape them where printed).
+        public var usernames: [String]
+        public var carries: [String]
+        public var directions: [Direction]
     }
 
     public struct TransactionSeen: Encodable, Sendable {

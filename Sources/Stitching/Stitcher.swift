@@ -90,7 +90,7 @@ public struct Stitcher {
         doc.natTranslations = translations(nats, names)
         doc.nats = natSummaries(nats, packets: packets, losses: losses, all: all, times: times, names: names)
         doc.hops = hopSummaries(packets.indices.map { (paths.hops(of: packets[$0]), losses[$0]) }, names: names)
-        doc.flows = flowSummaries(packets, losses: losses, paths: paths, all: all, names: names)
+        doc.conversations = ConversationSummaries(sightings: all, packets: packets, losses: losses, paths: paths, nats: nats, names: names).build()
         doc.transactions = transactionSummaries(packets, all: all, names: names)
         doc.packets = packets.indices.map { i in
             let p = packets[i]
@@ -170,15 +170,24 @@ public struct Stitcher {
         }
     }
 
-    private func hopSummaries(_ items: [(hops: [(hop: PacketPathAnalysis.Hop, delay: Int64)], loss: PacketLoss?)], names: [String])
+    func hopSummaries(_ items: [(hops: [(hop: PacketPathAnalysis.Hop, delay: Int64)], loss: PacketLoss?)], names: [String])
         -> [StitchDocument.HopSummary] {
         var delays: [PacketPathAnalysis.Hop: [Int64]] = [:]
         var lost: [PacketPathAnalysis.Hop: Int] = [:]
+        // Hops listed in path order: by how far along its packets' paths each hop first came.
+        var position: [PacketPathAnalysis.Hop: Int] = [:]
         for item in items {
-            for h in item.hops { delays[h.hop, default: []].append(h.delay) }
-            if let l = item.loss { lost[PacketPathAnalysis.Hop(from: l.after, to: l.expectedAt), default: 0] += 1 }
+            for (n, h) in item.hops.enumerated() {
+                delays[h.hop, default: []].append(h.delay)
+                position[h.hop] = min(position[h.hop] ?? n, n)
+            }
+            if let l = item.loss {
+                let hop = PacketPathAnalysis.Hop(from: l.after, to: l.expectedAt)
+                lost[hop, default: 0] += 1
+                position[hop] = min(position[hop] ?? item.hops.count, item.hops.count)
+            }
         }
-        let hops = Set(delays.keys).union(lost.keys).sorted { ($0.from, $0.to) < ($1.from, $1.to) }
+        let hops = Set(delays.keys).union(lost.keys).sorted { (position[$0]!, $0.from, $0.to) < (position[$1]!, $1.from, $1.to) }
         return hops.map { h in
             StitchDocument.HopSummary(from: names[h.from], to: names[h.to], packets: delays[h]?.count ?? 0, lost: lost[h] ?? 0,
                                       delay: delays[h].map(Self.delay))
@@ -191,37 +200,6 @@ public struct Stitcher {
             : (Double(sorted[sorted.count / 2 - 1]) + Double(sorted[sorted.count / 2])) / 2
         func ms(_ ns: Double) -> Double { (ns / 1000).rounded() / 1000 }
         return StitchDocument.Delay(minMs: ms(Double(sorted.first!)), medianMs: ms(median), maxMs: ms(Double(sorted.last!)))
-    }
-
-    private func flowSummaries(_ packets: [StitchedPacket], losses: [PacketLoss?], paths: PacketPathAnalysis, all: [Sighting],
-                               names: [String]) -> [StitchDocument.Flow] {
-        struct FlowKey: Hashable { var vantage: Int; var flow: FiveTuple }
-        var order: [FlowKey] = []
-        var members: [FlowKey: [Int]] = [:]
-        for (i, p) in packets.enumerated() {
-            let first = all[p.sightings[0]]
-            let key = FlowKey(vantage: first.vantage, flow: first.flow)
-            if members[key] == nil { order.append(key) }
-            members[key, default: []].append(i)
-        }
-        return order.map { key in
-            let indices = members[key]!
-            var carries = Set<String>()
-            var seenAt: [String: Int] = [:]
-            var onlySender = 0
-            for i in indices {
-                let p = packets[i]
-                carries.insert(Self.carries(all[p.sightings[0]].label))
-                for s in p.sightings { seenAt[names[all[s].vantage], default: 0] += 1 }
-                if p.sightings.count == 1 && losses[i] == nil { onlySender += 1 }
-            }
-            let hops = hopSummaries(indices.map { (paths.hops(of: packets[$0]), losses[$0]) }, names: names)
-            return StitchDocument.Flow(
-                vantage: names[key.vantage],
-                flow: .init(source: key.flow.source.description, destination: key.flow.destination.description, transport: key.flow.transport.description),
-                carries: carries.sorted(), packets: indices.count, seenAt: seenAt, hops: hops,
-                lost: indices.filter { losses[$0] != nil }.count, seenOnlyAtSender: onlySender)
-        }
     }
 
     /// What kind of traffic a packet is, for a flow's `carries` list.

@@ -75,17 +75,14 @@ struct AnalyzeCommand: ParsableCommand {
         if input.captures.isEmpty && vantages.isEmpty { throw ValidationError("give at least one capture file") }
         if format == .mermaid && !stitching { throw ValidationError("--format mermaid is for --stitch (export --format mermaid draws one capture's sessions)") }
         if stitching {
-            let names = stitchVantages.map(\.name)
-            if let twice = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+            if let twice = StitchRun.duplicateName(in: stitchVantages) {
                 throw ValidationError("two vantage points are named '\(twice)': name them with --vantage NAME=FILE")
             }
         }
     }
 
     /// `--vantage NAME=FILE` first, then the positional captures (named after their files).
-    var stitchVantages: [StitchRun.VantageFile] {
-        vantages.map { StitchRun.VantageFile(argument: $0) } + input.captures.map { StitchRun.VantageFile(name: StitchRun.VantageFile(argument: $0).name, path: $0) }
-    }
+    var stitchVantages: [StitchRun.VantageFile] { StitchRun.vantageFiles(named: vantages, unnamed: input.captures) }
 
     func run() throws {
         if stitching { return try runStitch() }

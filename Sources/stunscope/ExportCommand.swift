@@ -26,6 +26,11 @@ struct ExportCommand: ParsableCommand {
 
         --output - writes to stdout (json, ndjson, html, mermaid).
 
+        --stitch (or --vantage NAME=FILE): the files are vantage points of one \
+        call, stitched as `analyze --stitch` does (docs/stitch.md): json is the \
+        stitched document, html a page with the NATs, hops and a ladder with a \
+        lane per vantage point and NAT, mermaid its sequence diagram.
+
         While it reads, a progress line on stderr (a terminal only, after the \
         first second; --quiet, or its older name --no-progress, turns it off) \
         shows the bytes read of all the captures, the time left, packets/s and \
@@ -57,6 +62,14 @@ struct ExportCommand: ParsableCommand {
     @Flag(help: "Analyse all captures together as one set (as analyze does) instead of one by one.")
     var merge = false
 
+    @Flag(help: "Each capture is one vantage point of the same traffic: export the stitched story (docs/stitch.md).")
+    var stitch = false
+
+    @Option(name: .customLong("vantage"), help: ArgumentHelp("A named vantage point for --stitch (repeatable; implies --stitch).", valueName: "NAME=FILE"))
+    var vantages: [String] = []
+
+    var stitching: Bool { stitch || !vantages.isEmpty }
+
     @OptionGroup var progress: QuietOption
 
     enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
@@ -64,6 +77,17 @@ struct ExportCommand: ParsableCommand {
     }
 
     func validate() throws {
+        if stitching {
+            if input.captures.isEmpty && vantages.isEmpty { throw ValidationError("give at least one capture file") }
+            guard [.json, .html, .mermaid].contains(format) else {
+                throw ValidationError("--stitch exports json, html or mermaid")
+            }
+            if output.isEmpty { throw ValidationError("--output must not be empty") }
+            if let twice = StitchRun.duplicateName(in: StitchRun.vantageFiles(named: vantages, unnamed: input.captures)) {
+                throw ValidationError("two vantage points are named '\(twice)': name them with --vantage NAME=FILE")
+            }
+            return
+        }
         try input.requireCaptures()
         if output == "-" && !format.rendererFormat.canWriteToStandardOutput {
             throw ValidationError("--format \(format.rawValue) cannot write to stdout: give a \(format == .csv ? "directory" : "database file") with --output")
@@ -72,6 +96,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
+        if stitching { return try runStitch() }
         var run = ExportRun(input: input.captureInput, merge: merge, credentialsFile: credentials, sdpFiles: sdp,
                             jobs: parallel.count, report: StandardError.report)
         let line = progress.startProgressLine()
@@ -88,6 +113,33 @@ struct ExportCommand: ParsableCommand {
         } catch let e as ExportError {
             StandardError.report(e.description)
             throw ExitCode(1)
+        } catch {
+            StandardError.report("cannot write \(output): \(error)")
+            throw ExitCode(1)
+        }
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+extension ExportCommand {
+    private func runStitch() throws {
+        let files = StitchRun.vantageFiles(named: vantages, unnamed: input.captures)
+        let run = StitchRun(vantages: files, filter: input.filter, credentialsFile: credentials, report: StandardError.report)
+        guard case let .stitched(doc, status) = run.run() else { throw ExitCode(2) }
+        let bytes: [UInt8]
+        switch format {
+        case .json: bytes = try JSONExportRenderer.encoder(pretty: true).encode(doc) + Array("\n".utf8)
+        case .html: bytes = Array(StitchHTMLRenderer().render(doc).utf8)
+        default: bytes = Array(StitchMermaidRenderer().render(doc).utf8)
+        }
+        do {
+            if output == "-" {
+                let out = FileDescriptorOutput.standardOutput
+                out.write(bytes: bytes)
+                out.flush()
+            } else {
+                try Data(bytes).write(to: URL(fileURLWithPath: output))
+            }
         } catch {
             StandardError.report("cannot write \(output): \(error)")
             throw ExitCode(1)

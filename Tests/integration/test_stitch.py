@@ -298,3 +298,32 @@ def test_text_and_mermaid_show_the_lanes():
     assert mermaid.startswith("sequenceDiagram\n")
     assert mermaid.count("participant ") == len(vantages)
     assert "-x" in mermaid
+
+
+@pytest.mark.parametrize("scenario", ["ice-relay-symmetric", "turn-xss-strings", "sip-ice-call"])
+def test_export_html_json_and_mermaid(scenario: str, tmp_path: Path):
+    """export --stitch writes the same document as analyze --stitch (json), a self-contained page
+    whose ladder has a lane per vantage point and per NAT (html), and the sequence diagram."""
+    vantages = [(v, c) for v, c, _ in SCENARIOS[scenario]]
+    args = []
+    for name, path in vantages:
+        args += ["--vantage", f"{name}={path}"]
+    analyzed = json.loads(stitch(vantages).stdout)
+    for fmt in ("json", "html", "mermaid"):
+        out = tmp_path / f"stitch.{fmt}"
+        r = subprocess.run([BIN, "export", "--format", fmt, "--output", str(out)] + args, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        text = out.read_text()
+        if fmt == "json":
+            assert json.loads(text) == analyzed
+        elif fmt == "html":
+            assert text.count("<script") == 1 and "<script nonce=" in text
+            assert "default-src 'none'" in text
+            heads = text.count('class="lane-head')
+            assert heads == len(vantages) + len(analyzed["nats"])
+            for nat in analyzed["nats"]:
+                assert f">{nat['outsideAddress']}</text>" in text
+        else:
+            assert text.startswith("sequenceDiagram\n")
+    r = subprocess.run([BIN, "export", "--format", "csv", "--output", str(tmp_path / "x")] + args, capture_output=True, text=True)
+    assert r.returncode != 0 and "json, html or mermaid" in r.stderr
