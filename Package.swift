@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: []),
         // Pipeline: the JSON encoder tests run every capture in captures/ to compare with JSONEncoder.
         .testTarget(name: "RenderersTests", dependencies: ["Renderers", "Reconstruction", "NetworkVocabulary", "Pipeline"]),
-        .testTarget(name: "StitchingTests", dependencies: ["Stitching", "Pipeline", "NetworkVocabulary", "StunWire"]),
+        .testTarget(name: "StitchingTests", dependencies: ["Stitching", "Pipeline", "Renderers", "NetworkVocabulary", "StunWire"]),
         .testTarget(name: "ReconstructionTests", dependencies: ["Pipeline", "Reconstruction", "Renderers", "LiveMonitoring", "StunWire"],
                     exclude: ["Golden"]),
     ],

@@ -65,23 +65,27 @@ public struct StitchRun {
             return .failed(exitCode: 2)
         }
         var captures: [VantageCapture] = []
+        var sightings: [Sighting] = []
         var status: Int32 = 0
         let report = self.report
         for (index, v) in vantages.enumerated() {
             let stream = CaptureStream(input: CaptureInput(captures: [v.path], filter: filter)) { report($0.description) }
             guard stream.open() else { return .failed(exitCode: 2) }
-            let collector = SightingCollector(vantage: index)
+            let start = sightings.count
+            let collector = SightingCollector(vantage: index, appendingTo: sightings)
+            sightings = []  // the collector holds the only reference: appending does not copy
             let dissection = Dissection(consumer: collector, credentials: store)
             stream.run(into: dissection.decoder)
             dissection.finish()
             if stream.exitCode != 0 { status = stream.exitCode }
             if collector.dropped > 0 {
-                report("\(v.path): \(collector.dropped) packets past the stitch's limit of sightings per vantage point were not stitched")
+                report("\(v.path): \(collector.dropped) packets past the stitch's limit of \(StitchLimits.sightings) sightings were not stitched")
             }
-            captures.append(VantageCapture(name: v.name, file: v.path, sightings: collector.sightings, sightingsDropped: collector.dropped))
+            sightings = collector.take()
+            captures.append(VantageCapture(name: v.name, file: v.path, range: start..<sightings.count, sightingsDropped: collector.dropped))
         }
         do {
-            return .stitched(try Stitcher().stitch(captures), exitCode: status)
+            return .stitched(try Stitcher().stitch(captures, sightings: sightings), exitCode: status)
         } catch {
             report(error.description)
             return .failed(exitCode: 2)

@@ -33,7 +33,7 @@ public enum AnalysisJSONWriter {
         out.write("\n")
     }
 
-    private static func array<T: Encodable>(_ key: String, _ items: [T], _ stream: JSONObjectStream) throws {
+    static func array<T: Encodable>(_ key: String, _ items: [T], _ stream: JSONObjectStream) throws {
         try stream.beginArray(key)
         for item in items { try stream.element(item) }
         try stream.endArray()

@@ -44,7 +44,7 @@ public enum ClockOffsetEstimator {
         var answerTime: Int64
     }
 
-    static func exchanges(of sightings: [Sighting]) -> [String: Exchange] {
+    static func exchanges(of sightings: ArraySlice<Sighting>) -> [String: Exchange] {
         var requests: [String: (PacketKey, Int64, Int)] = [:]
         var answers: [String: (PacketKey, Int64, Int)] = [:]
         for s in sightings {
@@ -100,7 +100,7 @@ public enum ClockOffsetEstimator {
     /// Offsets of every vantage against `reference` (index into `vantages`): each vantage
     /// is measured along the path of smallest summed uncertainty through vantages with
     /// shared transactions. Vantages with no such path get nil.
-    public static func estimate(_ vantages: [[Sighting]], reference: Int = 0) -> [ClockOffset?] {
+    public static func estimate(_ vantages: [ArraySlice<Sighting>], reference: Int = 0) -> [ClockOffset?] {
         let n = vantages.count
         let tables = vantages.map(exchanges(of:))
         var pair = [[ClockOffset?]](repeating: [ClockOffset?](repeating: nil, count: n), count: n)

@@ -7,17 +7,31 @@ import WireEvents
 /// STUN message, ChannelData frame and other payload is one sighting; a
 /// message nested in a ChannelData frame or a DATA attribute names its
 /// carrier's sighting instead of being one of its own (it travelled inside it).
+public enum StitchLimits {
+    /// Sightings one stitch keeps, all vantage points together.
+    public static let sightings = 1_000_000
+}
+
 public final class SightingCollector: WireEventConsumer, SipEventConsumer {
     public let vantage: Int
-    public private(set) var sightings: [Sighting] = []
-    /// Sightings dropped because the vantage reached `limit`.
+    /// Every vantage's sightings, this one's appended at the end (the stitch reads them all at once).
+    public private(set) var sightings: [Sighting]
+    /// Sightings dropped because the stitch reached `limit`.
     public private(set) var dropped = 0
     private let limit: Int
 
-    /// `limit` bounds the memory one vantage can take (a stitch holds every sighting until the end).
-    public init(vantage: Int, limit: Int = 2_000_000) {
+    /// `limit` bounds the sightings of the whole stitch (each is held until the end, about
+    /// 1 KiB with its share of the output: docs/stitch.md).
+    public init(vantage: Int, appendingTo sightings: [Sighting] = [], limit: Int = StitchLimits.sightings) {
         self.vantage = vantage
+        self.sightings = sightings
         self.limit = limit
+    }
+
+    /// Hands the array back (the collector is done with it).
+    public func take() -> [Sighting] {
+        defer { sightings = [] }
+        return sightings
     }
 
     public func wireEvent(_ event: WireEvent) {

@@ -1,17 +1,18 @@
 import NetworkVocabulary
 import StunWire
 
-/// One vantage point's capture, read into sightings.
+/// One vantage point's capture: its sightings are `range` of the stitch's one sightings array
+/// (one array for all, so no vantage's sightings are held twice).
 public struct VantageCapture: Sendable {
     public var name: String
     public var file: String
-    public var sightings: [Sighting]
+    public var range: Range<Int>
     public var sightingsDropped: Int
 
-    public init(name: String, file: String, sightings: [Sighting], sightingsDropped: Int = 0) {
+    public init(name: String, file: String, range: Range<Int>, sightingsDropped: Int = 0) {
         self.name = name
         self.file = file
-        self.sightings = sightings
+        self.range = range
         self.sightingsDropped = sightingsDropped
     }
 }
@@ -44,11 +45,12 @@ public struct Stitcher {
 
     public init() {}
 
-    public func stitch(_ vantages: [VantageCapture]) throws(StitchError) -> StitchDocument {
+    /// `all` holds every vantage's sightings, each vantage's at its `range`, in capture order.
+    public func stitch(_ vantages: [VantageCapture], sightings all: [Sighting]) throws(StitchError) -> StitchDocument {
         let names = vantages.map(\.name)
-        let offsets = ClockOffsetEstimator.estimate(vantages.map(\.sightings), reference: reference)
+        let offsets = ClockOffsetEstimator.estimate(vantages.map { all[$0.range] }, reference: reference)
         let ownSpans = vantages.map { v -> (Int64, Int64) in
-            let ts = v.sightings.map(\.time.nanoseconds)
+            let ts = all[v.range].lazy.map(\.time.nanoseconds)
             return (ts.min() ?? 0, ts.max() ?? 0)
         }
         for (i, o) in offsets.enumerated() {
@@ -61,9 +63,6 @@ public struct Stitcher {
             }
         }
 
-        var all: [Sighting] = []
-        all.reserveCapacity(vantages.reduce(0) { $0 + $1.sightings.count })
-        for v in vantages { all.append(contentsOf: v.sightings) }
         let times = all.map { $0.time.nanoseconds &- (offsets[$0.vantage]?.offset ?? 0) }
         let maxUncertainty = offsets.compactMap { $0?.uncertainty }.max() ?? 0
         let packets = SightingCorrelator.correlate(all, correctedTimes: times, window: window &+ 2 &* maxUncertainty)
@@ -115,9 +114,9 @@ public struct Stitcher {
         }
         return vantages.indices.map { i in
             let o = offsets[i]
-            let empty = vantages[i].sightings.isEmpty
+            let empty = vantages[i].range.isEmpty
             return StitchDocument.Vantage(
-                name: vantages[i].name, file: vantages[i].file, sightings: vantages[i].sightings.count, sharedSightings: shared[i],
+                name: vantages[i].name, file: vantages[i].file, sightings: vantages[i].range.count, sharedSightings: shared[i],
                 linked: i == reference ? shared[i] > 0 || vantages.count == 1 : shared[i] > 0,
                 clockOffset: o.map { Double($0.offset) / 1e9 }, uncertainty: o.map { Double($0.uncertainty) / 1e9 },
                 clockTransactions: o?.transactions ?? 0,

@@ -115,8 +115,7 @@ struct AnalyzeCommand: ParsableCommand {
         let out = FileDescriptorOutput.standardOutput
         switch format {
         case .json:
-            out.write(bytes: try JSONExportRenderer.encoder(pretty: true).encode(doc))
-            out.write("\n")
+            try StitchJSONWriter.write(doc, to: out)
         case .mermaid:
             out.write(StitchMermaidRenderer().render(doc))
         case .text:

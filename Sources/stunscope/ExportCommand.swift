@@ -128,7 +128,10 @@ extension ExportCommand {
         guard case let .stitched(doc, status) = run.run() else { throw ExitCode(2) }
         let bytes: [UInt8]
         switch format {
-        case .json: bytes = try JSONExportRenderer.encoder(pretty: true).encode(doc) + Array("\n".utf8)
+        case .json:
+            let collector = ByteCollector()
+            try StitchJSONWriter.write(doc, to: collector)
+            bytes = collector.bytes
         case .html: bytes = Array(StitchHTMLRenderer().render(doc).utf8)
         default: bytes = Array(StitchMermaidRenderer().render(doc).utf8)
         }

@@ -31,7 +31,7 @@ import Testing
             b.append(sighting(1, 2 * k + 2, t0 + 10_000_000 + shift, UInt64(k), .success, hash: UInt64(200 + k)))
             a.append(sighting(0, 2 * k + 2, t0 + 13_000_000, UInt64(k), .success, hash: UInt64(200 + k)))
         }
-        let offsets = ClockOffsetEstimator.estimate([a, b])
+        let offsets = ClockOffsetEstimator.estimate([a[...], b[...]])
         let o = try! #require(offsets[1])
         // Interval [shift - 3 ms, shift + 2 ms]: middle shift - 0.5 ms, half-width 2.5 ms.
         #expect(o.offset == shift - 500_000)
@@ -49,6 +49,6 @@ import Testing
         b.append(sighting(1, 2, 500_001_000, 7, .request, hash: 1))
         b.append(sighting(1, 3, 500_002_000, 7, .success, hash: 2))
         a.append(sighting(0, 3, 500_003_000, 7, .success, hash: 2))
-        #expect(ClockOffsetEstimator.estimate([a, b])[1] == nil)
+        #expect(ClockOffsetEstimator.estimate([a[...], b[...]])[1] == nil)
     }
 }
