@@ -97,7 +97,7 @@ let package = Package(
 package.targets += [
     .target(name: "FuzzHarness", dependencies: [
         "NetworkVocabulary", "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
-        "Reconstruction", "Renderers", "Pipeline",
+        "Reconstruction", "Stitching", "Renderers", "Pipeline",
     ], path: "Tests/Fuzz/Harness"),
     .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzHarness"]),
 ]

@@ -115,6 +115,7 @@ public struct StitchTextRenderer {
 
     func fixed(_ v: Double) -> String {
         let micro = (v * 1_000_000).rounded()
+        guard micro.magnitude < 9e18 else { return "\(v)" }  // hostile timestamps: no trap converting to Int64
         let negative = micro < 0
         let m = Int64(abs(micro))
         let frac = String(m % 1_000_000)

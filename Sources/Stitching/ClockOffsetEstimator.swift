@@ -93,7 +93,7 @@ public enum ClockOffsetEstimator {
         // The intervals disagree: keep the narrowest one's middle and widen the
         // uncertainty to cover every interval's nearest edge.
         let middle = narrowest.low / 2 &+ narrowest.high / 2
-        let spread = max(abs(middle &- low), abs(middle &- high))
+        let spread = Int64(clamping: max((middle &- low).magnitude, (middle &- high).magnitude))
         return ClockOffset(offset: middle, uncertainty: spread, transactions: count, measuredAgainst: against, inconsistent: true)
     }
 

@@ -58,7 +58,7 @@ public struct Stitcher {
             let against = o.measuredAgainst
             let span = max(ownSpans[i].1 &- ownSpans[i].0, ownSpans[against].1 &- ownSpans[against].0)
             let step = o.offset &- (offsets[against]?.offset ?? 0)
-            if abs(step) > span {
+            if step.magnitude > span.magnitude {
                 throw .offsetAboveSpan(vantage: names[i], against: names[against], offset: Double(step) / 1e9, span: Double(span) / 1e9)
             }
         }

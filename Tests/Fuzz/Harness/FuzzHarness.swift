@@ -6,6 +6,7 @@ import Pipeline
 import Reconstruction
 import Renderers
 import SipWire
+import Stitching
 import StunWire
 import TestSupport
 import WireEvents
@@ -347,12 +348,36 @@ final class FuzzPipeline {
         _ = CSVExportRenderer().render(captures)
         _ = HTMLReportRenderer(nonce: "fuzz").render(captures)
         _ = MermaidExportRenderer().render(captures)
+        stitch()
+    }
+
+    /// The input as two vantage points: the second sees every packet 1 µs later except every
+    /// third, with every other source rewritten as a NAT would (translations, losses, clocks).
+    func stitch() {
+        let first = events.sightings.take()
+        var second: [Sighting] = []
+        for (i, s) in first.enumerated() where i % 3 != 2 {
+            var t = s
+            t.vantage = 1
+            t.time = CaptureTime(nanoseconds: s.time.nanoseconds &+ 1_000)
+            if i % 2 == 0 { t.flow.source = Endpoint(.v4(0xCB00_7102), s.flow.source.port) }
+            second.append(t)
+        }
+        let all = first + second
+        let vantages = [VantageCapture(name: "a", file: "a.pcap", range: 0..<first.count),
+                        VantageCapture(name: "b", file: "b.pcap", range: first.count..<all.count)]
+        guard let doc = try? Stitcher().stitch(vantages, sightings: all) else { return }
+        _ = StitchTextRenderer(style: TerminalStyle(enabled: true)).render(doc)
+        _ = try? StitchJSONWriter.write(doc, to: ByteCollector())
+        _ = StitchHTMLRenderer(nonce: "fuzz").render(doc)
+        _ = StitchMermaidRenderer().render(doc)
     }
 }
 
-/// Every event to the reconstructor and to both `messages` renderers.
-final class EventTee: WireEventConsumer {
+/// Every event to the reconstructor, to both `messages` renderers and to a stitch's sighting collector.
+final class EventTee: WireEventConsumer, SipEventConsumer {
     let reconstructor = SessionReconstructor()
+    let sightings = SightingCollector(vantage: 0, limit: 10_000)
     let text = MessagesText(style: TerminalStyle(enabled: true))
     let ndjson = MessagesNDJSON(includeFileIndex: false)
     var writer = JSONByteWriter()
@@ -362,5 +387,11 @@ final class EventTee: WireEventConsumer {
         writer.reset()
         _ = ndjson.write(event, to: &writer)
         reconstructor.wireEvent(event)
+        sightings.wireEvent(event)
+    }
+
+    func sipMessage(_ event: SipMessageEvent) {
+        reconstructor.sipMessage(event)
+        sightings.sipMessage(event)
     }
 }
