@@ -16,6 +16,7 @@ import PackageDescription
 //   Stitching          wire events of several vantage points -> one packet per datagram with its sightings,
 //                      clock offsets, NAT translations, per-hop delay and loss (analyze --stitch)
 //   Renderers          the analysis model and messages -> text, JSON, CSV, SQLite, HTML, Mermaid
+//   FleetDatabase      the export tables into PostgreSQL (postgres-nio): a fleet's nodes in one database
 //   Pipeline           wires capture -> decoder -> dissector -> reconstruction/renderers for every command
 //   LiveMonitoring     the live capture loop: packet queue, real-time expiry, Prometheus metrics
 //   stunscope          the command-line interface
@@ -32,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -58,6 +61,11 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .target(name: "FleetDatabase", dependencies: [
+            "Renderers",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Wires the stages for every command, the golden tests and the fuzz harness:
         // capture files -> decoder -> dissector -> reconstructor, or -> message lines.
         .target(name: "Pipeline", dependencies: [
@@ -72,7 +80,7 @@ let package = Package(
         ]),
         .executableTarget(name: "stunscope", dependencies: [
             "NetworkVocabulary", "CaptureSource", "PacketDecoding", "StunWire", "SipWire", "WireEvents",
-            "Reconstruction", "Stitching", "Renderers", "LiveMonitoring", "Pipeline",
+            "Reconstruction", "Stitching", "Renderers", "LiveMonitoring", "Pipeline", "FleetDatabase",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "NetworkVocabularyTests", dependencies: ["NetworkVocabulary"]),

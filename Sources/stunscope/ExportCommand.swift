@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetDatabase
 import Foundation
 import Pipeline
 import Renderers
@@ -47,10 +48,10 @@ struct ExportCommand: ParsableCommand {
 
     @OptionGroup var parallel: JobsOption
 
-    @Option(help: "Output format: json, ndjson, csv, sqlite, html or mermaid.")
+    @Option(help: "Output format: json, ndjson, csv, sqlite, html, mermaid or postgres.")
     var format: ExportFormat
 
-    @Option(name: [.short, .long], help: ArgumentHelp("Output file (directory for csv); - for stdout.", valueName: "path"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Output file (directory for csv, postgresql://USER@HOST:PORT/DB for postgres); - for stdout.", valueName: "path"))
     var output: String
 
     @Option(help: ArgumentHelp("Credentials file (user:realm:password or ufrag:password per line).", valueName: "file"))
@@ -73,8 +74,14 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var progress: QuietOption
 
     enum ExportFormat: String, ExpressibleByArgument, CaseIterable {
-        case json, ndjson, csv, sqlite, html, mermaid
+        case json, ndjson, csv, sqlite, html, mermaid, postgres
     }
+
+    @Option(help: ArgumentHelp("postgres: the name of this StunScope instance, stored on every row (default: the host name).", valueName: "name"))
+    var node: String?
+
+    @Option(help: ArgumentHelp("postgres: a file whose first line is the password (otherwise the URL's, or PGPASSWORD).", valueName: "file"))
+    var passwordFile: String?
 
     func validate() throws {
         if stitching {
@@ -89,7 +96,11 @@ struct ExportCommand: ParsableCommand {
             return
         }
         try input.requireCaptures()
-        if output == "-" && !format.rendererFormat.canWriteToStandardOutput {
+        if format == .postgres {
+            do { _ = try PostgresURL(output, passwordFile: passwordFile) } catch { throw ValidationError(error.description) }
+            return
+        }
+        if output == "-" && !(format.rendererFormat?.canWriteToStandardOutput ?? false) {
             throw ValidationError("--format \(format.rawValue) cannot write to stdout: give a \(format == .csv ? "directory" : "database file") with --output")
         }
         if output.isEmpty { throw ValidationError("--output must not be empty") }
@@ -109,12 +120,20 @@ struct ExportCommand: ParsableCommand {
         if exports.isEmpty { throw ExitCode(status) }
 
         do {
-            try ExportWriter.write(exports, format: format.rendererFormat, to: output)
+            if let rendererFormat = format.rendererFormat {
+                try ExportWriter.write(exports, format: rendererFormat, to: output)
+            } else {
+                let url = try PostgresURL(output, passwordFile: passwordFile)
+                _ = try PostgresExporter(url: url, node: node ?? PostgresExporter.defaultNode).writeBlocking(exports)
+            }
+        } catch let e as FleetDatabaseError {
+            StandardError.report(e.description)
+            throw ExitCode(1)
         } catch let e as ExportError {
             StandardError.report(e.description)
             throw ExitCode(1)
         } catch {
-            StandardError.report("cannot write \(output): \(error)")
+            StandardError.report("cannot write \(PostgresURL.redacted(output)): \(error)")
             throw ExitCode(1)
         }
         if status != 0 { throw ExitCode(status) }
@@ -152,7 +171,8 @@ extension ExportCommand {
 }
 
 extension ExportCommand.ExportFormat {
-    var rendererFormat: Renderers.ExportFormat {
+    /// nil for postgres: a database, not a renderer's output.
+    var rendererFormat: Renderers.ExportFormat? {
         switch self {
         case .json: .json
         case .ndjson: .ndjson
@@ -160,6 +180,7 @@ extension ExportCommand.ExportFormat {
         case .sqlite: .sqlite
         case .html: .html
         case .mermaid: .mermaid
+        case .postgres: nil
         }
     }
 }
